@@ -1,0 +1,83 @@
+"""The one place that answers "may this actor do this?" for accounts-level actions.
+
+Object-level rules live as ``can_<verb>(user)`` functions next to their models'
+packages and are registered here by name, so views, the API and feeds ask the
+same question the same way.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from accounts.models import Organisation, Role, User
+
+
+def is_admin(user) -> bool:
+    return bool(user and getattr(user, "is_authenticated", False) and user.role == Role.ADMIN)
+
+
+def is_staff(user) -> bool:
+    """Workshop staff or administrator."""
+    return bool(user and getattr(user, "is_authenticated", False) and user.role in (Role.ADMIN, Role.STAFF))
+
+
+def manages_organisation(user, organisation_id: int | None) -> bool:
+    """Staff and admins manage every organisation; an organisation contact manages their own."""
+    if is_staff(user):
+        return True
+    return bool(user and getattr(user, "is_authenticated", False) and user.is_org_contact
+                and user.organisation_id == organisation_id)
+
+
+def sees_organisation_bookings(user, organisation: Organisation) -> bool:
+    """May ``user`` see and manage all bookings of ``organisation`` (not only their own)?"""
+    if manages_organisation(user, organisation.id):
+        return True
+    return bool(getattr(user, "organisation_id", None) == organisation.id and organisation.members_share_bookings)
+
+
+def can_manage_users(user) -> bool:
+    return is_admin(user)
+
+
+def can_view_member_list(user, organisation: Organisation) -> bool:
+    return manages_organisation(user, organisation.id)
+
+
+def admin_required(view):
+    """Signed in and administrator, else 403 (401 redirect to sign-in when anonymous)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not is_admin(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def staff_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not is_staff(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+__all__ = [
+    "User",
+    "admin_required",
+    "can_manage_users",
+    "can_view_member_list",
+    "is_admin",
+    "is_staff",
+    "manages_organisation",
+    "sees_organisation_bookings",
+    "staff_required",
+]

@@ -1,0 +1,375 @@
+"""Use cases for organisations, users, passwords and API tokens.
+
+Services take the acting user explicitly, validate every rule, add and flush,
+and raise domain errors with messages meant for people; the caller commits.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l, gettext as _
+
+from accounts.models import ApiToken, Organisation, OrganisationKind, Role, User, hash_token
+from samskap import audit
+from samskap.errors import NotFound, PermissionDenied, ValidationFailed
+from samskap.extensions import db
+from samskap.timeutil import utcnow
+
+NAME_MAX = 200
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+ORG_FIELDS = ("name", "kind", "number", "members_share_bookings", "active")
+USER_FIELDS = ("email", "name", "organisation_id", "role", "is_org_contact", "locale", "active")
+
+
+# --- passwords ---------------------------------------------------------------------------
+
+def _hasher() -> PasswordHasher:
+    if has_app_context() and current_app.config.get("SAMSKAP_FAST_PASSWORD_HASH"):
+        # Tests only: far cheaper parameters, same algorithm.
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    """Verify, and rehash when the stored parameters are outdated."""
+    if not user.password_hash or not password:
+        return False
+    hasher = _hasher()
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return True
+
+
+def _password_problem(password: str | None) -> str | None:
+    if not password:
+        return _("Enter a password.")
+    if len(password) < PASSWORD_MIN:
+        return _("The password must be at least %(n)d characters long.", n=PASSWORD_MIN)
+    if len(password) > PASSWORD_MAX:
+        return _("The password can be at most %(n)d characters long.", n=PASSWORD_MAX)
+    return None
+
+
+# --- validation helpers ------------------------------------------------------------------
+
+def normalise_email(raw: str | None) -> str:
+    """Lower-cased, syntax-checked email; raises ValidationFailed on a malformed address."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationFailed({"email": _("Enter an email address.")})
+    if len(text) > 254:
+        raise ValidationFailed({"email": _("The email address is too long.")})
+    try:
+        # test_environment: the reserved ".test" domain (demo accounts) is accepted
+        result = validate_email(text, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        raise ValidationFailed({"email": _("'%(email)s' is not a valid email address.", email=text)})
+    return result.normalized.lower()
+
+
+def orgnr_is_valid(number: str) -> bool:
+    """Norwegian organisation number: 9 digits, the last a mod-11 check digit."""
+    if len(number) != 9 or not number.isdigit():
+        return False
+    weights = (3, 2, 7, 6, 5, 4, 3, 2)
+    remainder = sum(int(d) * w for d, w in zip(number[:8], weights)) % 11
+    check = 0 if remainder == 0 else 11 - remainder
+    return check != 10 and check == int(number[8])
+
+
+def _clean_name(value, field: str, errors: dict, label=None) -> str:
+    text = (value or "").strip() if isinstance(value, str) else ""
+    if not text:
+        errors[field] = _("Enter a name.")
+    elif len(text) > NAME_MAX:
+        errors[field] = _("The name can be at most %(n)d characters long.", n=NAME_MAX)
+    return text
+
+
+def parse_kind(value) -> OrganisationKind | None:
+    if isinstance(value, OrganisationKind):
+        return value
+    try:
+        return OrganisationKind(str(value).strip().lower())
+    except ValueError:
+        return None
+
+
+def parse_role(value) -> Role | None:
+    if isinstance(value, Role):
+        return value
+    try:
+        return Role(str(value).strip().lower())
+    except ValueError:
+        return None
+
+
+def _kind_message(value) -> str:
+    return _("Unknown organisation kind '%(kind)s'; choose one of: %(kinds)s.",
+             kind=value, kinds=", ".join(k.value for k in OrganisationKind))
+
+
+# --- organisations -------------------------------------------------------------------------
+
+def _validate_organisation(data: dict, existing: Organisation | None) -> dict:
+    errors: dict[str, str] = {}
+    clean = {}
+    if "name" in data or existing is None:
+        clean["name"] = _clean_name(data.get("name"), "name", errors)
+        if "name" not in errors:
+            clash = db.session.scalar(
+                sa.select(Organisation.id).where(sa.func.lower(Organisation.name) == clean["name"].lower())
+            )
+            if clash and (existing is None or clash != existing.id):
+                errors["name"] = _("An organisation named '%(name)s' already exists.", name=clean["name"])
+    if "kind" in data or existing is None:
+        kind = parse_kind(data.get("kind"))
+        if kind is None:
+            errors["kind"] = _kind_message(data.get("kind"))
+        clean["kind"] = kind
+    if "number" in data:
+        number = (data.get("number") or "").replace(" ", "").strip() or None
+        if number is not None:
+            if not orgnr_is_valid(number):
+                errors["number"] = _("'%(number)s' is not a valid Norwegian organisation number "
+                                     "(9 digits with a correct check digit).", number=number)
+            else:
+                clash = db.session.scalar(sa.select(Organisation.id).where(Organisation.number == number))
+                if clash and (existing is None or clash != existing.id):
+                    errors["number"] = _("Another organisation already has number %(number)s.", number=number)
+        clean["number"] = number
+    for flag in ("members_share_bookings", "active"):
+        if flag in data:
+            clean[flag] = bool(data[flag])
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def create_organisation(actor: User | None, data: dict) -> Organisation:
+    if actor is not None and not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can manage organisations."))
+    clean = _validate_organisation(data, None)
+    org = Organisation(**clean)
+    db.session.add(org)
+    db.session.flush()
+    audit.record(actor, "organisation.create", org, changes={k: [None, v] for k, v in clean.items()})
+    return org
+
+
+def update_organisation(actor: User, org: Organisation, data: dict) -> Organisation:
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can manage organisations."))
+    clean = _validate_organisation(data, org)
+    before = audit.snapshot(org, ORG_FIELDS)
+    for key, value in clean.items():
+        setattr(org, key, value)
+    db.session.flush()
+    changes = audit.diff(org, ORG_FIELDS, before)
+    if changes:
+        audit.record(actor, "organisation.update", org, changes=changes)
+    return org
+
+
+def find_organisation(name_or_id) -> Organisation | None:
+    text = str(name_or_id).strip()
+    if text.isdigit():
+        org = db.session.get(Organisation, int(text))
+        if org:
+            return org
+    return db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == text.lower()))
+
+
+# --- users ---------------------------------------------------------------------------------
+
+def _validate_user(data: dict, existing: User | None) -> dict:
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    if "email" in data or existing is None:
+        try:
+            clean["email"] = normalise_email(data.get("email"))
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+        else:
+            clash = db.session.scalar(sa.select(User.id).where(User.email == clean["email"]))
+            if clash and (existing is None or clash != existing.id):
+                errors["email"] = _("A user with email %(email)s already exists.", email=clean["email"])
+    if "name" in data or existing is None:
+        clean["name"] = _clean_name(data.get("name"), "name", errors)
+    if "organisation_id" in data or existing is None:
+        org = None
+        raw = data.get("organisation_id")
+        if isinstance(raw, Organisation):
+            org = raw
+        elif raw not in (None, ""):
+            try:
+                org = db.session.get(Organisation, int(raw))
+            except (TypeError, ValueError):
+                org = None
+        if org is None:
+            errors["organisation_id"] = _("Choose an existing organisation.")
+        else:
+            clean["organisation_id"] = org.id
+    if "role" in data or existing is None:
+        role = parse_role(data.get("role", Role.MEMBER))
+        if role is None:
+            errors["role"] = _("Unknown role '%(role)s'; choose admin, staff or member.", role=data.get("role"))
+        clean["role"] = role
+    if "locale" in data:
+        locale = data.get("locale") or "nb"
+        if locale not in ("nb", "en"):
+            errors["locale"] = _("Choose Norwegian bokmål (nb) or English (en).")
+        clean["locale"] = locale
+    for flag in ("is_org_contact", "active"):
+        if flag in data:
+            clean[flag] = bool(data[flag])
+    if existing is None or "password" in data:
+        if existing is None or data.get("password"):
+            problem = _password_problem(data.get("password"))
+            if problem:
+                errors["password"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def create_user(actor: User | None, data: dict) -> User:
+    """Create a user. ``actor`` None means the operator's CLI."""
+    if actor is not None and not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can manage users."))
+    clean = _validate_user(data, None)
+    user = User(**clean, password_hash=hash_password(data["password"]))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", user, changes={k: [None, v] for k, v in clean.items()})
+    return user
+
+
+def update_user(actor: User, user: User, data: dict) -> User:
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can manage users."))
+    if user.id == actor.id and (data.get("active") is False or
+                                ("role" in data and parse_role(data["role"]) != Role.ADMIN)):
+        raise ValidationFailed({"role": _("You cannot remove your own administrator rights or deactivate yourself.")})
+    clean = _validate_user({k: v for k, v in data.items() if k != "password"}, user)
+    before = audit.snapshot(user, USER_FIELDS)
+    for key, value in clean.items():
+        setattr(user, key, value)
+    changes = audit.diff(user, USER_FIELDS, before)
+    if "active" in changes or "role" in changes or "organisation_id" in changes:
+        user.session_version += 1  # end existing sessions so the change takes effect now
+    db.session.flush()
+    if changes:
+        action = "user.role_change" if ("role" in changes or "is_org_contact" in changes) else "user.update"
+        audit.record(actor, action, user, changes=changes)
+    return user
+
+
+def update_profile(user: User, data: dict) -> User:
+    """A user changes their own name and language."""
+    allowed = {k: data[k] for k in ("name", "locale") if k in data}
+    clean = _validate_user(allowed, user)
+    before = audit.snapshot(user, ("name", "locale"))
+    for key, value in clean.items():
+        setattr(user, key, value)
+    db.session.flush()
+    changes = audit.diff(user, ("name", "locale"), before)
+    if changes:
+        audit.record(user, "user.profile", user, changes=changes)
+    return user
+
+
+def change_password(user: User, current: str, new: str, confirm: str | None = None) -> None:
+    if not check_password(user, current or ""):
+        raise ValidationFailed({"current_password": _("The current password is not correct.")})
+    problem = _password_problem(new)
+    if problem:
+        raise ValidationFailed({"new_password": problem})
+    if confirm is not None and confirm != new:
+        raise ValidationFailed({"confirm": _("The two new passwords do not match.")})
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    db.session.flush()
+    audit.record(user, "user.password_change", user)
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None. Same work either way."""
+    try:
+        normalised = normalise_email(email)
+    except ValidationFailed:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.email == normalised))
+    if user is None:
+        _hasher().hash(password or "x")  # equalise timing with a real verification
+        return None
+    if not check_password(user, password) or not user.is_active:
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere (remember-me cookies included)."""
+    user.session_version += 1
+    db.session.flush()
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "sk_"
+
+
+def create_api_token(actor: User | None, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Issue a token for ``user``; returns the row and the secret (shown once, stored hashed)."""
+    if actor is not None and actor.id != user.id and not actor.is_admin:
+        raise PermissionDenied(_("You can only create tokens for yourself."))
+    name = (name or "").strip()
+    if len(name) > 100:
+        raise ValidationFailed({"name": _("The name can be at most %(n)d characters long.", n=100)})
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret), prefix=secret[:10])
+    db.session.add(token)
+    db.session.flush()
+    audit.record(actor or user, "api_token.create", token, summary=f"token {token.prefix}… for {user.email}")
+    return token, secret
+
+
+def revoke_api_token(actor: User, token: ApiToken) -> None:
+    if token.user_id != actor.id and not actor.is_admin:
+        raise NotFound(_("No such token."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+        audit.record(actor, "api_token.revoke", token, summary=f"token {token.prefix}…")
+
+
+TOKEN_TOUCH_INTERVAL = timedelta(hours=1)
+
+
+def user_for_api_token(secret: str) -> User | None:
+    if not secret or len(secret) > 200:
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    now = utcnow()
+    # Touch at most hourly: a write on every request would turn reads into lock traffic.
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        token.last_used_at = now
+    return token.user

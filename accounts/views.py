@@ -1,0 +1,311 @@
+"""Sign-in, profile and account administration pages."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from accounts import services
+from accounts.forms import (ConfirmForm, LanguageForm, LoginForm, OrganisationForm, PasswordForm, ProfileForm,
+                            TokenForm, UserForm)
+from accounts.models import ApiToken, Organisation, User
+from accounts.permissions import admin_required
+from samskap.errors import DomainError
+from samskap.extensions import db, limiter
+from samskap.security import safe_next_url
+from samskap.web import apply_errors, flash_success
+
+auth_bp = Blueprint("auth", __name__)
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+def _login_account_key() -> str:
+    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _failed_login(response) -> bool:
+    return response.status_code != 302  # a successful sign-in redirects
+
+
+def _login_rate_limited(request_limit):
+    form = LoginForm()
+    seconds = max(1, int(request_limit.reset_at - __import__("time").time()))
+    minutes = max(1, (seconds + 59) // 60)
+    form.form_errors.append(_("Too many failed sign-in attempts. Try again in %(n)d minutes.", n=minutes))
+    response = current_app.make_response((render_template("accounts/login.html", form=form), 429))
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+@auth_bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SAMSKAP_LOGIN_LIMIT_ACCOUNT"], key_func=_login_account_key,
+               methods=["POST"], deduct_when=_failed_login, on_breach=_login_rate_limited,
+               scope="login-account")
+@limiter.limit(lambda: current_app.config["SAMSKAP_LOGIN_LIMIT_ADDRESS"], methods=["POST"],
+               deduct_when=_failed_login, on_breach=_login_rate_limited, scope="login-address")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next_url(request.args.get("next"))
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.form_errors.append(_("Wrong email or password, or the account is deactivated."))
+        else:
+            session.clear()
+            login_user(user, remember=bool(form.remember.data))
+            session.permanent = True
+            db.session.commit()
+            flash_success(_("Signed in as %(name)s.", name=user.name))
+            return redirect(safe_next_url(form.next.data) or url_for("main.index"))
+    status = 200 if request.method == "GET" else 400 if form.form_errors or form.errors else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@auth_bp.route("/logout", methods=["POST"])
+def logout():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if current_user.is_authenticated:
+        services.end_sessions(current_user._get_current_object())
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash_success(_("You are signed out."))
+    return redirect(url_for("main.index"))
+
+
+@auth_bp.route("/language", methods=["POST"])
+def set_language():
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session["locale"] = form.locale.data
+    if current_user.is_authenticated:
+        services.update_profile(current_user._get_current_object(), {"locale": form.locale.data})
+        db.session.commit()
+    return redirect(safe_next_url(form.next.data) or url_for("main.index"))
+
+
+# --- profile ------------------------------------------------------------------------------
+
+@auth_bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.update_profile(user, {"name": form.name.data, "locale": form.locale.data})
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            session["locale"] = user.locale
+            db.session.commit()
+            flash_success(_("Your profile is saved."))
+            return redirect(url_for("auth.profile"))
+    return _render_profile(profile_form=form)
+
+
+def _render_profile(*, profile_form=None, password_form=None, token_form=None, new_token=None, status=None):
+    user = current_user._get_current_object()
+    tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    body = render_template(
+        "accounts/profile.html",
+        form=profile_form or ProfileForm(obj=user),
+        password_form=password_form or PasswordForm(),
+        token_form=token_form or TokenForm(),
+        confirm_form=ConfirmForm(),
+        tokens=tokens,
+        new_token=new_token,
+    )
+    invalid = any(f is not None and (f.errors or f.form_errors) for f in (profile_form, password_form, token_form))
+    return body, status or (400 if invalid else 200)
+
+
+@auth_bp.route("/profile/password", methods=["POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            services.change_password(user, form.current_password.data, form.new_password.data, form.confirm.data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            login_user(user)  # keep this session; every other one has ended
+            flash_success(_("Your password is changed. You have been signed out everywhere else."))
+            return redirect(url_for("auth.profile"))
+    return _render_profile(password_form=form)
+
+
+@auth_bp.route("/profile/tokens", methods=["POST"])
+@login_required
+def create_token():
+    form = TokenForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            _token, secret = services.create_api_token(user, user, form.name.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash_success(_("API token created. Copy it now: it is shown only once."))
+            return _render_profile(new_token=secret, status=201)
+    return _render_profile(token_form=form)
+
+
+@auth_bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = db.first_or_404(sa.select(ApiToken).where(ApiToken.id == token_id,
+                                                       ApiToken.user_id == current_user.id))
+    services.revoke_api_token(current_user._get_current_object(), token)
+    db.session.commit()
+    flash_success(_("The token is revoked."))
+    return redirect(url_for("auth.profile"))
+
+
+# --- administration: organisations and users ------------------------------------------------
+
+@admin_bp.route("/")
+@admin_required
+def index():
+    return render_template("admin/index.html")
+
+
+@admin_bp.route("/organisations")
+@admin_required
+def organisations():
+    orgs = db.session.scalars(sa.select(Organisation).order_by(Organisation.name)).all()
+    counts = dict(db.session.execute(
+        sa.select(User.organisation_id, sa.func.count(User.id)).group_by(User.organisation_id)
+    ).all())
+    return render_template("admin/organisations.html", organisations=orgs, counts=counts)
+
+
+@admin_bp.route("/organisations/new", methods=["GET", "POST"])
+@admin_required
+def new_organisation():
+    return _organisation_form(None)
+
+
+@admin_bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_organisation(org_id: int):
+    return _organisation_form(db.get_or_404(Organisation, org_id))
+
+
+def _organisation_form(org: Organisation | None):
+    form = OrganisationForm(obj=org if request.method == "GET" else None)
+    if form.validate_on_submit():
+        data = {
+            "name": form.name.data,
+            "kind": form.kind.data,
+            "number": form.number.data,
+            "members_share_bookings": form.members_share_bookings.data,
+            "active": form.active.data,
+        }
+        actor = current_user._get_current_object()
+        try:
+            if org is None:
+                org = services.create_organisation(actor, data)
+            else:
+                services.update_organisation(actor, org, data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash_success(_("Organisation %(name)s is saved.", name=org.name))
+            return redirect(url_for("admin.organisations"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/organisation_form.html", form=form, organisation=org), status
+
+
+@admin_bp.route("/users")
+@admin_required
+def users():
+    query = sa.select(User).order_by(User.name)
+    org_id = request.args.get("organisation", type=int)
+    if org_id:
+        query = query.where(User.organisation_id == org_id)
+    return render_template("admin/users.html", users=db.session.scalars(query).all(),
+                           organisations=db.session.scalars(sa.select(Organisation).order_by(Organisation.name)).all(),
+                           selected_org=org_id)
+
+
+@admin_bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def new_user():
+    return _user_form(None)
+
+
+@admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id: int):
+    return _user_form(db.get_or_404(User, user_id))
+
+
+def _user_form(user: User | None):
+    form = UserForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET" and user is not None:
+        form.role.data = user.role.value
+    form.organisation_id.choices = [
+        (o.id, o.name) for o in db.session.scalars(sa.select(Organisation).order_by(Organisation.name))
+    ]
+    if form.validate_on_submit():
+        data = {
+            "email": form.email.data,
+            "name": form.name.data,
+            "organisation_id": form.organisation_id.data,
+            "role": form.role.data,
+            "is_org_contact": form.is_org_contact.data,
+            "locale": form.locale.data,
+            "active": form.active.data,
+        }
+        actor = current_user._get_current_object()
+        try:
+            if user is None:
+                data["password"] = form.password.data
+                user = services.create_user(actor, data)
+            else:
+                services.update_user(actor, user, data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash_success(_("User %(email)s is saved.", email=user.email))
+            return redirect(url_for("admin.users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/user_form.html", form=form, user=user), status
+
+
+def _register_navigation():
+    from flask_babel import lazy_gettext as _l
+    from samskap.nav import register_admin_link, register_nav
+
+    register_nav("admin.index", _l("Administration"), "admin", 90)
+    register_admin_link("admin.organisations", _l("Organisations"), 10)
+    register_admin_link("admin.users", _l("Users"), 20)
+
+
+_register_navigation()

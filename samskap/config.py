@@ -1,0 +1,79 @@
+"""Configuration read from environment variables, with safe development defaults.
+
+A missing ``SECRET_KEY`` is a loud failure outside debug/testing; in debug a
+development key is generated once into ``instance/`` (never used in production).
+"""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def base_config(instance_path: str) -> dict:
+    sqlite_path = Path(instance_path) / "samskap.sqlite3"
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SAMSKAP_TIMEZONE": os.environ.get("SAMSKAP_TIMEZONE", "Europe/Oslo"),
+        "SAMSKAP_SITE_NAME": os.environ.get("SAMSKAP_SITE_NAME", "Samskap"),
+        "SAMSKAP_ADDRESS": os.environ.get(
+            "SAMSKAP_ADDRESS", "Helseinn, Teknologivegen 22, 2815 Gjøvik"
+        ),
+        "SAMSKAP_BASE_URL": os.environ.get("SAMSKAP_BASE_URL"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        "SAMSKAP_LOGIN_LIMIT_ADDRESS": os.environ.get("SAMSKAP_LOGIN_LIMIT_ADDRESS", "20 per 15 minutes"),
+        "SAMSKAP_API_LIMIT": os.environ.get("SAMSKAP_API_LIMIT", "600 per minute"),
+        "BABEL_DEFAULT_LOCALE": "nb",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("SAMSKAP_TIMEZONE", "Europe/Oslo"),
+        "LANGUAGES": ("nb", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", True),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", True),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which already expires
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25") or 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "samskap@localhost"),
+        "SAMSKAP_HSTS": _bool("SAMSKAP_HSTS", True),
+    }
+
+
+def finalise(app) -> None:
+    """Fill in what depends on debug/testing mode and refuse unsafe production setups."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing:
+        key_file = Path(app.instance_path) / "dev-secret-key"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+        # Development over plain http on 127.0.0.1: cookies cannot be Secure there.
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False
+        app.config["SAMSKAP_HSTS"] = False
+        return
+    raise ConfigError(
+        "SECRET_KEY must be set in production (or run with --debug for development)."
+    )

@@ -1,0 +1,89 @@
+"""The application factory: configuration, extensions, blueprints, and nothing else."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from samskap import config as config_module
+from samskap.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        "samskap",
+        root_path=str(ROOT),
+        instance_path=os.environ.get("SAMSKAP_INSTANCE_PATH", str(ROOT / "instance")),
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.config.update(config_module.base_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    config_module.finalise(app)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from samskap.errors import register_error_handlers
+    from samskap.i18n import register_i18n
+    from samskap.security import register_security
+    from samskap.cli import register_cli
+
+    register_error_handlers(app)
+    register_i18n(app)
+    register_security(app)
+    register_cli(app)
+
+    from samskap.nav import admin_links, nav_items
+    from accounts.forms import KIND_LABELS, ROLE_LABELS, ConfirmForm, LanguageForm
+
+    @app.context_processor
+    def inject_layout():
+        return {
+            "nav_items": nav_items,
+            "admin_links": admin_links,
+            "layout_confirm_form": ConfirmForm,
+            "layout_language_form": LanguageForm,
+            "kind_label": lambda value: KIND_LABELS.get(value, value),
+            "role_label": lambda value: ROLE_LABELS.get(value, value),
+        }
+
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    # Import models so metadata is complete for Alembic and the session.
+    import accounts.models  # noqa: F401
+    import booking.models  # noqa: F401
+    import samskap.audit  # noqa: F401
+    import spaces.models  # noqa: F401
+    from samskap.database import configure_engine
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+    from accounts.auth import init_login
+
+    init_login(app, login_manager)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from accounts.views import admin_bp, auth_bp
+    from accounts.api import api_bp
+    from samskap.views import main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes

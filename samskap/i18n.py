@@ -1,0 +1,80 @@
+"""Language and time zone selection, and the Jinja filters that format for the locale."""
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request, session
+from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_login import current_user
+
+from samskap.extensions import babel
+from samskap.timeutil import local_tz, to_local
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return "en"  # the operator CLI and background work speak English
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    best = request.accept_languages.best_match(["nb", "no", "nn", "en"])
+    if best in ("nb", "no", "nn"):
+        return "nb"
+    if best == "en":
+        return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["SAMSKAP_TIMEZONE"]
+
+
+def register_i18n(app) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(app.root_path + "/translations"),
+    )
+
+    @app.template_filter("localdt")
+    def localdt(value, fmt="medium"):
+        """Date and time in the site's time zone, formatted for the user's language."""
+        if value is None:
+            return ""
+        return format_datetime(value, _pattern(fmt))
+
+    @app.template_filter("localdate")
+    def localdate(value, fmt="medium"):
+        if value is None:
+            return ""
+        if hasattr(value, "tzinfo") and getattr(value, "hour", None) is not None:
+            value = to_local(value)
+        return format_date(value, _date_pattern(fmt))
+
+    @app.template_filter("localtime")
+    def localtime(value):
+        if value is None:
+            return ""
+        return format_time(value, "HH:mm")
+
+    @app.context_processor
+    def inject_locale():
+        return {"current_locale": str(get_locale() or "nb"), "site_tz": local_tz().key}
+
+
+def _pattern(fmt: str) -> str:
+    locale = str(get_locale() or "nb")
+    if fmt == "short":
+        return "dd.MM.yyyy HH:mm" if locale == "nb" else "d MMM yyyy HH:mm"
+    if fmt == "day":
+        return "EEE d. MMM HH:mm" if locale == "nb" else "EEE d MMM HH:mm"
+    return "EEE d. MMM yyyy 'kl.' HH:mm" if locale == "nb" else "EEE d MMM yyyy, HH:mm"
+
+
+def _date_pattern(fmt: str) -> str:
+    locale = str(get_locale() or "nb")
+    if fmt == "short":
+        return "dd.MM.yyyy" if locale == "nb" else "d MMM yyyy"
+    return "EEE d. MMM yyyy" if locale == "nb" else "EEE d MMM yyyy"

@@ -1,0 +1,95 @@
+"""Test factories with defaults: each test states only what matters to it.
+
+Factories add, flush and commit, and return the object (attached to the test's session).
+"""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from accounts.models import Organisation, OrganisationKind, Role, User
+from accounts.services import hash_password
+from samskap.extensions import db
+
+_counter = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+
+def _n() -> int:
+    return next(_counter)
+
+
+def make_org(kind: str | OrganisationKind = OrganisationKind.MUNICIPALITY, name: str | None = None,
+             **fields) -> Organisation:
+    kind = OrganisationKind(kind)
+    org = Organisation(name=name or f"{kind.value.title()} {_n()}", kind=kind, **fields)
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+def make_user(org: Organisation | None = None, role: str | Role = Role.MEMBER, *, email: str | None = None,
+              password: str = PASSWORD, kind: str | None = None, **fields) -> User:
+    if org is None:
+        org = make_org(kind or (OrganisationKind.HOST if Role(role) != Role.MEMBER else OrganisationKind.MUNICIPALITY))
+    n = _n()
+    user = User(email=(email or f"user{n}@example.test").lower(), name=fields.pop("name", f"User {n}"),
+                organisation_id=org.id, role=Role(role), password_hash=hash_password(password), **fields)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_space(**fields):
+    from spaces.models import Space, SpaceKind
+    import sqlalchemy as sa
+
+    kind = db.session.scalar(sa.select(SpaceKind).where(SpaceKind.code == "meeting-room"))
+    if kind is None:
+        kind = SpaceKind(code="meeting-room", name_nb="Møterom", name_en="Meeting room")
+        db.session.add(kind)
+        db.session.flush()
+    n = _n()
+    defaults = dict(name=f"Room {n}", slug=f"room-{n}", kind_id=kind.id, capacity=10,
+                    bookable_by=["municipality", "hospital", "company", "academia", "host"], opening_hours=None,
+                    buffer_minutes=0)
+    defaults.update(fields)
+    space = Space(**defaults)
+    db.session.add(space)
+    db.session.commit()
+    return space
+
+
+def make_equipment_type(units: int = 0, **fields):
+    from spaces.models import EquipmentCategory, EquipmentType, EquipmentUnit
+
+    n = _n()
+    defaults = dict(name=f"Sensor kit {n}", category=EquipmentCategory.SENSOR_KIT, max_loan_days=28,
+                    turnaround_hours=0, bookable_by=["municipality", "hospital", "company", "academia", "host"])
+    defaults.update(fields)
+    etype = EquipmentType(**defaults)
+    db.session.add(etype)
+    db.session.flush()
+    for i in range(units):
+        db.session.add(EquipmentUnit(equipment_type_id=etype.id, asset_tag=f"T{n}-{i + 1:03d}", serial=f"S{n}-{i}"))
+    db.session.commit()
+    return etype
+
+
+def make_booking(space=None, user=None, start: datetime | None = None, minutes: int = 60, **fields):
+    from booking.models import Booking, BookingStatus
+    from samskap.timeutil import utcnow
+
+    space = space or make_space()
+    user = user or make_user()
+    start = start or (utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=2))
+    end = start + timedelta(minutes=minutes)
+    defaults = dict(space_id=space.id, organiser_id=user.id, organisation_id=user.organisation_id,
+                    title=f"Booking {_n()}", start=start, end=end,
+                    blocked_until=end + timedelta(minutes=space.buffer_minutes), attendees=1,
+                    status=BookingStatus.CONFIRMED)
+    defaults.update(fields)
+    booking = Booking(**defaults)
+    db.session.add(booking)
+    db.session.commit()
+    return booking
