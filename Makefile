@@ -20,8 +20,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
+# Node test tools (ical.js, axe-core), when Node is on the machine; tests that need them say so if absent.
+node_modules/.installed: package.json package-lock.json
+	if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund && touch $@; fi
+
 compile-messages: $(VENV)/.installed
-	$(VENV)/bin/pybabel -q compile -d translations
+	for dir in translations/*/; do $(VENV)/bin/pybabel -q compile -d "$$dir"; done
 
 setup: $(VENV)/.installed compile-messages
 	FLASK_DEBUG=1 $(FLASK) db upgrade
@@ -31,18 +35,15 @@ setup: $(VENV)/.installed compile-messages
 run: setup
 	FLASK_DEBUG=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
-test-deps: $(VENV)/.installed-dev compile-messages
+test-deps: $(VENV)/.installed-dev node_modules/.installed compile-messages
 
 ## Run the whole test suite (PostgreSQL tests run when PostgreSQL is reachable; with CI=true they must).
 test: test-deps
 	bash scripts/test.sh
 
-## Extract new messages and merge them into the catalogues; then translate nb.
+## Merge an area's new messages into its nb catalogue: make messages AREA=booking; then translate them.
 messages: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot \
-	  --no-location --omit-header --sort-output --ignore-dirs='.venv tests bench migrations node_modules' .
-	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-location --omit-header \
-	  --ignore-obsolete -w 120
+	$(PY) scripts/messages.py $(AREA)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

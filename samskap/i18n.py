@@ -1,6 +1,8 @@
 """Language and time zone selection, and the Jinja filters that format for the locale."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_login import current_user
@@ -30,13 +32,15 @@ def select_timezone() -> str:
     return current_app.config["SAMSKAP_TIMEZONE"]
 
 
+def translation_directories(root: str) -> str:
+    """Every area's catalogue (translations/<area>/nb/...), merged by Flask-Babel."""
+    areas = sorted(p for p in Path(root, "translations").iterdir() if p.is_dir())
+    return ";".join(str(p) for p in areas)
+
+
 def register_i18n(app) -> None:
-    babel.init_app(
-        app,
-        locale_selector=select_locale,
-        timezone_selector=select_timezone,
-        default_translation_directories=str(app.root_path + "/translations"),
-    )
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories(app.root_path))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     @app.template_filter("localdt")
     def localdt(value, fmt="medium"):

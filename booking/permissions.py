@@ -1,0 +1,78 @@
+"""Who may see and do what with bookings. Views, the API and feeds ask these; nothing
+re-derives the rules inline. Lists use :func:`details_visible_clause`, single objects
+:func:`can_view_details`, so a list and a detail page can never disagree.
+
+* Anyone (even anonymous) may see that a slot is busy, and the details of public events.
+* Signed-in users see the details of bookings shared with partners.
+* Private bookings: their own organisation's organiser, organisation contacts and (if the
+  organisation shares bookings) its members; staff and administrators see everything.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from accounts.models import Organisation
+from accounts.permissions import is_staff, manages_organisation, sees_organisation_bookings
+from booking.models import Booking, BookingStatus, Visibility
+
+
+def _signed_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def can_view_details(user, booking: Booking) -> bool:
+    if booking.visibility == Visibility.PUBLIC and booking.status != BookingStatus.REJECTED:
+        return True
+    if not _signed_in(user):
+        return False
+    if is_staff(user) or booking.organiser_id == user.id:
+        return True
+    if booking.visibility == Visibility.PARTNERS:
+        return True
+    return booking.organisation_id == user.organisation_id and sees_organisation_bookings(user, booking.organisation)
+
+
+def can_manage(user, booking: Booking) -> bool:
+    """Edit or cancel: the organiser, their organisation's contacts (or members when the
+    organisation shares bookings), staff and administrators."""
+    if not _signed_in(user):
+        return False
+    if is_staff(user) or booking.organiser_id == user.id:
+        return True
+    return booking.organisation_id == user.organisation_id and sees_organisation_bookings(user, booking.organisation)
+
+
+def can_decide(user) -> bool:
+    """Approve or reject pending bookings."""
+    return is_staff(user)
+
+
+def can_book_for_other_organisations(user) -> bool:
+    return is_staff(user)
+
+
+def details_visible_clause(user):
+    """SQL condition: bookings whose details ``user`` may see (the list form of can_view_details)."""
+    public = sa.and_(Booking.visibility == Visibility.PUBLIC, Booking.status != BookingStatus.REJECTED)
+    if not _signed_in(user):
+        return public
+    if is_staff(user):
+        return sa.true()
+    own = Booking.organisation_id == user.organisation_id
+    if manages_organisation(user, user.organisation_id) or user.organisation.members_share_bookings:
+        own_visible = own
+    else:
+        own_visible = sa.false()
+    return sa.or_(public, Booking.visibility == Visibility.PARTNERS, Booking.organiser_id == user.id, own_visible)
+
+
+def manageable_clause(user):
+    """SQL condition: bookings ``user`` may edit or cancel (the list form of can_manage)."""
+    if not _signed_in(user):
+        return sa.false()
+    if is_staff(user):
+        return sa.true()
+    clauses = [Booking.organiser_id == user.id]
+    if manages_organisation(user, user.organisation_id) or user.organisation.members_share_bookings:
+        clauses.append(Booking.organisation_id == user.organisation_id)
+    return sa.or_(*clauses)
