@@ -239,3 +239,24 @@ def test_paths_are_in_the_openapi_spec(client):
                  "/equipment-reservations/{id}/checkout", "/equipment-reservations/{id}/checkin",
                  "/equipment-reservations/{id}/approve", "/equipment-reservations/{id}/reject"):
         assert path in paths
+
+
+@BOTH
+@pytest.mark.parametrize("change, field", [
+    ({"equipment_id": 2**63}, "equipment_id"),
+    ({"booking_id": 2**40}, "booking_id"),
+    ({"quantity": 2**40}, "quantity"),
+    ({"start": "9999-12-31T22:00+00:00", "end": "9999-12-31T23:00+00:00"}, "end"),
+    ({"start": "0001-01-01T00:00+14:00"}, "start"),
+    ({"purpose": "nul\x00byte"}, "purpose"),
+])
+def test_out_of_range_input_answers_422_not_500(client, member, change, field):
+    etype = make_equipment_type(units=1)
+    error = assert_error(client.post(URL, json={**body(etype), **change}, headers=token_for(member)), 422)
+    assert field in error["details"]["fields"]
+
+
+@BOTH
+def test_huge_path_id_answers_404(client, member):
+    assert_error(client.get(f"{URL}/{2**40}", headers=token_for(member)), 404)
+    assert_error(client.post(f"{URL}/{2**40}/cancel", headers=token_for(member)), 404)

@@ -241,3 +241,30 @@ def test_nav_shows_my_reservations_and_desk_by_role(client, auth, member, staff)
     assert "My equipment reservations" in page and "Lending desk" not in page
     auth.as_user(staff)
     assert "Lending desk" in text(client.get("/"))
+
+
+def test_reserve_form_out_of_range_date_is_a_field_error(client, auth, member):
+    etype = make_equipment_type(units=1)
+    auth.as_user(member)
+    response = client.post(NEW, data={**form(etype), "start_date": "0001-01-01", "start_time": "00:00"})
+    assert response.status_code == 400
+    assert "That date is out of range." in text(response)
+
+
+def test_reserve_form_in_the_spring_forward_gap_is_a_field_error(client, auth, member):
+    etype = make_equipment_type(units=1)
+    auth.as_user(member)
+    response = client.post(NEW, data={**form(etype), "start_date": "2030-03-31", "start_time": "02:30",
+                                      "end_date": "2030-04-01"})
+    assert response.status_code == 400
+    assert "the clocks go forward then" in text(response)
+
+
+@pytest.mark.csrf
+def test_reserve_form_works_with_csrf_protection(client, auth, member):
+    import re
+    etype = make_equipment_type(units=1)
+    auth.as_user(member)
+    assert client.post(NEW, data=form(etype)).status_code == 400
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text(client.get(NEW))).group(1)
+    assert client.post(NEW, data={**form(etype), "csrf_token": token}).status_code == 302

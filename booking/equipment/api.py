@@ -56,7 +56,7 @@ def _time(data: dict, name: str, errors: dict, *, required: bool = True):
         return None
     try:
         return parse_aware_iso(data[name])
-    except ValueError:
+    except (ValueError, OverflowError):
         errors[name] = _("'%(field)s' must be an ISO 8601 date-time with an offset, such as "
                          "2027-03-16T09:00+01:00.", field=name)
         return None
@@ -101,7 +101,7 @@ def create_reservation():
     booking = None
     if data.get("booking_id") is not None:
         raw = data["booking_id"]
-        booking = db.session.get(Booking, raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
+        booking = db.session.get(Booking, services.as_id(raw)) if services.as_id(raw) is not None else None
         if booking is None or not can_view_details(_user(), booking):
             errors["booking_id"] = _("No such booking.")
     organisation_id = data.get("organisation_id")

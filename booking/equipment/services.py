@@ -42,6 +42,7 @@ MAX_ALLOCATION_ATTEMPTS = 5
 PAST_GRACE = timedelta(minutes=5)
 PURPOSE_MAX = 300
 NOTE_MAX = 500
+FAR_FUTURE = timedelta(days=3660)  # keeps date arithmetic (end + turnaround) far from datetime's limits
 
 HOLDING_STATUSES = (ReservationStatus.PENDING, ReservationStatus.CONFIRMED, ReservationStatus.CHECKED_OUT)
 CANCELLABLE_STATUSES = (ReservationStatus.PENDING, ReservationStatus.CONFIRMED)
@@ -182,14 +183,18 @@ def _allocate(reservation: EquipmentReservation, etype: EquipmentType, now: date
 
 # --- reserving ---------------------------------------------------------------------------
 
-def _int_or_none(value) -> int | None:
+def as_id(value) -> int | None:
+    """A whole number that fits an integer column, else None (so a huge id is "not found", not a 500)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 12:
+        value = int(value.strip())
+    if isinstance(value, int) and -2**31 <= value < 2**31:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
     return None
+
+
+_int_or_none = as_id
 
 
 def _load_type(equipment_type_id, errors: dict) -> EquipmentType | None:
@@ -208,6 +213,9 @@ def _check_period(etype: EquipmentType | None, start, end, now: datetime, errors
     if not isinstance(end, datetime) or end.tzinfo is None:
         errors["end"] = _("Give an end date and time.")
     if "start" in errors or "end" in errors:
+        return
+    if end > now + FAR_FUTURE:
+        errors["end"] = _("That is too far in the future.")
         return
     if end <= start:
         errors["end"] = _("The end must be after the start.")
@@ -254,6 +262,8 @@ def reserve_equipment(actor, equipment_type_id, quantity, start, end, purpose: s
     purpose = purpose.strip() if isinstance(purpose, str) else ""
     if len(purpose) > PURPOSE_MAX:
         errors["purpose"] = _("The purpose can be at most %(n)d characters long.", n=PURPOSE_MAX)
+    elif "\x00" in purpose:
+        errors["purpose"] = _("The text contains a character that is not allowed.")
     if booking is not None:
         if not can_manage_booking(actor, booking):
             raise PermissionDenied(_("You cannot add equipment to this booking."))
@@ -359,6 +369,8 @@ def _clean_text(value, field_name: str, limit: int = NOTE_MAX) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if len(text) > limit:
         raise ValidationFailed({field_name: _("The text can be at most %(n)d characters long.", n=limit)})
+    if "\x00" in text:
+        raise ValidationFailed({field_name: _("The text contains a character that is not allowed.")})
     return text
 
 

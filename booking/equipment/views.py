@@ -70,11 +70,15 @@ def new():
             start = local_to_utc(form.start_date.data, form.start_time.data)
         except LocalTimeError:
             form.start_time.errors.append(_("That time does not exist: the clocks go forward then."))
+        except OverflowError:
+            form.start_date.errors.append(_("That date is out of range."))
         try:
             end = local_to_utc(form.end_date.data, form.end_time.data)
         except LocalTimeError:
             form.end_time.errors.append(_("That time does not exist: the clocks go forward then."))
-        if not form.start_time.errors and not form.end_time.errors:
+        except OverflowError:
+            form.end_date.errors.append(_("That date is out of range."))
+        if not (form.start_time.errors or form.end_time.errors or form.start_date.errors or form.end_date.errors):
             try:
                 reservation = services.reserve_equipment(user, form.equipment_type.data, form.quantity.data, start,
                                                          end, purpose=form.purpose.data or "")
@@ -160,7 +164,7 @@ def cancel(reservation_id: int):
 @login_required
 def timeline(type_id: int):
     user = _user()
-    etype = db.session.get(EquipmentType, type_id)
+    etype = db.session.get(EquipmentType, services.as_id(type_id)) if services.as_id(type_id) is not None else None
     if etype is None or (not etype.active and not can_handle(user)):
         abort(404)
     raw = request.args.get("from", "")
