@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import admin_bp, auth_bp
     from accounts.api import api_bp
+    from booking.api import api_bp as booking_api_bp
     from booking.equipment import api as equipment_api, views as equipment_views
     from samskap.views import main_bp
 
@@ -92,3 +93,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(equipment_views.equipment_bp)
     app.register_blueprint(equipment_api.api_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
+    app.register_blueprint(booking_api_bp)
