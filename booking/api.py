@@ -158,9 +158,9 @@ def _parse_booking_request(data: dict) -> BookingRequest:
     for key in data:
         if key not in CREATE_FIELDS:
             errors[key] = _("Unknown field.")
-    if data.get("equipment"):
-        # Equipment is reserved through its own endpoint until it is integrated here.
-        errors["equipment"] = _("Equipment must be reserved via /api/v1/equipment-reservations for now.")
+    equipment = data.get("equipment")
+    if equipment is not None and not isinstance(equipment, list):
+        errors["equipment"] = _("Give the equipment as a list of {equipment_id, quantity} objects.")
     if not _is_id(data.get("space_id")):
         errors["space_id"] = _("'%(field)s' must be the id of a space (a whole number).", field="space_id")
     if not isinstance(data.get("title"), str):
@@ -184,6 +184,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         description=data.get("description") or "", organisation_id=data.get("organisation_id"),
         recurrence=recurrence, skip_conflicts=bool(data.get("skip_conflicts")),
         override_opening_hours=bool(data.get("override_opening_hours")),
+        equipment=data.get("equipment") or [],
     )
 
 
@@ -291,7 +292,11 @@ def update_booking(booking_id: int):
 def cancel_booking(booking_id: int):
     booking = _visible_booking(booking_id)
     data = _optional_body()
-    cancelled = services.cancel_booking(current_user, booking, data.get("reason", ""), scope=_scope(data))
+    cancel_equipment = data.get("cancel_equipment", True)
+    if not isinstance(cancel_equipment, bool):
+        raise ValidationFailed({"cancel_equipment": _("'%(field)s' must be true or false.", field="cancel_equipment")})
+    cancelled = services.cancel_booking(current_user, booking, data.get("reason", ""), scope=_scope(data),
+                                        cancel_equipment=cancel_equipment)
     db.session.commit()
     return jsonify({**booking_json(booking), "affected_ids": [b.id for b in cancelled]})
 
@@ -353,7 +358,10 @@ _BOOKING_BODY = {
             "until": {"type": "string", "format": "date"},
             "byday": {"type": "array", "items": {"type": "string", "enum": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]}},
         }},
-        "equipment": {"type": "array", "description": "not yet: reserve via /equipment-reservations"},
+        "equipment": {"type": "array", "description": "equipment reserved for the booking's period (for a series: "
+                                                      "each occurrence); all or nothing",
+                      "items": {"type": "object", "properties": {"equipment_id": {"type": "integer"},
+                                                                 "quantity": {"type": "integer", "minimum": 1}}}},
     },
 }
 _JSON = "application/json"

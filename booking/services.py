@@ -33,7 +33,7 @@ from samskap import audit
 from samskap.database import is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
-from samskap.timeutil import UTC, LocalTimeError, local_to_utc, local_tz, utcnow
+from samskap.timeutil import UTC, LocalTimeError, local_to_utc, local_tz, to_local, utcnow
 from spaces.hours import is_within_opening_hours
 from spaces.models import WEEKDAYS, Closure, Space
 
@@ -86,6 +86,7 @@ class BookingRequest:
     recurrence: Recurrence | None = None
     skip_conflicts: bool = False           # series: skip clashing dates instead of failing whole
     override_opening_hours: bool = False   # staff/admin only; audited; never overrides a conflict
+    equipment: list = field(default_factory=list)  # [{"equipment_id", "quantity"}] reserved for each occurrence
 
 
 @dataclass
@@ -376,18 +377,40 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
     if errors:
         raise ValidationFailed(errors)
 
-    status = BookingStatus.PENDING if space.requires_approval else BookingStatus.CONFIRMED
+    # Staff and administrators are the ones who approve: their own bookings need no approval.
+    needs_approval = space.requires_approval and not can_decide(actor)
+    status = BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED
     fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status)
     if request.recurrence is not None:
-        return _book_series(actor, space, start, end, fields, request.recurrence, request.skip_conflicts, override)
+        result = _book_series(actor, space, start, end, fields, request.recurrence, request.skip_conflicts, override)
+    else:
+        clashes = _clashes(actor, space, start, end)
+        if clashes:
+            raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+        booking = _new_booking(space, start, end, fields)
+        _write_guarded(actor, space, [(start, end, ())], lambda: db.session.add(booking))
+        _record_creation(actor, booking)
+        result = BookingResult(bookings=[booking], series=None, skipped=[])
+    if request.equipment:
+        _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
+    return result
 
-    clashes = _clashes(actor, space, start, end)
-    if clashes:
-        raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
-    booking = _new_booking(space, start, end, fields)
-    _write_guarded(actor, space, [(start, end, ())], lambda: db.session.add(booking))
-    _record_creation(actor, booking)
-    return BookingResult(bookings=[booking], series=None, skipped=[])
+
+def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: datetime) -> None:
+    """Reserve the same equipment for every booking made; any shortage fails the whole request
+    (the caller's transaction is not committed), so a booking with equipment is made whole or
+    not at all. For a series, the error names the occurrence that could not get its equipment."""
+    from booking.equipment.services import reserve_for_booking
+
+    for booking in bookings:
+        try:
+            reserve_for_booking(actor, booking, items, now=now)
+        except Conflict as exc:
+            if len(bookings) > 1:
+                when = to_local(booking.start).strftime("%Y-%m-%d %H:%M")
+                raise Conflict(_("Equipment for %(when)s: %(problem)s", when=when, problem=exc.message),
+                               details={**exc.details, "occurrence_start": iso(booking.start)}, code=exc.code) from None
+            raise
 
 
 def _new_booking(space: Space, start: datetime, end: datetime, fields: dict, **extra) -> Booking:
@@ -618,11 +641,14 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
     return [t for t, _s, _e in plans]
 
 
-def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this") -> list:
+def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this",
+                   cancel_equipment: bool = True) -> list:
     """Cancel a booking (or the following / all not-yet-over occurrences of its series).
 
     The rows stay (status cancelled, who, when, why) so history, audit and feeds stay
-    right; the slot is free at once. Bumps ``sequence``.
+    right; the slot is free at once. Bumps ``sequence``. Unless ``cancel_equipment`` is
+    false, the equipment reserved with each cancelled booking (and not yet handed out)
+    is cancelled too; otherwise it stays reserved on its own.
     """
     _require_manage(actor, booking)
     scope = _check_scope(scope)
@@ -641,6 +667,11 @@ def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this
         audit.record(actor, "booking.cancel", target, changes={"status": [previous, target.status]},
                      summary=reason or None)
     db.session.flush()
+    if cancel_equipment:
+        from booking.equipment.services import cancel_for_booking
+
+        for target in targets:
+            cancel_for_booking(actor, target, reason)
     return targets
 
 

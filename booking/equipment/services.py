@@ -331,7 +331,8 @@ def reserve_for_booking(actor, booking: Booking, items: list[dict], *,
         for index, (type_id, count) in enumerate(parsed):
             try:
                 reservations.append(reserve_equipment(actor, type_id, count, booking.start, booking.end,
-                                                      purpose=booking.title[:PURPOSE_MAX], booking=booking, now=now))
+                                                      purpose=booking.title[:PURPOSE_MAX], booking=booking,
+                                                      organisation_id=booking.organisation_id, now=now))
             except ValidationFailed as exc:
                 raise ValidationFailed({(f"equipment[{index}].{name}" if name in ("equipment_id", "quantity")
                                          else name): message for name, message in exc.fields.items()})
