@@ -81,9 +81,11 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.views import admin_bp, auth_bp
     from accounts.api import api_bp
     from samskap.views import main_bp
+    from spaces import register_blueprints as register_spaces
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    register_spaces(app)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
