@@ -18,7 +18,7 @@ from accounts.models import OrganisationKind
 from samskap.errors import ValidationFailed
 from samskap.timeutil import LocalTimeError, local_day_bounds, local_to_utc
 from spaces.hours import parse_opening_hours, weekday_label
-from spaces.models import WEEKDAYS, EquipmentCategory, UnitStatus
+from spaces.models import WEEKDAYS, EquipmentCategory
 
 CATEGORY_LABELS = {
     "sensor_kit": _l("Sensor kit"),
@@ -142,16 +142,19 @@ class SpaceForm(FlaskForm):
             raise ValidationFailed(errors)
         return hours
 
-    def service_data(self) -> dict:
-        return {
+    def service_data(self, *, with_hours: bool = True) -> dict:
+        data = {
             "name": self.name.data, "slug": self.slug.data, "kind": self.kind.data, "capacity": self.capacity.data,
             "location": self.location.data or "", "description": self.description.data or "",
-            "opening_hours": self.opening_hours(), "bookable_by": self.bookable_by.data or [],
+            "bookable_by": self.bookable_by.data or [],
             "requires_approval": bool(self.requires_approval.data),
             "min_minutes": _blank_none(self.min_minutes.data), "max_minutes": _blank_none(self.max_minutes.data),
             "buffer_minutes": _blank_none(self.buffer_minutes.data) or 0,
             "max_days_ahead": _blank_none(self.max_days_ahead.data), "active": bool(self.active.data),
         }
+        if with_hours:
+            data["opening_hours"] = self.opening_hours()
+        return data
 
 
 class SpaceKindForm(FlaskForm):

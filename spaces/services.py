@@ -27,7 +27,7 @@ from samskap.errors import PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.timeutil import local_day_bounds, to_local, utcnow
 from spaces.hours import open_intervals, parse_opening_hours
-from spaces.models import (WEEKDAYS, Closure, EquipmentCategory, EquipmentType, EquipmentUnit, Space, SpaceKind,
+from spaces.models import (Closure, EquipmentCategory, EquipmentType, EquipmentUnit, Space, SpaceKind,
                            UnitStatus)
 
 NAME_MAX = 200
@@ -262,6 +262,12 @@ def _validate_space(data: dict, existing: Space | None) -> dict:
     if errors:
         raise ValidationFailed(errors)
     return clean
+
+
+def check_space_input(data: dict, existing: Space | None = None) -> None:
+    """Raise ValidationFailed naming every invalid field of ``data``; writes nothing. Lets a
+    form that found its own problems (unreadable opening hours) show the others too."""
+    _validate_space(data, existing)
 
 
 def create_space(actor, data: dict) -> Space:

@@ -10,7 +10,7 @@ import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -198,7 +198,7 @@ def _space_form(space: Space | None):
             form.requires_approval.data = False
     if form.validate_on_submit():
         try:
-            data = form.service_data()
+            data = _space_data(form, space)
             if space is None:
                 space = services.create_space(_actor(), data)
             else:
@@ -214,6 +214,20 @@ def _space_form(space: Space | None):
     history = _history(space) if space is not None and space.id else []
     return render_template("spaces/admin_space_form.html", form=form, space=space, history=history,
                            confirm_form=ConfirmForm()), status
+
+
+def _space_data(form: SpaceForm, space: Space | None) -> dict:
+    """The form's values for the service. When the weekday hours cannot be read, the other
+    fields are checked too, so that every problem is shown at once."""
+    try:
+        return form.service_data()
+    except ValidationFailed as hours_error:
+        fields = dict(hours_error.fields)
+        try:
+            services.check_space_input(form.service_data(with_hours=False), space)
+        except ValidationFailed as other:
+            fields = {**other.fields, **fields}
+        raise ValidationFailed(fields) from hours_error
 
 
 @catalogue_admin_bp.route("/spaces/<int:space_id>/deactivate", methods=["POST"])

@@ -279,3 +279,20 @@ def test_admin_sees_the_catalogue_links_and_unknown_ids_give_404(client, admin):
     for path in ("/admin/spaces/999/edit", "/admin/closures/999", "/admin/equipment/999",
                  "/admin/units/999/edit", "/admin/units/999/retire"):
         assert client.get(path).status_code == 404
+
+
+@pytest.mark.csrf
+def test_catalogue_forms_without_csrf_token_are_refused(client, admin):
+    assert client.post("/admin/spaces/new", data=space_form()).status_code == 400
+    space = make_space()
+    assert client.post(f"/admin/spaces/{space.id}/deactivate").status_code == 400
+    assert space_count() == 1 and db.session.get(Space, space.id).active
+
+
+def test_unreadable_hours_and_other_bad_fields_are_all_shown_at_once(client, admin):
+    response = client.post("/admin/spaces/new", data=space_form(hours_mon="9 to 5", capacity="0"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="hours_mon-error"' in page and 'id="capacity-error"' in page
+    assert 'aria-describedby="None"' not in page
+    assert space_count() == 0
