@@ -775,3 +775,14 @@ def current_allocations(units) -> dict[int, EquipmentAllocation]:
                EquipmentAllocation.start <= now, now < EquipmentAllocation.blocked_until)
     ).all()
     return {row.unit_id: row for row in rows}
+
+
+def coming_allocations(unit: EquipmentUnit) -> list[EquipmentAllocation]:
+    """Active allocations of ``unit`` that have not ended: the reservations an administrator
+    should look at before taking the unit out of service."""
+    return db.session.scalars(
+        sa.select(EquipmentAllocation)
+        .where(EquipmentAllocation.unit_id == unit.id, EquipmentAllocation.active.is_(True),
+               EquipmentAllocation.blocked_until > utcnow())
+        .order_by(EquipmentAllocation.start)
+    ).all()

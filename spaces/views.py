@@ -437,7 +437,8 @@ def unit_status(unit_id: int, action: str):
             return redirect(url_for("catalogue_admin.equipment_type", type_id=unit.equipment_type_id))
     status = 400 if request.method == "POST" else 200
     return render_template("spaces/admin_unit_status.html", form=form, unit=unit, action=action,
-                           title=str(title) % {"tag": unit.asset_tag}), status
+                           title=str(title) % {"tag": unit.asset_tag},
+                           allocations=services.coming_allocations(unit)), status
 
 
 def _register_navigation():

@@ -252,6 +252,9 @@ def test_unit_held_by_an_allocation_now_shows_until_when(client, auth, admin):
     db.session.commit()
     auth.as_user(user)
     assert "in use until" in client.get(f"/equipment/{etype.id}").get_data(as_text=True)
+    auth.as_user(admin)
+    page = client.get(f"/admin/units/{etype.units[0].id}/maintenance").get_data(as_text=True)
+    assert "Reservations holding this unit" in page and user.name in page
 
 
 def test_inactive_equipment_type_is_hidden_from_members(client, auth, admin):
