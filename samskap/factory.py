@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.api import api_bp as booking_api_bp
     from booking.equipment import api as equipment_api, views as equipment_views
     from samskap.views import main_bp
+    from spaces import register_blueprints as register_spaces
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -92,5 +93,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(equipment_views.equipment_bp)
     app.register_blueprint(equipment_api.api_bp)
+    register_spaces(app)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)

@@ -1,0 +1,11 @@
+"""Spaces, opening hours, closures, equipment types and units: the catalogue that bookings draw on."""
+
+
+def register_blueprints(app) -> None:
+    """The catalogue's pages (browsing and administration) and its JSON API."""
+    from spaces.api import api_bp
+    from spaces.views import catalogue_admin_bp, spaces_bp
+
+    app.register_blueprint(spaces_bp)
+    app.register_blueprint(catalogue_admin_bp)
+    app.register_blueprint(api_bp)

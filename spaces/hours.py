@@ -9,13 +9,22 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from flask_babel import gettext as _
+from babel.dates import get_day_names
+from flask_babel import get_locale, gettext as _
 
 from samskap.errors import ValidationFailed
 from samskap.timeutil import UTC, local_tz
 from spaces.models import WEEKDAYS
 
 _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def weekday_label(day: str) -> str:
+    """The weekday's name in the user's language ("mandag", "Monday") for a code like "mon"."""
+    if day not in WEEKDAYS:
+        return day
+    names = get_day_names("wide", locale=str(get_locale() or "nb"))
+    return names[WEEKDAYS.index(day)]
 
 
 def _minutes(text, *, allow_24: bool) -> int | None:
@@ -43,24 +52,27 @@ def parse_opening_hours(data, field: str = "opening_hours") -> dict | None:
             raise ValidationFailed({field: _("Unknown weekday '%(day)s'; use mon, tue, wed, thu, fri, sat or sun.",
                                              day=day)})
         if not isinstance(intervals, list):
-            raise ValidationFailed({field: _("The hours for %(day)s must be a list of intervals.", day=day)})
+            raise ValidationFailed({field: _("The hours for %(day)s must be a list of intervals.",
+                                             day=weekday_label(day))})
         spans = []
         for interval in intervals:
             if not isinstance(interval, (list, tuple)) or len(interval) != 2:
-                raise ValidationFailed({field: _("Each interval on %(day)s must be [\"HH:MM\", \"HH:MM\"].", day=day)})
+                raise ValidationFailed({field: _("Each interval on %(day)s must be [\"HH:MM\", \"HH:MM\"].",
+                                                 day=weekday_label(day))})
             start = _minutes(interval[0], allow_24=False)
             end = _minutes(interval[1], allow_24=True)
             if start is None or end is None:
                 raise ValidationFailed({field: _("'%(value)s' on %(day)s is not a time of day (HH:MM).",
-                                                 value=f"{interval[0]}-{interval[1]}", day=day)})
+                                                 value=f"{interval[0]}-{interval[1]}", day=weekday_label(day))})
             if end <= start:
                 raise ValidationFailed({field: _("On %(day)s the closing time %(end)s is not after the opening "
-                                                 "time %(start)s.", day=day, start=interval[0], end=interval[1])})
+                                                 "time %(start)s.", day=weekday_label(day), start=interval[0], end=interval[1])})
             spans.append((start, end))
         spans.sort()
         for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
             if s2 < e1:
-                raise ValidationFailed({field: _("The opening-hour intervals on %(day)s overlap.", day=day)})
+                raise ValidationFailed({field: _("The opening-hour intervals on %(day)s overlap.",
+                                                 day=weekday_label(day))})
         if spans:
             clean[day] = [[_clock(s), _clock(e)] for s, e in spans]
     return clean

@@ -93,3 +93,25 @@ def make_booking(space=None, user=None, start: datetime | None = None, minutes: 
     db.session.add(booking)
     db.session.commit()
     return booking
+
+
+def make_space_kind(code: str = "meeting-room", name_nb: str = "Møterom", name_en: str = "Meeting room"):
+    """The space kind with this code, created when missing (the catalogue's tests)."""
+    from spaces.models import SpaceKind
+    import sqlalchemy as sa
+
+    kind = db.session.scalar(sa.select(SpaceKind).where(SpaceKind.code == code))
+    if kind is None:
+        kind = SpaceKind(code=code, name_nb=name_nb, name_en=name_en)
+        db.session.add(kind)
+        db.session.commit()
+    return kind
+
+
+def api_headers(user) -> dict:
+    """Bearer-token headers for ``user`` (the catalogue's API tests)."""
+    from accounts.services import create_api_token
+
+    _token, secret = create_api_token(None, user)
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
