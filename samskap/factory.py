@@ -80,10 +80,12 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import admin_bp, auth_bp
     from accounts.api import api_bp
+    from booking.views import bookings_bp
     from samskap.views import main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(bookings_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
