@@ -373,3 +373,68 @@ def user_for_api_token(secret: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         token.last_used_at = now
     return token.user
+
+
+# --- personal data ---------------------------------------------------------------------------
+
+def export_personal_data(user: User) -> dict:
+    """Everything Samskap holds about ``user``, as plain JSON-able data (GDPR art. 15/20)."""
+    from booking.models import Booking, EquipmentReservation, Feed
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    bookings = db.session.scalars(sa.select(Booking).where(Booking.organiser_id == user.id)
+                                  .order_by(Booking.start)).all()
+    reservations = db.session.scalars(sa.select(EquipmentReservation).where(EquipmentReservation.user_id == user.id)
+                                      .order_by(EquipmentReservation.start)).all()
+    tokens = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)).all()
+    feeds = db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id)).all()
+    return {
+        "profile": {
+            "id": user.id, "email": user.email, "name": user.name, "role": user.role.value,
+            "organisation": user.organisation.name, "is_org_contact": user.is_org_contact, "locale": user.locale,
+            "active": user.active, "created_at": iso(user.created_at), "last_login_at": iso(user.last_login_at),
+        },
+        "bookings": [{
+            "id": b.id, "space": b.space.name, "title": b.title, "description": b.description,
+            "purpose": b.purpose.value, "start": iso(b.start), "end": iso(b.end), "attendees": b.attendees,
+            "visibility": b.visibility.value, "status": b.status.value, "created_at": iso(b.created_at),
+        } for b in bookings],
+        "equipment_reservations": [{
+            "id": r.id, "equipment": r.equipment_type.name, "quantity": r.quantity, "start": iso(r.start),
+            "end": iso(r.end), "status": r.status.value, "purpose": r.purpose,
+        } for r in reservations],
+        "api_tokens": [{"prefix": t.prefix, "name": t.name, "created_at": iso(t.created_at),
+                        "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at)} for t in tokens],
+        "calendar_feeds": [{"id": f.id, "scope": f.scope.value, "name": f.name, "created_at": iso(f.created_at),
+                            "last_used_at": iso(f.last_used_at), "revoked_at": iso(f.revoked_at)} for f in feeds],
+    }
+
+
+def anonymise_user(actor: User, user: User) -> None:
+    """Remove a departed user's personal data; their bookings stay (for statistics and history)
+    under an anonymous name. Ends sessions and revokes tokens and feeds. Irreversible."""
+    from booking.models import Feed
+
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can manage users."))
+    if user.id == actor.id:
+        raise ValidationFailed({"user": _("You cannot anonymise yourself.")})
+    if user.anonymised_at is not None:
+        raise ValidationFailed({"user": _("This user is already anonymised.")})
+    now = utcnow()
+    user.name = _("Anonymised user %(id)d", id=user.id)
+    user.email = f"anonymised-{user.id}@invalid.invalid"
+    user.password_hash = None
+    user.active = False
+    user.is_org_contact = False
+    user.anonymised_at = now
+    user.session_version += 1
+    for token in db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id,
+                                                              ApiToken.revoked_at.is_(None))):
+        token.revoked_at = now
+    for feed in db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id, Feed.revoked_at.is_(None))):
+        feed.revoked_at = now
+    db.session.flush()
+    audit.record(actor, "user.anonymise", user, summary=f"user {user.id} anonymised")

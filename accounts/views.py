@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -183,6 +184,16 @@ def revoke_token(token_id: int):
     return redirect(url_for("auth.profile"))
 
 
+@auth_bp.route("/profile/export.json")
+@login_required
+def export_data():
+    data = services.export_personal_data(current_user._get_current_object())
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = 'attachment; filename="samskap-my-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # --- administration: organisations and users ------------------------------------------------
 
 @admin_bp.route("/")
@@ -258,6 +269,69 @@ def new_user():
     return _user_form(None)
 
 
+@admin_bp.route("/users/<int:user_id>/anonymise", methods=["POST"])
+@admin_required
+def anonymise_user(user_id: int):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = db.get_or_404(User, user_id)
+    try:
+        services.anonymise_user(current_user._get_current_object(), user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.edit_user", user_id=user_id))
+    db.session.commit()
+    flash_success(_("The user is anonymised. Their bookings are kept without personal data."))
+    return redirect(url_for("admin.users"))
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@admin_bp.route("/audit")
+@admin_required
+def audit_log():
+    from samskap.audit import AuditEntry
+    from samskap.timeutil import local_day_bounds
+
+    query = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    filters = {"action": request.args.get("action", "").strip(), "actor": request.args.get("actor", "").strip(),
+               "object_type": request.args.get("object_type", "").strip(),
+               "object_id": request.args.get("object_id", "").strip(),
+               "from": request.args.get("from", "").strip(), "to": request.args.get("to", "").strip()}
+    errors = []
+    if filters["action"]:
+        query = query.where(AuditEntry.action.startswith(filters["action"][:64]))
+    if filters["object_type"]:
+        query = query.where(AuditEntry.object_type == filters["object_type"][:64])
+    if filters["object_id"]:
+        if filters["object_id"].isdigit():
+            query = query.where(AuditEntry.object_id == int(filters["object_id"]))
+        else:
+            errors.append(_("The object id must be a whole number."))
+    if filters["actor"]:
+        actor_ids = sa.select(User.id).where(sa.or_(User.email.contains(filters["actor"].lower()[:254]),
+                                                    User.name.contains(filters["actor"][:200])))
+        query = query.where(AuditEntry.actor_id.in_(actor_ids))
+    for key in ("from", "to"):
+        if filters[key]:
+            try:
+                day = __import__("datetime").date.fromisoformat(filters[key])
+            except ValueError:
+                errors.append(_("'%(value)s' is not a date (YYYY-MM-DD).", value=filters[key]))
+                continue
+            start, end = local_day_bounds(day)
+            query = query.where(AuditEntry.at >= start) if key == "from" else query.where(AuditEntry.at < end)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    entries = db.session.scalars(query.limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
+    has_next = len(entries) > AUDIT_PAGE_SIZE
+    object_types = db.session.scalars(sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))
+    return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], filters=filters, errors=errors,
+                           page=page, has_next=has_next, object_types=list(object_types)), (400 if errors else 200)
+
+
 @admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id: int):
@@ -306,6 +380,7 @@ def _register_navigation():
     register_nav("admin.index", _l("Administration"), "admin", 90)
     register_admin_link("admin.organisations", _l("Organisations"), 10)
     register_admin_link("admin.users", _l("Users"), 20)
+    register_admin_link("admin.audit_log", _l("Audit log"), 80)
 
 
 _register_navigation()

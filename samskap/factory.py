@@ -32,11 +32,13 @@ def create_app(config: dict | None = None) -> Flask:
     from samskap.errors import register_error_handlers
     from samskap.i18n import register_i18n
     from samskap.security import register_security
+    from samskap.timing import register_timing
     from samskap.cli import register_cli
 
     register_error_handlers(app)
     register_i18n(app)
     register_security(app)
+    register_timing(app)
     register_cli(app)
 
     from samskap.nav import admin_links, nav_items

@@ -75,7 +75,8 @@ def load(area: str) -> Catalog:
 def update(area: str) -> None:
     found = extract(files_for(area))
     old = load(area)
-    new = Catalog(locale="nb", project="Samskap")
+    # Not fuzzy: pybabel compile skips a catalogue whose header is marked fuzzy.
+    new = Catalog(locale="nb", project="Samskap", fuzzy=False)
     for msgid in sorted(found):
         existing = old.get(msgid)
         new.add(msgid, existing.string if existing else "")

@@ -101,3 +101,8 @@ def test_production_without_secret_key_fails_loudly(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+
+
+def test_responses_say_how_long_the_app_took(client):
+    header = client.get("/healthz").headers["Server-Timing"]
+    assert header.startswith("app;dur=") and float(header.split("=")[1]) >= 0

@@ -26,3 +26,19 @@ def test_placeholders_survive_translation():
             if message.id and message.string:
                 assert set(re.findall(r"%\((\w+)\)", message.id)) == set(re.findall(r"%\((\w+)\)", message.string)), \
                     f"{area}: placeholders differ in {message.id!r}"
+
+
+def test_no_catalogue_is_marked_fuzzy_so_all_of_them_compile():
+    module = _messages_module()
+    for area in module.AREAS:
+        path = module.catalogue_path(area)
+        if path.exists():
+            assert not module.load(area).fuzzy, f"{path} has a fuzzy header: pybabel compile would skip it"
+
+
+def test_norwegian_and_english_render_from_the_compiled_catalogues(client):
+    from flask_babel import force_locale, gettext
+    with force_locale("nb"):
+        assert gettext("Audit log") == "Revisjonslogg"
+    with force_locale("en"):
+        assert gettext("Audit log") == "Audit log"

@@ -1,0 +1,755 @@
+"""Booking use cases: book, change, cancel, approve and reject; conflicts, availability and
+suggestions. Browser pages and the JSON API both call these, so every rule lives here.
+
+Services take the acting user explicitly, validate every rule, add and flush, record the
+audit entry and raise domain errors with messages meant for people; the caller commits.
+
+No double booking: the service looks for clashes first (to answer with a friendly
+:class:`Conflict` naming them), and the database has the last word. On PostgreSQL the
+exclusion constraint ``ex_bookings_no_overlap`` refuses an overlapping active booking
+even when two requests pass the check at the same moment; its violation (SQLSTATE
+23P01) is caught around the flush, inside a SAVEPOINT so the session stays usable, and
+becomes the same Conflict. On SQLite every transaction starts with ``BEGIN IMMEDIATE``
+(see :mod:`samskap.database`), so check-then-insert is serialised.
+
+One overlap predicate, half-open: ``start < other_blocked_until and other_start < blocked_until``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DBAPIError
+
+from accounts.models import Organisation
+from accounts.permissions import is_staff
+from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
+from booking.permissions import can_book_for_other_organisations, can_decide, can_manage, can_view_details
+from booking.recurrence import Recurrence, expand
+from samskap import audit
+from samskap.database import is_exclusion_violation
+from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from samskap.extensions import db
+from samskap.timeutil import UTC, LocalTimeError, local_to_utc, local_tz, utcnow
+from spaces.hours import is_within_opening_hours
+from spaces.models import WEEKDAYS, Closure, Space
+
+__all__ = [
+    "BookingRequest", "BookingResult", "Recurrence", "approve_booking", "book_space", "busy_periods",
+    "cancel_booking", "find_conflicts", "free_spaces", "reject_booking", "suggest_free_slots", "update_booking",
+]
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 5000
+REASON_MAX = 500
+SCOPES = ("this", "following", "series")
+OVERLAP_CONSTRAINT = "ex_bookings_no_overlap"
+SUGGESTION_STEP = timedelta(minutes=15)
+SUGGESTION_HORIZON = timedelta(days=14)
+AUDITED_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
+                  "status", "sequence")
+
+STATUS_LABELS = {
+    BookingStatus.PENDING: _l("pending approval"),
+    BookingStatus.CONFIRMED: _l("confirmed"),
+    BookingStatus.REJECTED: _l("rejected"),
+    BookingStatus.CANCELLED: _l("cancelled"),
+}
+PURPOSE_LABELS = {
+    Purpose.MEETING: _l("Meeting"),
+    Purpose.CO_CREATION: _l("Co-creation workshop"),
+    Purpose.PILOT_TEST: _l("Pilot test"),
+    Purpose.TRAINING: _l("Training"),
+    Purpose.EVENT: _l("Event"),
+}
+VISIBILITY_LABELS = {
+    Visibility.PRIVATE: _l("Private (others see only “busy”)"),
+    Visibility.PARTNERS: _l("Shared with partners"),
+    Visibility.PUBLIC: _l("Public event"),
+}
+
+
+@dataclass
+class BookingRequest:
+    space_id: int
+    title: str
+    start: datetime                # aware; UTC or any offset
+    end: datetime                  # aware
+    attendees: int = 1
+    purpose: str = "meeting"       # Purpose value
+    visibility: str = "private"    # Visibility value
+    description: str = ""
+    organisation_id: int | None = None     # staff/admin may book on behalf of any organisation
+    recurrence: Recurrence | None = None
+    skip_conflicts: bool = False           # series: skip clashing dates instead of failing whole
+    override_opening_hours: bool = False   # staff/admin only; audited; never overrides a conflict
+
+
+@dataclass
+class BookingResult:
+    bookings: list            # created Booking rows (one, or the series' occurrences)
+    series: object | None     # BookingSeries or None
+    skipped: list[dict] = field(default_factory=list)  # {"start","end","reason"} (+ "conflicts")
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+def iso(value: datetime | None) -> str | None:
+    """An instant as ISO 8601 in UTC with ``Z``."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _local_text(value: datetime) -> str:
+    return value.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M")
+
+
+def _period_text(start: datetime, end: datetime) -> str:
+    local_start, local_end = start.astimezone(local_tz()), end.astimezone(local_tz())
+    if local_start.date() == local_end.date():
+        return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M}"
+    return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%Y-%m-%d %H:%M}"
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _add(errors: dict, key: str, message: str) -> None:
+    errors[key] = f"{errors[key]} {message}" if key in errors else message
+
+
+def _aware(value, name: str, errors: dict) -> datetime | None:
+    if not isinstance(value, datetime):
+        errors[name] = _("Give a date and time.")
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        errors[name] = _("Give the time with a time zone offset, such as +01:00 or Z.")
+        return None
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def _enum(enum_cls, value, name: str, errors: dict, labels: dict):
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        errors[name] = _("'%(value)s' is not a valid choice; choose one of: %(choices)s.", value=value,
+                         choices=", ".join(member.value for member in labels))
+        return None
+
+
+def _clean_details(values: dict, errors: dict) -> dict:
+    """Validate the descriptive fields present in ``values``."""
+    clean = {}
+    if "title" in values:
+        title = values["title"].strip() if isinstance(values["title"], str) else ""
+        if not title:
+            errors["title"] = _("Give the booking a title.")
+        elif len(title) > TITLE_MAX:
+            errors["title"] = _("The title can be at most %(n)d characters long.", n=TITLE_MAX)
+        clean["title"] = title
+    if "description" in values:
+        description = values["description"] if values["description"] is not None else ""
+        if not isinstance(description, str):
+            errors["description"] = _("The description must be text.")
+        elif len(description) > DESCRIPTION_MAX:
+            errors["description"] = _("The description can be at most %(n)d characters long.", n=DESCRIPTION_MAX)
+        else:
+            clean["description"] = description.strip()
+    if "purpose" in values:
+        clean["purpose"] = _enum(Purpose, values["purpose"], "purpose", errors, PURPOSE_LABELS)
+    if "visibility" in values:
+        clean["visibility"] = _enum(Visibility, values["visibility"], "visibility", errors, VISIBILITY_LABELS)
+    if "attendees" in values:
+        attendees = values["attendees"]
+        if not _is_int(attendees) or attendees < 1:
+            errors["attendees"] = _("The number of attendees must be a whole number of at least 1.")
+        clean["attendees"] = attendees
+    return clean
+
+
+def _clean_reason(reason, *, required: bool) -> str:
+    text = reason.strip() if isinstance(reason, str) else ""
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationFailed({"reason": _("The reason must be text.")})
+    if required and not text:
+        raise ValidationFailed({"reason": _("Give a reason.")})
+    if len(text) > REASON_MAX:
+        raise ValidationFailed({"reason": _("The reason can be at most %(n)d characters long.", n=REASON_MAX)})
+    return text
+
+
+def _get_space(space_id, errors: dict) -> Space | None:
+    if isinstance(space_id, Space):
+        space = space_id
+    elif not _is_int(space_id):
+        errors["space_id"] = _("Choose a space.")
+        return None
+    else:
+        space = db.session.get(Space, space_id)
+    if space is None:
+        errors["space_id"] = _("There is no space with id %(id)s.", id=space_id)
+    elif not space.active:
+        errors["space_id"] = _("%(space)s is not open for booking.", space=space.name)
+    return space
+
+
+def _booking_organisation(actor, organisation_id) -> Organisation:
+    if organisation_id is None or organisation_id == actor.organisation_id:
+        return actor.organisation
+    if not can_book_for_other_organisations(actor):
+        raise PermissionDenied(_("You can only book for your own organisation."))
+    organisation = db.session.get(Organisation, organisation_id) if _is_int(organisation_id) else None
+    if organisation is None or not organisation.active:
+        raise ValidationFailed({"organisation_id": _("Choose an existing, active organisation.")})
+    return organisation
+
+
+def _check_bookable_by(actor, space: Space, organisation: Organisation) -> None:
+    if organisation.kind.value in (space.bookable_by or []):
+        return
+    if can_book_for_other_organisations(actor):
+        raise ValidationFailed({"organisation_id": _(
+            "%(space)s cannot be booked for %(organisation)s: it is open to other kinds of organisation.",
+            space=space.name, organisation=organisation.name)})
+    raise PermissionDenied(_("%(space)s cannot be booked by your organisation.", space=space.name))
+
+
+def _check_override(actor, requested: bool) -> bool:
+    if requested and not is_staff(actor):
+        raise PermissionDenied(_("Only staff can book outside opening hours."))
+    return bool(requested)
+
+
+def _hours_text(space: Space, moment: datetime) -> str:
+    if space.opening_hours is None:
+        return _("open around the clock")
+    spans = space.opening_hours.get(WEEKDAYS[moment.astimezone(local_tz()).weekday()], [])
+    if not spans:
+        return _("closed that day")
+    return ", ".join(f"{s}–{e}" for s, e in spans)
+
+
+def _period_problems(space: Space, start: datetime, end: datetime, *, now: datetime,
+                     check_hours: bool = True) -> dict[str, str]:
+    """The space's rules for a period, as field errors (empty when the period is allowed)."""
+    errors: dict[str, str] = {}
+    if end <= start:
+        errors["end"] = _("The end must be after the start.")
+        return errors
+    if start < now:
+        errors["start"] = _("The start is in the past.")
+    elif space.max_days_ahead is not None:
+        tz = local_tz()
+        last_day = now.astimezone(tz).date() + timedelta(days=space.max_days_ahead)
+        if start.astimezone(tz).date() > last_day:
+            errors["start"] = _("%(space)s can be booked at most %(n)d days ahead (until %(date)s).",
+                                space=space.name, n=space.max_days_ahead, date=last_day.isoformat())
+    minutes = (end - start).total_seconds() / 60
+    if space.min_minutes and minutes < space.min_minutes:
+        _add(errors, "end", _("A booking of %(space)s must last at least %(n)d minutes.",
+                              space=space.name, n=space.min_minutes))
+    if space.max_minutes and minutes > space.max_minutes:
+        _add(errors, "end", _("A booking of %(space)s can last at most %(n)d minutes.",
+                              space=space.name, n=space.max_minutes))
+    if check_hours and not is_within_opening_hours(space.opening_hours, start, end):
+        _add(errors, "start", _("%(space)s is not open for the whole of that time (opening hours that day: "
+                                "%(hours)s).", space=space.name, hours=_hours_text(space, start)))
+    return errors
+
+
+# --- conflicts -------------------------------------------------------------------------------
+
+def find_conflicts(space_id: int, start: datetime, blocked_until: datetime, exclude_ids=()) -> list:
+    """Active bookings of the space whose blocked period overlaps ``[start, blocked_until)``."""
+    query = sa.select(Booking).where(
+        Booking.space_id == space_id,
+        Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+        Booking.start < blocked_until,
+        Booking.blocked_until > start,
+    )
+    exclude_ids = [i for i in exclude_ids if i is not None]
+    if exclude_ids:
+        query = query.where(Booking.id.not_in(exclude_ids))
+    return list(db.session.scalars(query.order_by(Booking.start)))
+
+
+def _closures(space_id: int, start: datetime, end: datetime) -> list:
+    return list(db.session.scalars(
+        sa.select(Closure)
+        .where(sa.or_(Closure.space_id.is_(None), Closure.space_id == space_id),
+               Closure.start < end, Closure.end > start)
+        .order_by(Closure.start)))
+
+
+def _booking_conflict(viewer, booking: Booking) -> dict:
+    visible = can_view_details(viewer, booking)
+    return {"start": iso(booking.start), "end": iso(booking.end), "blocked_until": iso(booking.blocked_until),
+            "booking_id": booking.id if visible else None, "title": booking.title if visible else _("Busy"),
+            "reason": "booking"}
+
+
+def _closure_conflict(closure: Closure) -> dict:
+    return {"start": iso(closure.start), "end": iso(closure.end), "booking_id": None,
+            "title": closure.reason, "reason": "closure"}
+
+
+def _clashes(viewer, space: Space, start: datetime, end: datetime, exclude_ids=()) -> list[dict]:
+    """Closures overlapping the booking itself and bookings overlapping it plus its buffer."""
+    blocked_until = end + timedelta(minutes=space.buffer_minutes or 0)
+    found = [_closure_conflict(c) for c in _closures(space.id, start, end)]
+    found += [_booking_conflict(viewer, b) for b in find_conflicts(space.id, start, blocked_until, exclude_ids)]
+    return found
+
+
+def _conflict_message(space: Space, clashes: list[dict]) -> str:
+    closures = [c for c in clashes if c["reason"] == "closure"]
+    if closures:
+        return _("%(space)s is closed at that time: %(reason)s.", space=space.name, reason=closures[0]["title"])
+    periods = ", ".join(_period_text(datetime.fromisoformat(c["start"]), datetime.fromisoformat(c["end"]))
+                        for c in clashes)
+    return _("%(space)s is already booked at that time (%(periods)s).", space=space.name, periods=periods)
+
+
+def _write_guarded(viewer, space: Space, periods, apply) -> None:
+    """Run ``apply`` (which adds or changes rows) and flush, inside a SAVEPOINT; the
+    database's overlap refusal becomes a Conflict and the session stays usable.
+
+    ``periods`` are the (start, end, exclude_ids) to report clashes for if the database
+    refuses: another request committed an overlapping booking after our own check.
+    The changes are made inside the savepoint on purpose: ``begin_nested()`` flushes
+    pending changes before it starts, which would put them outside the savepoint.
+    """
+    try:
+        with db.session.begin_nested():
+            apply()
+            db.session.flush()
+    except DBAPIError as exc:
+        if not is_exclusion_violation(exc, OVERLAP_CONSTRAINT):
+            raise
+        clashes = []
+        for start, end, exclude_ids in periods:
+            clashes += _clashes(viewer, space, start, end, exclude_ids)
+        message = _conflict_message(space, clashes) if clashes else _(
+            "%(space)s was booked by someone else at the same moment; choose another time.", space=space.name)
+        raise Conflict(message, details={"conflicts": clashes}) from None
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+def book_space(actor, request: BookingRequest) -> BookingResult:
+    """Book a space once or as a series, enforcing every rule of the space.
+
+    Raises ValidationFailed (field problems), PermissionDenied (the actor may not book
+    this space, or for that organisation) or Conflict (``details["conflicts"]`` lists
+    each clashing booking or closure; for a series each also names ``occurrence_start``).
+    A space that requires approval gets a ``pending`` booking, which already holds the slot.
+    """
+    errors: dict[str, str] = {}
+    space = _get_space(request.space_id, errors)
+    details = _clean_details({"title": request.title, "description": request.description,
+                              "purpose": request.purpose, "visibility": request.visibility,
+                              "attendees": request.attendees}, errors)
+    start = _aware(request.start, "start", errors)
+    end = _aware(request.end, "end", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    organisation = _booking_organisation(actor, request.organisation_id)
+    _check_bookable_by(actor, space, organisation)
+    override = _check_override(actor, request.override_opening_hours)
+    if details["attendees"] > space.capacity:
+        errors["attendees"] = _("%(space)s holds at most %(n)d people.", space=space.name, n=space.capacity)
+    errors.update(_period_problems(space, start, end, now=utcnow(), check_hours=not override))
+    if errors:
+        raise ValidationFailed(errors)
+
+    status = BookingStatus.PENDING if space.requires_approval else BookingStatus.CONFIRMED
+    fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status)
+    if request.recurrence is not None:
+        return _book_series(actor, space, start, end, fields, request.recurrence, request.skip_conflicts, override)
+
+    clashes = _clashes(actor, space, start, end)
+    if clashes:
+        raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+    booking = _new_booking(space, start, end, fields)
+    _write_guarded(actor, space, [(start, end, ())], lambda: db.session.add(booking))
+    _record_creation(actor, booking)
+    return BookingResult(bookings=[booking], series=None, skipped=[])
+
+
+def _new_booking(space: Space, start: datetime, end: datetime, fields: dict, **extra) -> Booking:
+    booking = Booking(start=start, end=end, blocked_until=end + timedelta(minutes=space.buffer_minutes or 0),
+                      sequence=0, **fields, **extra)
+    booking.opening_hours_overridden = not is_within_opening_hours(space.opening_hours, start, end)
+    return booking
+
+
+def _record_creation(actor, booking: Booking) -> None:
+    audit.record(actor, "booking.create", booking,
+                 changes={k: [None, getattr(booking, k)] for k in AUDITED_FIELDS if k != "sequence"},
+                 summary=f"{booking.title} ({booking.status.value})")
+    if booking.opening_hours_overridden:
+        audit.record(actor, "booking.override_opening_hours", booking,
+                     summary=f"booked outside opening hours: {_period_text(booking.start, booking.end)}")
+
+
+def _book_series(actor, space: Space, start: datetime, end: datetime, fields: dict, recurrence: Recurrence,
+                 skip_conflicts: bool, override: bool) -> BookingResult:
+    tz = local_tz()
+    expansion = expand(recurrence, start, end, tz)
+    now = utcnow()
+    skipped: list[dict] = [
+        {"start": moment.isoformat(timespec="minutes"), "end": None, "reason": "nonexistent_time",
+         "message": _("%(time)s does not exist: the clocks go forward then.",
+                      time=moment.strftime("%Y-%m-%d %H:%M"))}
+        for moment in expansion.nonexistent]
+    rule_breaks: list[str] = []
+    all_clashes: list[dict] = []
+    clashing_dates: list[str] = []
+    free = []
+    for occurrence in expansion.occurrences:
+        problems = _period_problems(space, occurrence.start, occurrence.end, now=now, check_hours=False)
+        if problems:
+            rule_breaks.append(f"{occurrence.local_start:%Y-%m-%d}: " + " ".join(problems.values()))
+            continue
+        clashes = []
+        if not override and not is_within_opening_hours(space.opening_hours, occurrence.start, occurrence.end):
+            clashes.append({"start": iso(occurrence.start), "end": iso(occurrence.end), "booking_id": None,
+                            "title": _("Closed (opening hours: %(hours)s)", hours=_hours_text(space, occurrence.start)),
+                            "reason": "closed"})
+        clashes += _clashes(actor, space, occurrence.start, occurrence.end)
+        if clashes:
+            for clash in clashes:
+                clash["occurrence_start"] = iso(occurrence.start)
+            all_clashes += clashes
+            clashing_dates.append(f"{occurrence.local_start:%Y-%m-%d}")
+            skipped.append({"start": iso(occurrence.start), "end": iso(occurrence.end),
+                            "reason": clashes[0]["reason"], "conflicts": clashes})
+        else:
+            free.append(occurrence)
+    if rule_breaks:
+        raise ValidationFailed({"recurrence": _("Some dates of the series break the rules of %(space)s: "
+                                                "%(problems)s", space=space.name,
+                                                problems="; ".join(rule_breaks[:5]))})
+    if all_clashes and not skip_conflicts:
+        raise Conflict(_("The series clashes on %(count)d dates: %(dates)s. Choose another time, or skip "
+                         "those dates.", count=len(clashing_dates), dates=", ".join(clashing_dates)),
+                       details={"conflicts": all_clashes, "dates": clashing_dates})
+    if not free:
+        raise Conflict(_("No date of the series is free."), details={"conflicts": all_clashes,
+                                                                      "dates": clashing_dates})
+
+    series = BookingSeries(rrule=expansion.rrule, tzid=tz.key, created_by_id=actor.id,
+                           dtstart_local=expansion.dtstart_local.isoformat(timespec="seconds"))
+    bookings = [_new_booking(space, occ.start, occ.end, fields, series=series, original_start=occ.start)
+                for occ in free]
+    _write_guarded(actor, space, [(b.start, b.end, ()) for b in bookings],
+                   lambda: db.session.add_all([series, *bookings]))
+    audit.record(actor, "booking_series.create", series,
+                 summary=f"{fields['title']}: {series.rrule} from {series.dtstart_local} ({tz.key}), "
+                         f"{len(bookings)} occurrences, {len(skipped)} skipped")
+    for booking in bookings:
+        _record_creation(actor, booking)
+    return BookingResult(bookings=bookings, series=series, skipped=skipped)
+
+
+# --- changing, cancelling, deciding ----------------------------------------------------------
+
+def _require_manage(actor, booking: Booking) -> None:
+    if can_manage(actor, booking):
+        return
+    if can_view_details(actor, booking):
+        raise PermissionDenied(_("You cannot change this booking."))
+    raise NotFound(_("No such booking."))
+
+
+def _require_decide(actor, booking: Booking) -> None:
+    if not can_view_details(actor, booking):
+        raise NotFound(_("No such booking."))
+    if not can_decide(actor):
+        raise PermissionDenied(_("Only staff can approve or reject bookings."))
+
+
+def _check_scope(scope) -> str:
+    if scope not in SCOPES:
+        raise ValidationFailed({"scope": _("Choose which bookings to change: this, following or series.")})
+    return scope
+
+
+def _scope_targets(booking: Booking, scope: str) -> list[Booking]:
+    """The active bookings a change of ``booking`` reaches (always including ``booking``)."""
+    if scope == "this" or booking.series_id is None:
+        return [booking]
+    query = sa.select(Booking).where(Booking.series_id == booking.series_id,
+                                     Booking.status.in_(ACTIVE_BOOKING_STATUSES))
+    if scope == "following":
+        query = query.where(Booking.start >= booking.start)
+    else:
+        query = query.where(Booking.end > utcnow())
+    targets = list(db.session.scalars(query.order_by(Booking.start)))
+    if booking not in targets:
+        targets.insert(0, booking)
+    return targets
+
+
+def _not_active(booking: Booking) -> Conflict:
+    return Conflict(_("This booking is %(status)s and can no longer be changed.",
+                      status=STATUS_LABELS[booking.status]), code="not_active")
+
+
+def _local_naive(value: datetime) -> datetime:
+    return value.astimezone(local_tz()).replace(tzinfo=None)
+
+
+UPDATABLE = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
+             "override_opening_hours")
+
+
+def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") -> list:
+    """Change a booking, or with ``scope`` "following"/"series" the active occurrences of its
+    series from this one on / all not yet over.
+
+    A new time is applied to each occurrence in local wall-clock time (moving this one from
+    09:00 to 10:00 moves the others to 10:00 too, across DST). Every rule is checked again
+    for the new time or place; moving bumps ``sequence``, and moving a booking of a space
+    that requires approval (unless staff do it) makes it pending again.
+    """
+    _require_manage(actor, booking)
+    scope = _check_scope(scope)
+    if not booking.is_active:
+        raise _not_active(booking)
+    unknown = [key for key in changes if key not in UPDATABLE]
+    if unknown:
+        raise ValidationFailed({key: _("'%(field)s' cannot be changed here.", field=key) for key in unknown})
+    errors: dict[str, str] = {}
+    details = _clean_details({k: v for k, v in changes.items() if k in ("title", "description", "purpose",
+                                                                        "visibility", "attendees")}, errors)
+    new_start = _aware(changes["start"], "start", errors) if "start" in changes else booking.start
+    if "end" in changes:
+        new_end = _aware(changes["end"], "end", errors)
+    elif new_start is not None:
+        new_end = new_start + (booking.end - booking.start)  # moving the start keeps the length
+    else:
+        new_end = None
+    space = booking.space
+    if "space_id" in changes and changes["space_id"] != booking.space_id:
+        space = _get_space(changes["space_id"], errors)
+    if errors:
+        raise ValidationFailed(errors)
+    override = _check_override(actor, changes.get("override_opening_hours", False))
+    moving = new_start != booking.start or new_end != booking.end
+    space_changed = space.id != booking.space_id
+    if space_changed:
+        _check_bookable_by(actor, space, booking.organisation)
+
+    targets = _scope_targets(booking, scope)
+    target_ids = [t.id for t in targets]
+    shift = _local_naive(new_start) - _local_naive(booking.start)
+    wall_length = _local_naive(new_end) - _local_naive(new_start)
+    now = utcnow()
+    plans, clashes = [], []
+    for target in targets:
+        if target is booking or not moving:
+            start, end = (new_start, new_end) if target is booking else (target.start, target.end)
+        else:
+            local_start = _local_naive(target.start) + shift
+            local_end = local_start + wall_length
+            try:
+                start = local_to_utc(local_start.date(), local_start.time())
+                end = local_to_utc(local_end.date(), local_end.time())
+            except LocalTimeError:
+                _add(errors, "start", _("%(time)s does not exist: the clocks go forward then.",
+                                        time=local_start.strftime("%Y-%m-%d %H:%M")))
+                continue
+        attendees = details.get("attendees", target.attendees)
+        if attendees > space.capacity:
+            errors["attendees"] = _("%(space)s holds at most %(n)d people.", space=space.name, n=space.capacity)
+        if moving or space_changed:
+            problems = _period_problems(space, start, end, now=now, check_hours=not override)
+            for key, message in problems.items():
+                _add(errors, key, message if target is booking else f"{_local_text(start)}: {message}")
+            found = _clashes(actor, space, start, end, exclude_ids=target_ids)
+            for clash in found:
+                clash["occurrence_start"] = iso(target.start)
+            clashes += found
+        plans.append((target, start, end))
+    if errors:
+        raise ValidationFailed(errors)
+    if clashes:
+        raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+
+    before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
+
+    def apply():
+        for target, start, end in plans:
+            for key, value in details.items():
+                setattr(target, key, value)
+            if moving or space_changed:
+                target.start, target.end = start, end
+                target.blocked_until = end + timedelta(minutes=space.buffer_minutes or 0)
+                target.space = space
+                target.opening_hours_overridden = not is_within_opening_hours(space.opening_hours, start, end)
+                target.sequence += 1
+                if space.requires_approval and not can_decide(actor) and target.status == BookingStatus.CONFIRMED:
+                    target.status = BookingStatus.PENDING
+                    target.decided_by_id, target.decided_at, target.decision_reason = None, None, ""
+
+    _write_guarded(actor, space, [(start, end, target_ids) for _t, start, end in plans], apply)
+    for target, _start, _end in plans:
+        changed = audit.diff(target, AUDITED_FIELDS, before[target.id])
+        if changed:
+            audit.record(actor, "booking.update", target, changes=changed, summary=f"scope={scope}")
+            if target.opening_hours_overridden and ("start" in changed or "end" in changed or "space_id" in changed):
+                audit.record(actor, "booking.override_opening_hours", target,
+                             summary=f"moved outside opening hours: {_period_text(target.start, target.end)}")
+    return [t for t, _s, _e in plans]
+
+
+def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this") -> list:
+    """Cancel a booking (or the following / all not-yet-over occurrences of its series).
+
+    The rows stay (status cancelled, who, when, why) so history, audit and feeds stay
+    right; the slot is free at once. Bumps ``sequence``.
+    """
+    _require_manage(actor, booking)
+    scope = _check_scope(scope)
+    reason = _clean_reason(reason, required=False)
+    if not booking.is_active:
+        raise _not_active(booking)
+    targets = _scope_targets(booking, scope)
+    now = utcnow()
+    for target in targets:
+        previous = target.status
+        target.status = BookingStatus.CANCELLED
+        target.cancelled_by_id = actor.id
+        target.cancelled_at = now
+        target.cancel_reason = reason
+        target.sequence += 1
+        audit.record(actor, "booking.cancel", target, changes={"status": [previous, target.status]},
+                     summary=reason or None)
+    db.session.flush()
+    return targets
+
+
+def approve_booking(actor, booking: Booking, reason: str = "") -> None:
+    """Staff confirm a pending booking (which already held its slot)."""
+    _require_decide(actor, booking)
+    _decide(actor, booking, BookingStatus.CONFIRMED, _clean_reason(reason, required=False), "booking.approve")
+
+
+def reject_booking(actor, booking: Booking, reason: str) -> None:
+    """Staff reject a pending booking, saying why; the slot becomes free."""
+    _require_decide(actor, booking)
+    _decide(actor, booking, BookingStatus.REJECTED, _clean_reason(reason, required=True), "booking.reject")
+
+
+def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action: str) -> None:
+    _require_decide(actor, booking)
+    if booking.status != BookingStatus.PENDING:
+        raise Conflict(_("Only pending bookings can be decided; this one is %(status)s.",
+                         status=STATUS_LABELS[booking.status]), code="not_pending")
+    booking.status = status
+    booking.decided_by_id = actor.id
+    booking.decided_at = utcnow()
+    booking.decision_reason = reason
+    booking.sequence += 1
+    db.session.flush()
+    audit.record(actor, action, booking, changes={"status": [BookingStatus.PENDING, status]}, summary=reason or None)
+
+
+# --- availability ----------------------------------------------------------------------------
+
+def busy_periods(space: Space, start: datetime, end: datetime, viewer) -> list[dict]:
+    """What makes the space unavailable between ``start`` and ``end``, in time order.
+
+    Active bookings: ``{"start", "end", "blocked_until", "status", "booking_id", "title",
+    "kind": "booking"}``, title "Busy" and booking_id None unless ``viewer`` may see the
+    details. Closures: the same keys with ``status`` "closed", ``kind`` "closure" and the
+    closure's reason as title.
+    """
+    rows = db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.space_id == space.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+               Booking.start < end, Booking.blocked_until > start)
+        .order_by(Booking.start))
+    periods = []
+    for booking in rows:
+        visible = can_view_details(viewer, booking)
+        periods.append({"start": booking.start, "end": booking.end, "blocked_until": booking.blocked_until,
+                        "status": booking.status.value, "booking_id": booking.id if visible else None,
+                        "title": booking.title if visible else _("Busy"), "kind": "booking"})
+    for closure in _closures(space.id, start, end):
+        periods.append({"start": closure.start, "end": closure.end, "blocked_until": closure.end,
+                        "status": "closed", "booking_id": None, "title": closure.reason, "kind": "closure"})
+    return sorted(periods, key=lambda p: p["start"])
+
+
+def _is_free(space: Space, start: datetime, end: datetime, bookings, closures, now: datetime) -> bool:
+    if _period_problems(space, start, end, now=now):
+        return False
+    blocked_until = end + timedelta(minutes=space.buffer_minutes or 0)
+    if any(c.start < end and start < c.end for c in closures):
+        return False
+    return not any(b.start < blocked_until and start < b.blocked_until for b in bookings)
+
+
+def suggest_free_slots(space: Space, start: datetime, end: datetime, limit: int = 3) -> list[tuple]:
+    """Up to ``limit`` free periods of the same length nearest to ``start`` (before or after
+    it, in steps of 15 minutes, up to two weeks away, not overlapping each other) that obey
+    the space's rules (opening hours, closures, buffer, length, days ahead), in time order."""
+    length = end - start
+    if length <= timedelta(0) or limit < 1:
+        return []
+    now = utcnow()
+    low, high = start - SUGGESTION_HORIZON, start + SUGGESTION_HORIZON + length
+    bookings = find_conflicts(space.id, low, high + timedelta(minutes=space.buffer_minutes or 0))
+    closures = _closures(space.id, low, high)
+    found = []
+    steps = int(SUGGESTION_HORIZON / SUGGESTION_STEP)
+    for k in range(steps + 1):
+        for candidate in ((start,) if k == 0 else (start + k * SUGGESTION_STEP, start - k * SUGGESTION_STEP)):
+            if candidate < now:
+                continue
+            # Suggestions do not overlap each other, so they are real alternatives.
+            if any(candidate < e and s < candidate + length for s, e in found):
+                continue
+            if _is_free(space, candidate, candidate + length, bookings, closures, now):
+                found.append((candidate, candidate + length))
+                if len(found) >= limit:
+                    return sorted(found)
+    return sorted(found)
+
+
+def bookable_spaces(actor) -> list[Space]:
+    """Active spaces the actor may book (staff: all, since they book on behalf of anyone)."""
+    spaces = db.session.scalars(sa.select(Space).where(Space.active.is_(True)).order_by(Space.name))
+    if can_book_for_other_organisations(actor):
+        return list(spaces)
+    kind = actor.organisation.kind.value
+    return [space for space in spaces if kind in (space.bookable_by or [])]
+
+
+def free_spaces(actor, start: datetime, end: datetime, attendees: int = 1) -> list:
+    """Active spaces the actor may book that are open and free for the whole period."""
+    if end <= start:
+        return []
+    spaces = [s for s in bookable_spaces(actor) if s.capacity >= attendees]
+    if not spaces:
+        return []
+    longest_buffer = timedelta(minutes=max(s.buffer_minutes or 0 for s in spaces))
+    bookings = list(db.session.scalars(
+        sa.select(Booking).where(Booking.space_id.in_([s.id for s in spaces]),
+                                 Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                                 Booking.start < end + longest_buffer, Booking.blocked_until > start)))
+    closures = list(db.session.scalars(
+        sa.select(Closure).where(Closure.start < end, Closure.end > start)))
+    now = utcnow()
+    return [space for space in spaces
+            if _is_free(space, start, end, [b for b in bookings if b.space_id == space.id],
+                        [c for c in closures if c.space_id in (None, space.id)], now)]
