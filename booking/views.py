@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.models import Organisation
@@ -105,7 +105,8 @@ def day_view():
     day = _date_arg("date") or _today()
     spaces = _active_spaces()
     slots, rows = grid.day_grid(spaces, day, current_user, utcnow())
-    return render_template("booking/day.html", day=day, slots=slots, rows=rows,
+    bookable = {space.id for space in services.bookable_spaces(current_user)}
+    return render_template("booking/day.html", day=day, slots=slots, rows=rows, bookable=bookable,
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
                            today=_today())
 
@@ -121,7 +122,8 @@ def week_view(space_id: int):
         today = _today()
         monday = today - timedelta(days=today.weekday())
     days, times, rows = grid.week_grid(space, monday, current_user, utcnow())
-    return render_template("booking/week.html", space=space, days=days, times=times, rows=rows,
+    bookable = space in services.bookable_spaces(current_user)
+    return render_template("booking/week.html", space=space, days=days, times=times, rows=rows, bookable=bookable,
                            week=iso_week(monday), previous_week=iso_week(monday - timedelta(days=7)),
                            next_week=iso_week(monday + timedelta(days=7)), today=_today())
 
@@ -265,8 +267,9 @@ def _prefill_from_query() -> dict:
     return data
 
 
-def _space_choices(extra_id: int | None = None) -> list[tuple[int, str]]:
-    spaces = _active_spaces()
+def _space_choices(user, extra_id: int | None = None) -> list[tuple[int, str]]:
+    """The spaces this user may book (the service's rule), plus the booking's current one."""
+    spaces = services.bookable_spaces(user)
     choices = [(s.id, _("%(name)s (%(n)d people)", name=s.name, n=s.capacity)) for s in spaces]
     if extra_id is not None and extra_id not in {s.id for s in spaces}:
         space = db.session.get(Space, extra_id)
@@ -277,7 +280,7 @@ def _space_choices(extra_id: int | None = None) -> list[tuple[int, str]]:
 
 def _booking_form(user, data=None) -> BookingForm:
     form = BookingForm(data=data)
-    form.space.choices = [(0, _("Choose a space"))] + _space_choices()
+    form.space.choices = [(0, _("Choose a space"))] + _space_choices(user)
     if can_book_for_other_organisations(user):
         organisations = db.session.scalars(
             sa.select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)).all()
@@ -407,7 +410,7 @@ def _edit_form(booking: Booking) -> EditBookingForm:
                 "attendees": booking.attendees, "visibility": booking.visibility.value,
                 "description": booking.description, "scope": "this"}
     form = EditBookingForm(data=data)
-    form.space.choices = _space_choices(extra_id=booking.space_id)
+    form.space.choices = _space_choices(current_user, extra_id=booking.space_id)
     if booking.series_id is None:
         del form.scope
     return form
@@ -476,7 +479,8 @@ def cancel_booking(booking_id: int):
             status = exc.status
         else:
             db.session.commit()
-            flash_success(ngettext("The booking is cancelled.", "%(num)d bookings are cancelled.", len(cancelled)))
+            flash_success(_("The booking is cancelled.") if len(cancelled) == 1
+                          else _("%(n)d bookings are cancelled.", n=len(cancelled)))
             return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
     elif request.method == "POST":
         status = 422

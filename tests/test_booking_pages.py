@@ -131,7 +131,8 @@ def test_day_view_on_the_spring_forward_day_skips_the_missing_hour(client, auth,
     assert '<th scope="col" class="grid__time">01:30</th>' in page
     assert '<th scope="col" class="grid__time">02:00</th>' not in page
     assert '<th scope="col" class="grid__time">03:00</th>' in page
-    assert "DST pilot" in page and "01:00–04:00" in page
+    # Three real hours from 01:00 end at 05:00 summer time, drawn over six half-hour columns.
+    assert "DST pilot" in page and "01:00–05:00" in page and 'colspan="6"' in page
 
 
 @pytest.mark.parametrize("query", ["garbage", "2026-13-01", "2026-02-30", "99999-01-01", "0001-01-01"])
@@ -308,3 +309,15 @@ def test_navigation_offers_booking_pages_by_role(client, auth, member, staff):
     assert 'href="/day"' in page and 'href="/bookings/mine"' in page and 'href="/bookings/approvals"' not in page
     auth.as_user(staff)
     assert 'href="/bookings/approvals"' in html(client.get("/"))
+
+
+def test_grids_offer_no_booking_links_in_spaces_closed_to_the_viewers_organisation(client, auth, member, staff):
+    space = make_space(name="Hospital ward lab", bookable_by=["hospital"])
+    day = in_a_week()
+    auth.as_user(member)  # a municipality
+    page = html(client.get(f"/day?date={day.isoformat()}"))
+    assert "Hospital ward lab" in page and "Not open to your organisation" in page
+    assert "Book Hospital ward lab" not in page
+    assert "Book Hospital ward lab" not in html(client.get(f"/booking/spaces/{space.id}/week"))
+    auth.as_user(staff)  # staff book for anyone
+    assert "Book Hospital ward lab 09:00–09:30" in html(client.get(f"/day?date={day.isoformat()}"))
