@@ -8,7 +8,7 @@ from flask_babel import format_date, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField, TimeField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.models import Purpose, Visibility
@@ -110,13 +110,22 @@ class BookingForm(PeriodMixin, FlaskForm):
     organisation = SelectField(_l("Book on behalf of"), coerce=int, validate_choice=True)
     override_opening_hours = BooleanField(_l("Override opening hours (recorded in the audit log)"))
 
-    def validate_until(self, field):
-        if self.repeat.data != "none" and self.repeat_end.data == "until" and not field.data:
-            raise ValueError(str(_l("Enter the last date of the series.")))
+    def validate_space(self, field):
+        if not field.data:  # the "Choose a space" placeholder
+            raise ValidationError(str(_l("Choose a space.")))
 
-    def validate_count(self, field):
-        if self.repeat.data != "none" and self.repeat_end.data == "count" and not field.data:
-            raise ValueError(str(_l("Enter how many times the booking repeats.")))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.repeat.data == "none":
+            return valid
+        # A series ends after a number of times or on a date; the chosen one must be filled in.
+        if self.repeat_end.data == "until" and not self.until.data and not self.until.errors:
+            self.until.errors = [str(_l("Enter the last date of the series."))]
+            valid = False
+        if self.repeat_end.data == "count" and not self.count.data and not self.count.errors:
+            self.count.errors = [str(_l("Enter how many times the booking repeats."))]
+            valid = False
+        return valid
 
 
 class EditBookingForm(PeriodMixin, FlaskForm):

@@ -270,3 +270,18 @@ def test_public_booking_made_in_the_form_appears_on_the_events_page(client, auth
     client.post("/logout")
     assert "Open lab day" in html(client.get("/events"))
 
+
+
+def test_the_space_placeholder_is_refused_by_the_form(client, auth, member, mjosa):
+    auth.as_user(member)
+    response = client.post("/bookings/new", data={**form_data(mjosa, in_a_week()), "space": "0"})
+    assert response.status_code == 422 and "Choose a space." in html(response)
+
+
+def test_a_repeat_needs_a_count_or_a_last_date(client, auth, member, mjosa):
+    auth.as_user(member)
+    response = client.post("/bookings/new", data=form_data(mjosa, in_a_week(), repeat="weekly", repeat_end="until"))
+    assert response.status_code == 422 and "Enter the last date of the series." in html(response)
+    response = client.post("/bookings/new", data=form_data(mjosa, in_a_week(), repeat="daily", count=""))
+    assert response.status_code == 422 and "Enter how many times the booking repeats." in html(response)
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
