@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import admin_bp, auth_bp
     from accounts.api import api_bp
+    from booking.api import api_bp as booking_api_bp
     from booking.views import bookings_bp
     from samskap.views import main_bp
 
@@ -91,3 +92,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(bookings_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
+    app.register_blueprint(booking_api_bp)

@@ -1,0 +1,395 @@
+"""Bookings in the JSON API, exactly as DESIGN.md fixes them.
+
+Each handler parses and type-checks its input (422 with ``details.fields`` per bad
+field, 400 for a body that is not a JSON object), loads the booking scoped to what the
+caller may see (404 otherwise), calls ONE service, commits once and serialises. The
+rules themselves live in :mod:`booking.services`.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from booking import services
+from booking.models import ACTIVE_BOOKING_STATUSES, Booking
+from booking.permissions import can_view_details, details_visible_clause
+from booking.recurrence import Recurrence
+from booking.services import BookingRequest, iso
+from samskap.api import api_blueprint, json_body, query_int
+from samskap.errors import NotFound, ValidationFailed
+from samskap.extensions import db
+from samskap.openapi import error_responses, register_paths
+from samskap.timeutil import local_day_bounds, local_tz, parse_aware_iso, utcnow
+from spaces.models import Space
+
+api_bp = api_blueprint("booking_api", __name__)
+
+MAX_WINDOW_DAYS = 366
+DEFAULT_WINDOW_DAYS = 7
+CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
+                 "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment")
+UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
+                 "override_opening_hours", "scope")
+RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
+
+
+# --- serialising -------------------------------------------------------------------------------
+
+def _person(user) -> dict | None:
+    return {"id": user.id, "name": user.name} if user is not None else None
+
+
+def booking_json(booking: Booking) -> dict:
+    return {
+        "id": booking.id,
+        "space_id": booking.space_id,
+        "space": {"id": booking.space.id, "name": booking.space.name},
+        "title": booking.title,
+        "description": booking.description,
+        "purpose": booking.purpose.value,
+        "visibility": booking.visibility.value,
+        "status": booking.status.value,
+        "start": iso(booking.start),
+        "end": iso(booking.end),
+        "blocked_until": iso(booking.blocked_until),
+        "attendees": booking.attendees,
+        "organisation": {"id": booking.organisation.id, "name": booking.organisation.name},
+        "organiser": _person(booking.organiser),
+        "series_id": booking.series_id,
+        "original_start": iso(booking.original_start),
+        "sequence": booking.sequence,
+        "opening_hours_overridden": booking.opening_hours_overridden,
+        "decided_at": iso(booking.decided_at),
+        "decision_reason": booking.decision_reason,
+        "cancelled_at": iso(booking.cancelled_at),
+        "cancel_reason": booking.cancel_reason,
+        "created_at": iso(booking.created_at),
+        "updated_at": iso(booking.updated_at),
+        "masked": False,
+    }
+
+
+def busy_json(booking: Booking) -> dict:
+    """Another organisation's private booking: only that the space is busy."""
+    return {"id": None, "space_id": booking.space_id, "title": _("Busy"), "status": booking.status.value,
+            "start": iso(booking.start), "end": iso(booking.end), "blocked_until": iso(booking.blocked_until),
+            "masked": True}
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _time_message() -> str:
+    return _("Give an ISO 8601 date-time with an offset, such as 2026-03-16T09:00+01:00 or 2026-03-16T08:00Z.")
+
+
+def _parse_time(data: dict, name: str, errors: dict, *, required: bool):
+    if name not in data or data[name] in (None, ""):
+        if required:
+            errors[name] = _("'%(field)s' is required.", field=name)
+        return None
+    try:
+        return parse_aware_iso(data[name])
+    except ValueError:
+        errors[name] = _time_message()
+        return None
+
+
+def _expect(data: dict, name: str, kind, errors: dict, message: str):
+    value = data.get(name)
+    if name in data and value is not None and not (isinstance(value, kind) and
+                                                   (kind is not int or _is_int(value))):
+        errors[name] = message
+    return value
+
+
+def _parse_recurrence(value, errors: dict) -> Recurrence | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors["recurrence"] = _("'recurrence' must be an object with freq, interval, count or until, and byday.")
+        return None
+    for key in value:
+        if key not in RECURRENCE_FIELDS:
+            errors[f"recurrence.{key}"] = _("Unknown field.")
+    freq = value.get("freq")
+    if not isinstance(freq, str):
+        errors["recurrence.freq"] = _("Choose how often the booking repeats: daily, weekly or monthly.")
+    interval = value.get("interval", 1)
+    if not _is_int(interval):
+        errors["recurrence.interval"] = _("'%(field)s' must be a whole number.", field="interval")
+    count = value.get("count")
+    if count is not None and not _is_int(count):
+        errors["recurrence.count"] = _("'%(field)s' must be a whole number.", field="count")
+    until = value.get("until")
+    if until is not None:
+        try:
+            if not isinstance(until, str) or len(until) != 10:
+                raise ValueError
+            until = date.fromisoformat(until)
+        except ValueError:
+            errors["recurrence.until"] = _("The last date must be a date (YYYY-MM-DD).")
+            until = None
+    byday = value.get("byday") or []
+    if not isinstance(byday, list) or not all(isinstance(d, str) for d in byday):
+        errors["recurrence.byday"] = _("Weekdays must be a list such as [\"MO\", \"WE\"].")
+        byday = []
+    if any(key.startswith("recurrence.") for key in errors):
+        return None
+    return Recurrence(freq=freq, interval=interval, count=count, until=until, byday=byday)
+
+
+def _parse_booking_request(data: dict) -> BookingRequest:
+    errors: dict[str, str] = {}
+    for key in data:
+        if key not in CREATE_FIELDS:
+            errors[key] = _("Unknown field.")
+    if data.get("equipment"):
+        # Equipment is reserved through its own endpoint until it is integrated here.
+        errors["equipment"] = _("Equipment must be reserved via /api/v1/equipment-reservations for now.")
+    if not _is_int(data.get("space_id")):
+        errors["space_id"] = _("'%(field)s' must be the id of a space (a whole number).", field="space_id")
+    if not isinstance(data.get("title"), str):
+        errors["title"] = _("Give the booking a title.")
+    start = _parse_time(data, "start", errors, required=True)
+    end = _parse_time(data, "end", errors, required=True)
+    _expect(data, "attendees", int, errors, _("The number of attendees must be a whole number of at least 1."))
+    for name in ("purpose", "visibility", "description"):
+        _expect(data, name, str, errors, _("'%(field)s' must be text.", field=name))
+    _expect(data, "organisation_id", int, errors,
+            _("'%(field)s' must be the id of an organisation (a whole number).", field="organisation_id"))
+    for name in ("skip_conflicts", "override_opening_hours"):
+        _expect(data, name, bool, errors, _("'%(field)s' must be true or false.", field=name))
+    recurrence = _parse_recurrence(data.get("recurrence"), errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return BookingRequest(
+        space_id=data["space_id"], title=data["title"], start=start, end=end,
+        attendees=data.get("attendees") if data.get("attendees") is not None else 1,
+        purpose=data.get("purpose") or "meeting", visibility=data.get("visibility") or "private",
+        description=data.get("description") or "", organisation_id=data.get("organisation_id"),
+        recurrence=recurrence, skip_conflicts=bool(data.get("skip_conflicts")),
+        override_opening_hours=bool(data.get("override_opening_hours")),
+    )
+
+
+def _optional_body() -> dict:
+    return json_body() if request.get_data() else {}
+
+
+def _scope(data: dict) -> str:
+    scope = data.get("scope", request.args.get("scope", "this"))
+    if not isinstance(scope, str):
+        raise ValidationFailed({"scope": _("Choose which bookings to change: this, following or series.")})
+    return scope
+
+
+def _window() -> tuple:
+    """The ``start``/``end`` query parameters (default: today and the next 7 days, local)."""
+    errors: dict[str, str] = {}
+    start = _parse_time(request.args, "start", errors, required=False)
+    end = _parse_time(request.args, "end", errors, required=False)
+    if errors:
+        raise ValidationFailed(errors)
+    if start is None:
+        start = local_day_bounds(utcnow().astimezone(local_tz()).date())[0]
+    if end is None:
+        end = start + timedelta(days=DEFAULT_WINDOW_DAYS)
+    if end <= start:
+        raise ValidationFailed({"end": _("The end must be after the start.")})
+    if end - start > timedelta(days=MAX_WINDOW_DAYS):
+        raise ValidationFailed({"end": _("Ask for at most %(n)d days at a time.", n=MAX_WINDOW_DAYS)})
+    return start, end
+
+
+def _visible_booking(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not can_view_details(current_user, booking):
+        raise NotFound(_("No such booking."))
+    return booking
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+@api_bp.get("/bookings")
+def list_bookings():
+    start, end = _window()
+    space_id = query_int("space_id", minimum=1)
+    if space_id is not None and db.session.get(Space, space_id) is None:
+        raise ValidationFailed({"space_id": _("There is no space with id %(id)s.", id=space_id)})
+    query = (sa.select(Booking, details_visible_clause(current_user).label("visible"))
+             .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < end, Booking.end > start)
+             .order_by(Booking.start, Booking.id))
+    if space_id is not None:
+        query = query.where(Booking.space_id == space_id)
+    bookings = [booking_json(b) if visible else busy_json(b) for b, visible in db.session.execute(query)]
+    return jsonify({"bookings": bookings, "start": iso(start), "end": iso(end)})
+
+
+@api_bp.post("/bookings")
+def create_booking():
+    booking_request = _parse_booking_request(json_body())
+    result = services.book_space(current_user, booking_request)
+    db.session.commit()
+    if result.series is None:
+        booking = result.bookings[0]
+        response = jsonify(booking_json(booking))
+        response.headers["Location"] = url_for("booking_api.get_booking", booking_id=booking.id)
+    else:
+        response = jsonify({"series_id": result.series.id, "rrule": result.series.rrule,
+                            "tzid": result.series.tzid, "dtstart_local": result.series.dtstart_local,
+                            "occurrences": [booking_json(b) for b in result.bookings],
+                            "skipped": result.skipped})
+    response.status_code = 201
+    return response
+
+
+@api_bp.get("/bookings/<int:booking_id>")
+def get_booking(booking_id: int):
+    return jsonify(booking_json(_visible_booking(booking_id)))
+
+
+@api_bp.patch("/bookings/<int:booking_id>")
+def update_booking(booking_id: int):
+    booking = _visible_booking(booking_id)
+    data = json_body()
+    errors = {key: _("Unknown field.") for key in data if key not in UPDATE_FIELDS}
+    changes = {key: value for key, value in data.items() if key in UPDATE_FIELDS and key != "scope"}
+    for name in ("start", "end"):
+        if name in data:
+            changes[name] = _parse_time(data, name, errors, required=True)
+    _expect(data, "override_opening_hours", bool, errors,
+            _("'%(field)s' must be true or false.", field="override_opening_hours"))
+    if errors:
+        raise ValidationFailed(errors)
+    changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
+    db.session.commit()
+    return jsonify({**booking_json(booking), "affected_ids": [b.id for b in changed]})
+
+
+@api_bp.post("/bookings/<int:booking_id>/cancel")
+def cancel_booking(booking_id: int):
+    booking = _visible_booking(booking_id)
+    data = _optional_body()
+    cancelled = services.cancel_booking(current_user, booking, data.get("reason", ""), scope=_scope(data))
+    db.session.commit()
+    return jsonify({**booking_json(booking), "affected_ids": [b.id for b in cancelled]})
+
+
+@api_bp.post("/bookings/<int:booking_id>/approve")
+def approve_booking(booking_id: int):
+    booking = _visible_booking(booking_id)
+    services.approve_booking(current_user, booking, _optional_body().get("reason", ""))
+    db.session.commit()
+    return jsonify(booking_json(booking))
+
+
+@api_bp.post("/bookings/<int:booking_id>/reject")
+def reject_booking(booking_id: int):
+    booking = _visible_booking(booking_id)
+    services.reject_booking(current_user, booking, _optional_body().get("reason", ""))
+    db.session.commit()
+    return jsonify(booking_json(booking))
+
+
+@api_bp.get("/spaces/<int:space_id>/availability")
+def space_availability(space_id: int):
+    space = db.session.get(Space, space_id)
+    if space is None:
+        raise NotFound(_("No such space."))
+    start, end = _window()
+    busy = [dict(period, start=iso(period["start"]), end=iso(period["end"]),
+                 blocked_until=iso(period["blocked_until"]))
+            for period in services.busy_periods(space, start, end, current_user)]
+    return jsonify({"space_id": space.id, "start": iso(start), "end": iso(end), "busy": busy})
+
+
+# --- OpenAPI -----------------------------------------------------------------------------------
+
+_TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset"}
+_WINDOW = [
+    {"name": "start", "in": "query", "schema": _TIME, "description": "default: start of today (Europe/Oslo)"},
+    {"name": "end", "in": "query", "schema": _TIME,
+     "description": f"default: start + {DEFAULT_WINDOW_DAYS} days; at most {MAX_WINDOW_DAYS} days after start"},
+]
+_ID = [{"name": "booking_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_SCOPE = {"type": "string", "enum": ["this", "following", "series"], "default": "this"}
+_BOOKING_BODY = {
+    "type": "object",
+    "required": ["space_id", "title", "start", "end"],
+    "properties": {
+        "space_id": {"type": "integer"}, "title": {"type": "string", "maxLength": 200},
+        "start": _TIME, "end": _TIME, "attendees": {"type": "integer", "minimum": 1, "default": 1},
+        "purpose": {"type": "string", "enum": ["meeting", "co-creation workshop", "pilot test", "training", "event"]},
+        "visibility": {"type": "string", "enum": ["private", "partners", "public"]},
+        "description": {"type": "string"},
+        "organisation_id": {"type": "integer", "description": "staff and admins: book on behalf of this organisation"},
+        "override_opening_hours": {"type": "boolean", "description": "staff and admins only; audited"},
+        "skip_conflicts": {"type": "boolean", "description": "series: book the free dates, skip the others"},
+        "recurrence": {"type": "object", "required": ["freq"], "properties": {
+            "freq": {"type": "string", "enum": ["daily", "weekly", "monthly"]},
+            "interval": {"type": "integer", "minimum": 1, "maximum": 52},
+            "count": {"type": "integer", "minimum": 1, "maximum": 200},
+            "until": {"type": "string", "format": "date"},
+            "byday": {"type": "array", "items": {"type": "string", "enum": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]}},
+        }},
+        "equipment": {"type": "array", "description": "not yet: reserve via /equipment-reservations"},
+    },
+}
+_JSON = "application/json"
+
+register_paths({
+    "/bookings": {
+        "get": {"summary": "Active bookings in a period visible to the caller; others' private ones masked as busy",
+                "parameters": [*_WINDOW, {"name": "space_id", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "{\"bookings\": [...]}"}, **error_responses(401, 422)}},
+        "post": {"summary": "Book a space, once or as a series",
+                 "requestBody": {"required": True, "content": {_JSON: {"schema": _BOOKING_BODY}}},
+                 "responses": {"201": {"description": "The booking (with its status), or for a series "
+                                                      "{series_id, occurrences, skipped}"},
+                               **error_responses(400, 401, 403, 409, 422)}},
+    },
+    "/bookings/{booking_id}": {
+        "get": {"summary": "One booking", "parameters": _ID,
+                "responses": {"200": {"description": "The booking"}, **error_responses(401, 404)}},
+        "patch": {"summary": "Change a booking (scope: this, following or series)", "parameters": _ID,
+                  "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
+                      **{k: v for k, v in _BOOKING_BODY["properties"].items()
+                         if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
+                                  "space_id", "override_opening_hours")},
+                      "scope": _SCOPE}}}}},
+                  "responses": {"200": {"description": "The booking and affected_ids"},
+                                **error_responses(400, 401, 403, 404, 409, 422)}},
+    },
+    "/bookings/{booking_id}/cancel": {
+        "post": {"summary": "Cancel a booking (scope: this, following or series)", "parameters": _ID,
+                 "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
+                     "reason": {"type": "string", "maxLength": 500}, "scope": _SCOPE}}}}},
+                 "responses": {"200": {"description": "The booking and affected_ids"},
+                               **error_responses(400, 401, 403, 404, 409, 422)}},
+    },
+    "/bookings/{booking_id}/approve": {
+        "post": {"summary": "Approve a pending booking (staff, admin)", "parameters": _ID,
+                 "responses": {"200": {"description": "The booking"}, **error_responses(401, 403, 404, 409)}},
+    },
+    "/bookings/{booking_id}/reject": {
+        "post": {"summary": "Reject a pending booking with a reason (staff, admin)", "parameters": _ID,
+                 "requestBody": {"required": True, "content": {_JSON: {"schema": {
+                     "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+                 "responses": {"200": {"description": "The booking"}, **error_responses(401, 403, 404, 409, 422)}},
+    },
+    "/spaces/{space_id}/availability": {
+        "get": {"summary": "Busy periods (bookings, masked where private, and closures) of a space",
+                "parameters": [{"name": "space_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                               *_WINDOW],
+                "responses": {"200": {"description": "{space_id, start, end, busy: [...]}"},
+                              **error_responses(401, 404, 422)}},
+    },
+})

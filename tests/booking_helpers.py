@@ -1,0 +1,39 @@
+"""Shared helpers for the booking tests: a settable clock and local-time shorthands."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+import pytest
+
+from booking.services import BookingRequest
+from samskap.timeutil import local_to_utc
+
+UTC = timezone.utc
+# Monday 2 March 2026, 09:00 in Oslo: before both 2026 DST changes, so tests can book them.
+FROZEN_NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """Freeze the booking services' idea of "now" (settable through ``clock.now``)."""
+    frozen = Clock(FROZEN_NOW)
+    monkeypatch.setattr("booking.services.utcnow", frozen)
+    return frozen
+
+
+def oslo(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
+    """A wall-clock time in Oslo as an aware UTC instant."""
+    return local_to_utc(date(y, m, d), time(hh, mm))
+
+
+def request_for(space, start: datetime, end: datetime, **fields) -> BookingRequest:
+    fields.setdefault("title", "Planning meeting")
+    return BookingRequest(space_id=space.id, start=start, end=end, **fields)

@@ -1,0 +1,107 @@
+"""No double booking under concurrency: many requests for one slot at the same moment.
+
+PostgreSQL: the exclusion constraint refuses every overlapping insert that slipped past
+the service's own check; the service turns that into a Conflict. SQLite: BEGIN IMMEDIATE
+serialises check-and-insert across connections.
+"""
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from booking.models import ACTIVE_BOOKING_STATUSES, Booking
+from booking.services import book_space
+from samskap.errors import Conflict
+from samskap.extensions import db
+from tests.booking_helpers import clock, oslo, request_for  # noqa: F401 (clock is a fixture)
+from tests.conftest import BOTH, POSTGRES
+from tests.factories import make_space, make_user
+
+THREADS = 20
+
+
+@pytest.fixture
+def app_config(request):
+    # Every thread holds its own connection at the same moment: more than the default pool.
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": THREADS + 5, "max_overflow": 5}}
+
+
+def _race(app, backend, user_ids, space_id, periods) -> list[str]:
+    barrier = threading.Barrier(len(user_ids), timeout=60)
+    outcomes: list[str] = [""] * len(user_ids)
+
+    def attempt(index: int, user_id: int) -> None:
+        from accounts.models import User
+        from spaces.models import Space
+
+        with app.app_context():
+            try:
+                if backend == "postgresql":
+                    # Load first, so every thread is inside its transaction when the barrier opens.
+                    # (On SQLite the first read would take the write lock before the barrier.)
+                    user, space = db.session.get(User, user_id), db.session.get(Space, space_id)
+                barrier.wait()
+                if backend != "postgresql":
+                    user, space = db.session.get(User, user_id), db.session.get(Space, space_id)
+                start, end = periods[index % len(periods)]
+                book_space(user, request_for(space, start, end))
+                db.session.commit()
+                outcomes[index] = "booked"
+            except Conflict as exc:
+                db.session.rollback()
+                outcomes[index] = "conflict" if exc.message else "conflict without message"
+            except Exception as exc:  # noqa: BLE001 - reported in the assertion below
+                db.session.rollback()
+                outcomes[index] = f"error: {exc!r}"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(i, uid)) for i, uid in enumerate(user_ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
+
+
+def _setup(count: int):
+    space = make_space(buffer_minutes=10)
+    user_ids = [make_user().id for _ in range(count)]
+    space_id = space.id
+    db.session.commit()
+    db.session.close()  # release the test's own connection (and, on SQLite, any lock)
+    return user_ids, space_id
+
+
+def _active_bookings(space_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Booking.id)).where(
+        Booking.space_id == space_id, Booking.status.in_(ACTIVE_BOOKING_STATUSES)))
+
+
+@BOTH
+def test_many_requests_for_the_same_slot_give_exactly_one_booking(app, backend, clock):
+    user_ids, space_id = _setup(THREADS)
+    outcomes = _race(app, backend, user_ids, space_id, [(oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10))])
+    assert sorted(outcomes) == ["booked"] + ["conflict"] * (THREADS - 1), outcomes
+    assert _active_bookings(space_id) == 1
+
+
+@BOTH
+def test_overlapping_but_different_periods_also_give_one_booking(app, backend, clock):
+    # Shifted by 10 minutes each, every pair overlaps (or clashes through the buffer).
+    user_ids, space_id = _setup(8)
+    periods = [(oslo(2026, 3, 10, 9, 5 * i), oslo(2026, 3, 10, 10, 5 * i)) for i in range(8)]
+    outcomes = _race(app, backend, user_ids, space_id, periods)
+    assert sorted(outcomes) == ["booked"] + ["conflict"] * 7, outcomes
+    assert _active_bookings(space_id) == 1
+
+
+@POSTGRES
+def test_database_refuses_the_overlap_even_when_the_service_check_sees_nothing(app, backend, clock, monkeypatch):
+    # Simulate every request passing the friendly check at the same moment: the exclusion
+    # constraint alone must then refuse all but one, and each refusal is still a Conflict.
+    monkeypatch.setattr("booking.services.find_conflicts", lambda *args, **kwargs: [])
+    user_ids, space_id = _setup(THREADS)
+    outcomes = _race(app, backend, user_ids, space_id, [(oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10))])
+    assert sorted(outcomes) == ["booked"] + ["conflict"] * (THREADS - 1), outcomes
+    assert _active_bookings(space_id) == 1
