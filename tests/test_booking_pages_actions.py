@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from booking.models import Booking, BookingStatus, Visibility
 from samskap.extensions import db
 from samskap.timeutil import local_to_utc, to_local, utcnow
+from tests.conftest import BOTH
 from tests.factories import make_booking, make_org, make_space, make_user
 
 
@@ -76,6 +77,7 @@ def test_booking_form_needs_sign_in(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+@BOTH
 def test_form_books_through_the_service_in_local_time(client, auth, member, mjosa):
     auth.as_user(member)
     day = in_a_week()
@@ -97,6 +99,7 @@ def test_form_says_pending_approval_for_a_space_that_needs_it(client, auth, memb
     assert bookings_titled("Pilot planning")[0].status == BookingStatus.PENDING
 
 
+@BOTH
 def test_conflict_keeps_the_form_filled_and_offers_free_slots_and_spaces(client, auth, member, outsider, mjosa):
     day = in_a_week()
     make_booking(mjosa, outsider, start=at(day, 10), title="Hospital secret")
@@ -204,6 +207,7 @@ def test_series_occurrence_offers_scope_and_cancels_this_and_following(client, a
     day = in_a_week()
     client.post("/bookings/new", data=form_data(mjosa, day, title="Weekly", repeat="weekly", count="3"))
     first, second, third = bookings_titled("Weekly")
+    assert "Apply the change to" in html(client.get(f"/bookings/{second.id}/edit"))
     page = html(client.get(f"/bookings/{second.id}/cancel"))
     assert "This and all following occurrences" in page
     response = client.post(f"/bookings/{second.id}/cancel", data={"reason": "Pilot ends", "scope": "following"})
@@ -285,3 +289,15 @@ def test_a_repeat_needs_a_count_or_a_last_date(client, auth, member, mjosa):
     response = client.post("/bookings/new", data=form_data(mjosa, in_a_week(), repeat="daily", count=""))
     assert response.status_code == 422 and "Enter how many times the booking repeats." in html(response)
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
+
+
+@pytest.mark.csrf
+def test_booking_and_deciding_need_the_forms_csrf_token(client, auth, member, staff, mjosa):
+    auth.as_user(member)
+    response = client.post("/bookings/new", data=form_data(mjosa, in_a_week()))
+    assert response.status_code == 400 and bookings_titled("Pilot planning") == []
+    pending = make_booking(make_space(requires_approval=True), member, status=BookingStatus.PENDING)
+    auth.as_user(staff)
+    assert client.post(f"/bookings/{pending.id}/approve").status_code == 400
+    db.session.refresh(pending)
+    assert pending.status == BookingStatus.PENDING
