@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +19,7 @@ from booking import services
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking
 from booking.permissions import can_view_details, details_visible_clause
 from booking.recurrence import Recurrence
-from booking.services import BookingRequest, iso
+from booking.services import MAX_ID, BookingRequest, iso
 from samskap.api import api_blueprint, json_body, query_int
 from samskap.errors import NotFound, ValidationFailed
 from samskap.extensions import db
@@ -30,6 +31,8 @@ api_bp = api_blueprint("booking_api", __name__)
 
 MAX_WINDOW_DAYS = 366
 DEFAULT_WINDOW_DAYS = 7
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 5000
 CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
                  "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
@@ -84,6 +87,10 @@ def busy_json(booking: Booking) -> dict:
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_id(value) -> bool:
+    return _is_int(value) and 1 <= value <= MAX_ID
 
 
 def _time_message() -> str:
@@ -154,7 +161,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
     if data.get("equipment"):
         # Equipment is reserved through its own endpoint until it is integrated here.
         errors["equipment"] = _("Equipment must be reserved via /api/v1/equipment-reservations for now.")
-    if not _is_int(data.get("space_id")):
+    if not _is_id(data.get("space_id")):
         errors["space_id"] = _("'%(field)s' must be the id of a space (a whole number).", field="space_id")
     if not isinstance(data.get("title"), str):
         errors["title"] = _("Give the booking a title.")
@@ -210,7 +217,7 @@ def _window() -> tuple:
 
 
 def _visible_booking(booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
+    booking = db.session.get(Booking, booking_id) if booking_id <= MAX_ID else None
     if booking is None or not can_view_details(current_user, booking):
         raise NotFound(_("No such booking."))
     return booking
@@ -222,15 +229,21 @@ def _visible_booking(booking_id: int) -> Booking:
 def list_bookings():
     start, end = _window()
     space_id = query_int("space_id", minimum=1)
-    if space_id is not None and db.session.get(Space, space_id) is None:
+    limit = query_int("limit", minimum=1) or DEFAULT_LIMIT
+    if limit > MAX_LIMIT:
+        raise ValidationFailed({"limit": _("Ask for at most %(n)d bookings at a time.", n=MAX_LIMIT)})
+    if space_id is not None and (space_id > MAX_ID or db.session.get(Space, space_id) is None):
         raise ValidationFailed({"space_id": _("There is no space with id %(id)s.", id=space_id)})
     query = (sa.select(Booking, details_visible_clause(current_user).label("visible"))
              .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < end, Booking.end > start)
-             .order_by(Booking.start, Booking.id))
+             .options(selectinload(Booking.organiser))
+             .order_by(Booking.start, Booking.id)
+             .limit(limit + 1))
     if space_id is not None:
         query = query.where(Booking.space_id == space_id)
-    bookings = [booking_json(b) if visible else busy_json(b) for b, visible in db.session.execute(query)]
-    return jsonify({"bookings": bookings, "start": iso(start), "end": iso(end)})
+    rows = db.session.execute(query).all()
+    bookings = [booking_json(b) if visible else busy_json(b) for b, visible in rows[:limit]]
+    return jsonify({"bookings": bookings, "start": iso(start), "end": iso(end), "truncated": len(rows) > limit})
 
 
 @api_bp.post("/bookings")
@@ -301,7 +314,7 @@ def reject_booking(booking_id: int):
 
 @api_bp.get("/spaces/<int:space_id>/availability")
 def space_availability(space_id: int):
-    space = db.session.get(Space, space_id)
+    space = db.session.get(Space, space_id) if space_id <= MAX_ID else None
     if space is None:
         raise NotFound(_("No such space."))
     start, end = _window()
@@ -348,8 +361,11 @@ _JSON = "application/json"
 register_paths({
     "/bookings": {
         "get": {"summary": "Active bookings in a period visible to the caller; others' private ones masked as busy",
-                "parameters": [*_WINDOW, {"name": "space_id", "in": "query", "schema": {"type": "integer"}}],
-                "responses": {"200": {"description": "{\"bookings\": [...]}"}, **error_responses(401, 422)}},
+                "parameters": [*_WINDOW, {"name": "space_id", "in": "query", "schema": {"type": "integer"}},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "default": DEFAULT_LIMIT, "maximum": MAX_LIMIT}}],
+                "responses": {"200": {"description": "{\"bookings\": [...], \"truncated\": false}"},
+                              **error_responses(401, 422)}},
         "post": {"summary": "Book a space, once or as a series",
                  "requestBody": {"required": True, "content": {_JSON: {"schema": _BOOKING_BODY}}},
                  "responses": {"201": {"description": "The booking (with its status), or for a series "

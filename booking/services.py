@@ -115,8 +115,15 @@ def _period_text(start: datetime, end: datetime) -> str:
     return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%Y-%m-%d %H:%M}"
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers; anything larger cannot exist (and would overflow a query)
+
+
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_id(value) -> bool:
+    return _is_int(value) and 1 <= value <= MAX_ID
 
 
 def _add(errors: dict, key: str, message: str) -> None:
@@ -192,7 +199,7 @@ def _get_space(space_id, errors: dict) -> Space | None:
         errors["space_id"] = _("Choose a space.")
         return None
     else:
-        space = db.session.get(Space, space_id)
+        space = db.session.get(Space, space_id) if _is_id(space_id) else None
     if space is None:
         errors["space_id"] = _("There is no space with id %(id)s.", id=space_id)
     elif not space.active:
@@ -205,7 +212,7 @@ def _booking_organisation(actor, organisation_id) -> Organisation:
         return actor.organisation
     if not can_book_for_other_organisations(actor):
         raise PermissionDenied(_("You can only book for your own organisation."))
-    organisation = db.session.get(Organisation, organisation_id) if _is_int(organisation_id) else None
+    organisation = db.session.get(Organisation, organisation_id) if _is_id(organisation_id) else None
     if organisation is None or not organisation.active:
         raise ValidationFailed({"organisation_id": _("Choose an existing, active organisation.")})
     return organisation

@@ -23,7 +23,7 @@ from booking.forms import (PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS, App
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Visibility
 from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_view_details,
                                  details_visible_clause, manageable_clause)
-from booking.services import BookingRequest, Recurrence
+from booking.services import MAX_ID, BookingRequest, Recurrence
 from samskap.errors import Conflict, DomainError
 from samskap.extensions import db, login_manager
 from samskap.timeutil import parse_aware_iso, to_local, utcnow
@@ -80,6 +80,12 @@ def _week_arg() -> date | None:
     return monday
 
 
+def _get(model, object_id: int):
+    """The row with that id, or None; ids beyond the 32-bit range cannot exist (and would
+    overflow the query)."""
+    return db.session.get(model, object_id) if 1 <= object_id <= MAX_ID else None
+
+
 def _today() -> date:
     return to_local(utcnow()).date()
 
@@ -114,7 +120,7 @@ def day_view():
 @bookings_bp.get("/booking/spaces/<int:space_id>/week")
 @login_required
 def week_view(space_id: int):
-    space = db.session.get(Space, space_id)
+    space = _get(Space, space_id)
     if space is None or not space.active:
         abort(404)
     monday = _week_arg()
@@ -168,7 +174,7 @@ def organisation_bookings():
         if chosen:
             if not chosen.isdigit():
                 raise BadQuery(_("Choose an organisation from the list."))
-            organisation = db.session.get(Organisation, int(chosen))
+            organisation = _get(Organisation, int(chosen))
             if organisation is None:
                 abort(404)
     show_past = request.args.get("when") == "past"
@@ -190,7 +196,7 @@ def organisation_bookings():
 def _visible_booking(booking_id: int) -> Booking:
     """The booking if the user may see its details; anonymous users are sent to sign in,
     everyone else gets 404 (whether or not it exists)."""
-    booking = db.session.get(Booking, booking_id)
+    booking = _get(Booking, booking_id)
     if booking is not None and can_view_details(current_user, booking):
         return booking
     if not current_user.is_authenticated:
@@ -248,7 +254,7 @@ def _prefill_from_query() -> dict:
     if space:
         if not space.isdigit():
             raise BadQuery(_("Choose a space from the list."))
-        data["space"] = int(space)
+        data["space"] = int(space) if int(space) <= MAX_ID else 0
     start, end = _local_datetime_arg("start"), _local_datetime_arg("end")
     if start is not None:
         data["date"], data["start_time"] = start.date(), start.time()
@@ -506,7 +512,7 @@ def approvals():
 
 
 def _pending_booking(booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
+    booking = _get(Booking, booking_id)
     if booking is None:
         abort(404)
     return booking

@@ -418,3 +418,41 @@ def test_openapi_lists_the_booking_paths(client):
                  "/bookings/{booking_id}/approve", "/bookings/{booking_id}/reject", "/spaces/{space_id}/availability"):
         assert path in paths
     assert {"get", "post"} <= set(paths["/bookings"]) and "patch" in paths["/bookings/{booking_id}"]
+
+
+def test_absurdly_large_ids_are_not_found_not_errors(client, clock):
+    user, huge = en_user(), 10**20
+    headers = token(user)
+    assert_error(client.get(f"/api/v1/bookings/{huge}", headers=headers), 404)
+    assert_error(client.post(f"/api/v1/bookings/{huge}/cancel", headers=headers), 404)
+    assert_error(client.get(f"/api/v1/spaces/{huge}/availability", headers=headers), 404)
+    assert_error(client.get("/api/v1/bookings", query_string={"space_id": str(huge)}, headers=headers), 422)
+    error = assert_error(client.post("/api/v1/bookings", json=body(make_space(), space_id=huge), headers=headers), 422)
+    assert "space_id" in error["details"]["fields"]
+    staff = token(en_user(role=Role.STAFF))
+    error = assert_error(client.post("/api/v1/bookings", json=body(make_space(), organisation_id=huge),
+                                     headers=staff), 422)
+    assert "organisation_id" in error["details"]["fields"]
+    created = _create(client, user, make_space())
+    error = assert_error(client.patch(f"/api/v1/bookings/{created['id']}", json={"space_id": huge},
+                                      headers=headers), 422)
+    assert "space_id" in error["details"]["fields"]
+
+
+def test_list_is_limited_and_says_when_it_is_truncated(client, clock):
+    space, user = make_space(), en_user()
+    for hour in (9, 11, 13):
+        make_booking(space=space, user=user, start=oslo(2026, 3, 10, hour))
+    window = {"start": "2026-03-10T00:00:00Z", "end": "2026-03-11T00:00:00Z"}
+    response = client.get("/api/v1/bookings", query_string={**window, "limit": 2}, headers=token(user))
+    assert len(response.json["bookings"]) == 2 and response.json["truncated"] is True
+    response = client.get("/api/v1/bookings", query_string=window, headers=token(user))
+    assert len(response.json["bookings"]) == 3 and response.json["truncated"] is False
+    assert_error(client.get("/api/v1/bookings", query_string={**window, "limit": 100000}, headers=token(user)), 422)
+
+
+def test_messages_follow_the_callers_language(client, clock):
+    nb_user = make_user(locale="nb")
+    error = assert_error(client.post("/api/v1/bookings", json=body(make_space(), end="2026-03-10T08:00:00+01:00"),
+                                     headers=token(nb_user)), 422)
+    assert error["details"]["fields"]["end"] == "Slutten må være etter starten."

@@ -6,6 +6,7 @@ import pytest
 
 from booking.models import BookingStatus, Visibility
 from samskap.timeutil import local_to_utc, to_local, utcnow
+from tests.conftest import BOTH
 from tests.factories import make_booking, make_org, make_space, make_user
 
 ALL_DAYS_8_TO_16 = {day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -293,10 +294,24 @@ def test_other_organisations_private_booking_is_404_everywhere(client, auth, mem
     assert booking.status == BookingStatus.CONFIRMED
 
 
-@pytest.mark.parametrize("url", ["/bookings/abc", "/bookings/1.5/edit", "/bookings/-1/cancel", "/bookings/99999"])
+@pytest.mark.parametrize("url", ["/bookings/abc", "/bookings/1.5/edit", "/bookings/-1/cancel", "/bookings/99999",
+                                 "/bookings/0"])
 def test_non_numeric_or_unknown_booking_ids_are_404(client, auth, member, url):
     auth.as_user(member)
     assert client.get(url).status_code == 404
+
+
+HUGE = "9" * 25
+
+
+@BOTH
+def test_ids_too_large_for_the_database_are_404_not_500(client, auth, staff):
+    auth.as_user(staff)
+    for url in (f"/bookings/{HUGE}", f"/bookings/{HUGE}/edit", f"/booking/spaces/{HUGE}/week",
+                f"/bookings/organisation?organisation={HUGE}"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/bookings/{HUGE}/approve").status_code == 404
+    assert client.get(f"/bookings/new?space={HUGE}").status_code == 200
 
 
 # --- navigation ------------------------------------------------------------------------------
