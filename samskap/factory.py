@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.api import api_bp
     from booking.api import api_bp as booking_api_bp
     from booking.equipment import api as equipment_api, views as equipment_views
+    from booking.views import bookings_bp
     from samskap.views import main_bp
     from spaces import register_blueprints as register_spaces
 
@@ -94,5 +95,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(equipment_views.equipment_bp)
     app.register_blueprint(equipment_api.api_bp)
     register_spaces(app)
+    app.register_blueprint(bookings_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)

@@ -1,0 +1,165 @@
+"""Forms of the booking pages. They shape input only (types, required fields, and turning
+local date + wall-clock time into UTC instants); every booking rule lives in the service."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import format_date, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField, TimeField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from booking.models import Purpose, Visibility
+from samskap.timeutil import LocalTimeError, local_to_utc
+
+PURPOSE_LABELS = {
+    Purpose.MEETING.value: _l("Meeting"),
+    Purpose.CO_CREATION.value: _l("Co-creation workshop"),
+    Purpose.PILOT_TEST.value: _l("Pilot test"),
+    Purpose.TRAINING.value: _l("Training"),
+    Purpose.EVENT.value: _l("Event"),
+}
+VISIBILITY_LABELS = {
+    Visibility.PRIVATE.value: _l("Private (others see only that the space is busy)"),
+    Visibility.PARTNERS.value: _l("Partners (signed-in partners see the details)"),
+    Visibility.PUBLIC.value: _l("Public event (listed on the public events page)"),
+}
+STATUS_LABELS = {
+    "pending": _l("Pending approval"),
+    "confirmed": _l("Confirmed"),
+    "rejected": _l("Rejected"),
+    "cancelled": _l("Cancelled"),
+}
+WEEKDAY_CHOICES = [("MO", _l("Monday")), ("TU", _l("Tuesday")), ("WE", _l("Wednesday")), ("TH", _l("Thursday")),
+                   ("FR", _l("Friday")), ("SA", _l("Saturday")), ("SU", _l("Sunday"))]
+SCOPE_CHOICES = [("this", _l("Only this occurrence")), ("following", _l("This and all following occurrences")),
+                 ("series", _l("The whole series"))]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PeriodMixin:
+    """Date + start time + end time in local time (end date only for bookings past midnight)."""
+
+    def period(self) -> tuple[datetime, datetime] | None:
+        """The UTC start and end, or None after putting a message on the offending field
+        (a wall-clock time that does not exist on that day, in the spring-forward gap)."""
+        day = self.date.data
+        end_day = self.end_date.data or day
+        instants = []
+        for field, on_day in ((self.start_time, day), (self.end_time, end_day)):
+            try:
+                instants.append(local_to_utc(on_day, field.data))
+            except LocalTimeError:
+                field.errors = list(field.errors or []) + [str(_l(
+                    "%(time)s does not exist on %(date)s: the clocks go forward an hour that night. "
+                    "Choose a time from 03:00.", time=field.data.strftime("%H:%M"),
+                    date=format_date(on_day, "d MMMM yyyy")))]
+        return (instants[0], instants[1]) if len(instants) == 2 else None
+
+
+def _date_field():
+    return DateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
+
+
+def _start_field():
+    return TimeField(_l("Start time"), validators=[InputRequired(_l("Enter the start time (HH:MM)."))])
+
+
+def _end_field():
+    return TimeField(_l("End time"), validators=[InputRequired(_l("Enter the end time (HH:MM)."))])
+
+
+def _end_date_field():
+    return DateField(_l("End date (only when the booking runs past midnight)"), validators=[Optional()])
+
+
+class BookingForm(PeriodMixin, FlaskForm):
+    space = SelectField(_l("Space"), coerce=int, validate_choice=True,
+                        validators=[InputRequired(_l("Choose a space."))])
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
+    purpose = SelectField(_l("Purpose"), choices=list(PURPOSE_LABELS.items()), default=Purpose.MEETING.value)
+    date = _date_field()
+    start_time = _start_field()
+    end_time = _end_field()
+    end_date = _end_date_field()
+    attendees = IntegerField(_l("Attendees"), default=1,
+                             validators=[InputRequired(_l("Enter the number of attendees.")),
+                                         NumberRange(min=1, max=10000, message=_l("Enter a number from 1."))])
+    visibility = RadioField(_l("Visibility"), choices=list(VISIBILITY_LABELS.items()), default=Visibility.PRIVATE.value)
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+
+    repeat = SelectField(_l("Repeat"), default="none", choices=[
+        ("none", _l("Does not repeat")), ("daily", _l("Daily")), ("weekly", _l("Weekly")), ("monthly", _l("Monthly"))])
+    interval = IntegerField(_l("Every"), default=1,
+                            validators=[Optional(), NumberRange(min=1, max=52, message=_l("Enter a number from 1 to 52."))])
+    byday = MultiCheckboxField(_l("On these weekdays"), choices=WEEKDAY_CHOICES)
+    repeat_end = RadioField(_l("Ends"), default="count",
+                            choices=[("count", _l("After a number of times")), ("until", _l("On a date"))])
+    count = IntegerField(_l("Number of times"), validators=[Optional(), NumberRange(
+        min=1, max=200, message=_l("Enter a number from 1 to 200."))])
+    until = DateField(_l("Last date"), validators=[Optional()])
+    skip_conflicts = BooleanField(_l("Skip dates that clash with other bookings instead of refusing the whole series"))
+
+    # Only for staff and administrators; the view removes these for everyone else.
+    organisation = SelectField(_l("Book on behalf of"), coerce=int, validate_choice=True)
+    override_opening_hours = BooleanField(_l("Override opening hours (recorded in the audit log)"))
+
+    def validate_space(self, field):
+        if not field.data:  # the "Choose a space" placeholder
+            raise ValidationError(str(_l("Choose a space.")))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.repeat.data == "none":
+            return valid
+        # A series ends after a number of times or on a date; the chosen one must be filled in.
+        if self.repeat_end.data == "until" and not self.until.data and not self.until.errors:
+            self.until.errors = [str(_l("Enter the last date of the series."))]
+            valid = False
+        if self.repeat_end.data == "count" and not self.count.data and not self.count.errors:
+            self.count.errors = [str(_l("Enter how many times the booking repeats."))]
+            valid = False
+        return valid
+
+
+class EditBookingForm(PeriodMixin, FlaskForm):
+    space = SelectField(_l("Space"), coerce=int, validate_choice=True,
+                        validators=[InputRequired(_l("Choose a space."))])
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
+    purpose = SelectField(_l("Purpose"), choices=list(PURPOSE_LABELS.items()))
+    date = _date_field()
+    start_time = _start_field()
+    end_time = _end_field()
+    end_date = _end_date_field()
+    attendees = IntegerField(_l("Attendees"), validators=[
+        InputRequired(_l("Enter the number of attendees.")),
+        NumberRange(min=1, max=10000, message=_l("Enter a number from 1."))])
+    visibility = RadioField(_l("Visibility"), choices=list(VISIBILITY_LABELS.items()))
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    scope = RadioField(_l("Apply the change to"), choices=SCOPE_CHOICES, default="this")
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Say why the booking is cancelled.")),
+                                                     Length(max=500)])
+    scope = RadioField(_l("Cancel"), choices=SCOPE_CHOICES, default="this")
+
+
+class ApproveForm(FlaskForm):
+    reason = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class RejectForm(FlaskForm):
+    reason = StringField(_l("Reason for rejecting"), validators=[DataRequired(_l("Say why the booking is rejected.")),
+                                                                 Length(max=500)])
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"

@@ -1,0 +1,217 @@
+"""The day and week grids of the booking pages: which bookings, closures and opening hours
+fall in which time cell, and what the viewer may read about each booking.
+
+This is presentation only: it never decides whether a booking would be allowed (the
+service does, when the form is sent). It reads the rows once per page and masks every
+booking the viewer may not see through :func:`booking.permissions.can_view_details`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus
+from booking.permissions import can_view_details
+from samskap.extensions import db
+from samskap.timeutil import LocalTimeError, local_day_bounds, local_to_utc, local_tz, to_local
+from spaces.hours import open_intervals
+from spaces.models import Closure, Space
+
+SLOT = timedelta(minutes=30)
+FIRST_HOUR = 7
+LAST_HOUR = 20  # the grid ends at 20:00 unless a booking runs later
+
+
+@dataclass
+class Cell:
+    """One table cell; ``span`` > 1 when consecutive slots show the same thing."""
+
+    state: str                 # free | booked | buffer | closure | closed | past | none
+    start: datetime            # UTC
+    end: datetime              # UTC
+    span: int = 1
+    booking: Booking | None = None
+    label: str = ""            # booking title, or "" when the viewer sees only "busy"
+    pending: bool = False
+    space: Space | None = None
+    key: object = None         # what makes two neighbouring slots mergeable
+
+    @property
+    def local_start(self) -> datetime:
+        return to_local(self.start)
+
+    @property
+    def local_end(self) -> datetime:
+        return to_local(self.end)
+
+    @property
+    def booking_end(self) -> datetime:
+        """End offered for a booking starting in this free cell: the slot, or the space's
+        minimum length when that is longer (the service still decides)."""
+        minimum = timedelta(minutes=(self.space.min_minutes or 0) if self.space is not None else 0)
+        return self.start + max(SLOT, minimum)
+
+
+@dataclass
+class Slot:
+    start: datetime  # UTC; None when the wall-clock time does not exist that day
+    end: datetime
+
+
+@dataclass
+class DayRow:
+    space: Space
+    cells: list[Cell] = field(default_factory=list)
+
+
+def _overlaps(start, end, other_start, other_end) -> bool:
+    return start < other_end and other_start < end
+
+
+def load_bookings(space_ids, start: datetime, end: datetime) -> list[Booking]:
+    """Active bookings whose blocked period overlaps [start, end) in these spaces."""
+    if not space_ids:
+        return []
+    return list(db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.space_id.in_(space_ids), Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+               Booking.start < end, Booking.blocked_until > start)
+        .order_by(Booking.start)
+    ))
+
+
+def load_closures(space_ids, start: datetime, end: datetime) -> list[Closure]:
+    return list(db.session.scalars(
+        sa.select(Closure)
+        .where(sa.or_(Closure.space_id.is_(None), Closure.space_id.in_(list(space_ids) or [-1])),
+               Closure.start < end, Closure.end > start)
+    ))
+
+
+def hour_range(bookings) -> tuple[int, int]:
+    """07-20, widened to whole hours so that every booking of the period is drawn."""
+    first, last = FIRST_HOUR, LAST_HOUR
+    tz = local_tz()
+    for booking in bookings:
+        local_start = booking.start.astimezone(tz)
+        local_end = booking.end.astimezone(tz)
+        ends_at_midnight = local_end.time() == time(0) and local_end.date() == local_start.date() + timedelta(days=1)
+        if local_end.date() != local_start.date() and not ends_at_midnight:
+            return 0, 24  # runs over midnight: show whole days
+        first = min(first, local_start.hour)
+        last = 24 if ends_at_midnight else max(last, local_end.hour + (1 if local_end.minute else 0))
+    return first, last
+
+
+def day_slots(day: date, first_hour: int, last_hour: int) -> list[Slot]:
+    """30-minute slots of one local day, stepped in UTC so that DST days come out right
+    (the spring gap is skipped, the repeated autumn hour appears twice)."""
+    day_start, day_end = local_day_bounds(day)
+    tz = local_tz()
+    start = datetime.combine(day, time(first_hour), tzinfo=tz).astimezone(day_start.tzinfo)
+    start = max(start, day_start)
+    end = day_end if last_hour >= 24 else datetime.combine(day, time(last_hour), tzinfo=tz).astimezone(day_start.tzinfo)
+    slots = []
+    while start < end:
+        slots.append(Slot(start, start + SLOT))
+        start += SLOT
+    return slots
+
+
+def wall_clock_slot(day: date, minutes: int) -> Slot | None:
+    """The slot starting at local wall-clock time ``minutes`` after midnight, or None
+    when that time does not exist (spring-forward gap)."""
+    if minutes >= 24 * 60:
+        return None
+    try:
+        start = local_to_utc(day, time(minutes // 60, minutes % 60))
+    except LocalTimeError:
+        return None
+    return Slot(start, start + SLOT)
+
+
+def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: datetime) -> Cell:
+    """What one slot of one space shows."""
+    if slot is None:
+        return Cell("none", None, None, space=space, key=("none",))
+    start, end = slot.start, slot.end
+    for booking in bookings:
+        if booking.space_id == space.id and _overlaps(start, end, booking.start, booking.end):
+            visible = can_view_details(viewer, booking)
+            return Cell("booked", start, end, booking=booking, space=space,
+                        label=booking.title if visible else "",
+                        pending=booking.status == BookingStatus.PENDING, key=("booked", booking.id))
+    for booking in bookings:
+        if booking.space_id == space.id and _overlaps(start, end, booking.end, booking.blocked_until):
+            return Cell("buffer", start, end, space=space, key=("buffer", booking.id))
+    for closure in closures:
+        if (closure.space_id in (None, space.id)) and _overlaps(start, end, closure.start, closure.end):
+            return Cell("closure", start, end, space=space, key=("closure", closure.id))
+    local_day = to_local(start).date()
+    inside = any(s <= start and end <= e for s, e in _open(space, local_day))
+    if not inside:
+        return Cell("closed", start, end, space=space, key=("closed",))
+    if start < now:
+        return Cell("past", start, end, space=space, key=("past",))
+    return Cell("free", start, end, space=space, key=None)
+
+
+def _open(space: Space, day: date):
+    return open_intervals(space.opening_hours, day)
+
+
+def merge(cells: list[Cell]) -> list[Cell]:
+    """Join neighbouring cells that show the same booking, closure or closed stretch."""
+    merged: list[Cell] = []
+    for cell in cells:
+        last = merged[-1] if merged else None
+        if last is not None and cell.key is not None and cell.key == last.key:
+            last.span += 1
+            if cell.end is not None:
+                last.end = cell.end
+        else:
+            merged.append(cell)
+    return merged
+
+
+def day_grid(spaces: list[Space], day: date, viewer, now: datetime) -> tuple[list[Slot], list[DayRow]]:
+    day_start, day_end = local_day_bounds(day)
+    ids = [s.id for s in spaces]
+    bookings = load_bookings(ids, day_start, day_end)
+    closures = load_closures(ids, day_start, day_end)
+    first, last = hour_range(bookings)
+    slots = day_slots(day, first, last)
+    rows = []
+    for space in spaces:
+        cells = [classify(space, slot, bookings, closures, viewer, now) for slot in slots]
+        rows.append(DayRow(space, merge(cells)))
+    return slots, rows
+
+
+def week_grid(space: Space, monday: date, viewer, now: datetime):
+    """Rows of wall-clock times, one column per day; merged cells carry their row span.
+
+    Returns (days, times, rows) where ``rows[i]`` is a list with one entry per day: a Cell
+    that starts in that row, or None where a cell from above spans over it.
+    """
+    days = [monday + timedelta(days=i) for i in range(7)]
+    week_start, _ = local_day_bounds(days[0])
+    _, week_end = local_day_bounds(days[-1])
+    bookings = load_bookings([space.id], week_start, week_end)
+    closures = load_closures([space.id], week_start, week_end)
+    first, last = hour_range(bookings)
+    minutes = list(range(first * 60, last * 60, 30))
+    columns = []
+    for day in days:
+        cells = [classify(space, wall_clock_slot(day, m), bookings, closures, viewer, now) for m in minutes]
+        columns.append(merge(cells))
+    rows: list[list] = [[None] * len(days) for _ in minutes]
+    for col, cells in enumerate(columns):
+        row = 0
+        for cell in cells:
+            rows[row][col] = cell
+            row += cell.span
+    times = [time(m // 60, m % 60) for m in minutes]
+    return days, times, rows
