@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import admin_bp, auth_bp
     from accounts.api import api_bp
+    from booking.feeds import init_app as init_feeds
     from samskap.views import main_bp
 
     app.register_blueprint(main_bp)
@@ -89,3 +90,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
+    init_feeds(app)
