@@ -113,8 +113,10 @@ def make_series(space=None, user=None, *, dtstart_local: str = "2027-03-15T10:00
     db.session.flush()
     title = fields.pop("title", f"Series {_n()}")
     zone = ZoneInfo(tzid)
-    for local in rrulestr(rrule, dtstart=datetime.fromisoformat(dtstart_local)):
-        start = local.replace(tzinfo=zone).astimezone(UTC)
+    for local in rrulestr(rrule, dtstart=datetime.fromisoformat(dtstart_local).replace(tzinfo=zone)):
+        start = local.astimezone(UTC)
+        if start.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+            continue  # in the spring-forward gap: the booking service skips such dates
         end = start + timedelta(minutes=minutes)
         row = dict(space_id=space.id, organiser_id=user.id, organisation_id=user.organisation_id, title=title,
                    start=start, end=end, blocked_until=end + timedelta(minutes=space.buffer_minutes),

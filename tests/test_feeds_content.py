@@ -11,6 +11,7 @@ from accounts.models import Role
 from booking.feeds import services
 from booking.models import BookingStatus, ReservationStatus, Visibility
 from samskap.extensions import db
+from tests.conftest import BOTH
 from tests.factories import (make_booking, make_equipment_type, make_org, make_reservation, make_series, make_space,
                              make_user)
 from tests.feeds_ics import expand_both, parse_calendar, timeline
@@ -137,6 +138,7 @@ def test_rejected_bookings_are_not_shown(client, tmp_path):
     assert occurrences(client, new_feed(user), tmp_path) == []
 
 
+@BOTH
 def test_window_covers_ninety_days_back_and_eighteen_months_ahead(client, tmp_path):
     user = make_user()
     too_old = make_booking(user=user, start=NOW - timedelta(days=92))
@@ -157,6 +159,7 @@ def dst_series(user, space=None, **fields):
                        rrule="FREQ=WEEKLY;COUNT=6", minutes=90, **fields)
 
 
+@BOTH
 def test_weekly_series_across_dst_with_cancelled_and_moved_occurrence(client, tmp_path):
     user = make_user(locale="en")
     series = dst_series(user, title="Steering group")
@@ -181,6 +184,29 @@ def test_weekly_series_across_dst_with_cancelled_and_moved_occurrence(client, tm
     assert timeline(found) == sorted(expected)
     assert {o.uid for o in found} == {f"series-{series.id}@samskap.test"}
     assert (utc(2027, 4, 9, 12), utc(2027, 4, 9, 13, 30), "CONFIRMED") in timeline(found)
+
+
+def test_series_ending_on_a_utc_until_is_one_master_event(client, tmp_path):
+    user = make_user()
+    # As the booking service writes it: with a TZID-anchored DTSTART, UNTIL is in UTC.
+    series = make_series(user=user, dtstart_local="2027-03-24T08:15:00",
+                         rrule="FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE;UNTIL=20270407T215959Z")
+    body = fetch(client, new_feed(user))
+    assert body.count(b"BEGIN:VEVENT") == 1 and b"UNTIL=20270407T215959Z" in body
+    found = expand_both(body, FROM, UNTIL, tmp_path)
+    assert timeline(found) == [(r.start, r.end, "CONFIRMED") for r in series.occurrences]
+    assert [r.start.hour for r in series.occurrences] == [7, 6, 6, 6, 6]  # 08:15 Oslo, CET then CEST
+
+
+def test_series_with_an_instance_in_the_spring_gap_is_written_occurrence_by_occurrence(client, tmp_path):
+    user = make_user()
+    # 02:30 does not exist on 2027-03-28; the booking service skips that date.
+    series = make_series(user=user, dtstart_local="2027-03-27T02:30:00", rrule="FREQ=DAILY;COUNT=3")
+    assert len(series.occurrences) == 2
+    body = fetch(client, new_feed(user))
+    assert b"RRULE" not in body
+    found = expand_both(body, FROM, UNTIL, tmp_path)
+    assert timeline(found) == [(r.start, r.end, "CONFIRMED") for r in series.occurrences]
 
 
 def test_series_occurrence_with_another_status_becomes_an_override(client, tmp_path):
@@ -253,6 +279,7 @@ def test_series_skipping_a_conflicting_date_excludes_it(client, tmp_path):
 
 # --- scopes and privacy ----------------------------------------------------------------------
 
+@BOTH
 def test_other_organisations_private_booking_shows_only_as_busy(client, tmp_path):
     space = make_space()
     viewer = make_user(locale="en")

@@ -269,7 +269,8 @@ def _series_events(series_rows: SeriesRows, window: Window, site: Site) -> list[
     if rule_text.upper().startswith("RRULE:"):
         rule_text = rule_text[6:]
     try:
-        rule = rrulestr(rule_text, dtstart=start_naive)
+        # An aware DTSTART, so that a UTC UNTIL (RFC 5545 with TZID) is read as clients read it.
+        rule = rrulestr(rule_text, dtstart=start_naive.replace(tzinfo=tz))
     except (ValueError, TypeError):
         return None
     if not isinstance(rule, RRule):
@@ -277,7 +278,8 @@ def _series_events(series_rows: SeriesRows, window: Window, site: Site) -> list[
 
     # The instances the rule gives, all of which must lie inside the window.
     instances: dict[datetime, datetime] = {}  # UTC instant -> local wall-clock time (aware)
-    for naive in rule:
+    for moment in rule:
+        naive = moment.replace(tzinfo=None)
         instant = _local_instant(naive, tz)
         if instant is None or not window.contains(instant) or len(instances) >= MAX_SERIES_INSTANCES:
             return None

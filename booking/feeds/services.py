@@ -18,6 +18,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from accounts.models import User, hash_token
 from accounts.permissions import is_staff, sees_organisation_bookings
@@ -249,11 +250,9 @@ def _visible(viewer, booking: Booking) -> bool:
 
 
 def reservation_details_visible(viewer: User, reservation: EquipmentReservation) -> bool:
-    """A reservation made for a booking shares that booking's visibility; one made on its own
-    is treated like a private booking (its user, their organisation as booking rules allow,
-    staff). Both answers come from the shared permission functions."""
-    if reservation.booking is not None:
-        return can_view_details(viewer, reservation.booking)
+    """The equipment area's rule for seeing a reservation (its user, their organisation as
+    the booking rules allow, staff), from the shared permission functions; everyone else
+    sees only that the units are reserved."""
     if is_staff(viewer) or reservation.user_id == viewer.id:
         return True
     return (reservation.organisation_id == viewer.organisation_id
@@ -265,15 +264,17 @@ def _watermark(*candidates) -> datetime | None:
     return max(values) if values else None
 
 
-def _bookings_watermark(window: Window) -> datetime | None:
+def _bookings_watermark() -> datetime | None:
     # Over the whole table (an index lookup on ix_bookings_updated_at), not only over the rows
     # in scope: a booking moved to another space or made private leaves a feed's scope, and a
     # per-scope maximum would then move backwards and leave clients on a stale 304.
     return db.session.scalar(sa.select(sa.func.max(Booking.updated_at)))
 
 
-def _series_watermark() -> datetime | None:
-    return db.session.scalar(sa.select(sa.func.max(BookingSeries.updated_at)))
+def _series_watermark(contents: "FeedContents") -> datetime | None:
+    # The series shown are loaded already; a series leaving the feed takes its rows along,
+    # which moves the bookings' watermark.
+    return _watermark(*(s.series.updated_at for s in contents.series))
 
 
 def _places_watermark() -> datetime | None:
@@ -290,13 +291,15 @@ def feed_contents(feed: Feed, now: datetime) -> FeedContents:
     contents = FeedContents(title=feed_title(feed), window=window)
     if feed.scope == FeedScope.EQUIPMENT:
         _collect_reservations(contents, feed)
+        # Over every reservation of the type (a reservation never changes its type), so the
+        # watermark also moves when one leaves the window's statuses.
         extra = db.session.scalar(sa.select(sa.func.max(EquipmentReservation.updated_at))
                                   .where(EquipmentReservation.equipment_type_id == feed.equipment_type_id))
-        # Reservations linked to bookings show the booking's visibility.
-        extra = _watermark(extra, _bookings_watermark(window))
+        # The location comes from a linked booking.
+        extra = _watermark(extra, _bookings_watermark())
     else:
         _collect_bookings(contents, _booking_scope(feed), owner, window)
-        extra = _watermark(_bookings_watermark(window), _series_watermark())
+        extra = _watermark(_bookings_watermark(), _series_watermark(contents))
     contents.watermark = _watermark(extra, _places_watermark(), owner.updated_at, owner.organisation.updated_at,
                                     feed.created_at, window.anchor)
     return contents
@@ -307,7 +310,7 @@ def public_contents(now: datetime) -> FeedContents:
     window = Window.around(now)
     contents = FeedContents(title=_("Public events"), window=window)
     _collect_bookings(contents, _booking_scope(None), None, window)
-    contents.watermark = _watermark(_bookings_watermark(window), _series_watermark(), _places_watermark(),
+    contents.watermark = _watermark(_bookings_watermark(), _series_watermark(contents), _places_watermark(),
                                     window.anchor)
     return contents
 
@@ -342,6 +345,7 @@ def _collect_reservations(contents: FeedContents, feed: Feed) -> None:
                                  EquipmentReservation.updated_at >= window.cancelled_since)
     rows = db.session.scalars(
         sa.select(EquipmentReservation)
+        .options(selectinload(EquipmentReservation.allocations), selectinload(EquipmentReservation.booking))
         .where(EquipmentReservation.equipment_type_id == feed.equipment_type_id,
                EquipmentReservation.start >= window.start, EquipmentReservation.start < window.end,
                sa.or_(EquipmentReservation.status.not_in((ReservationStatus.REJECTED, ReservationStatus.CANCELLED)),
