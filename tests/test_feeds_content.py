@@ -9,7 +9,7 @@ import pytest
 
 from accounts.models import Role
 from booking.feeds import services
-from booking.models import BookingStatus, ReservationStatus, Visibility
+from booking.models import BookingStatus, EquipmentAllocation, ReservationStatus, Visibility
 from samskap.extensions import db
 from tests.conftest import BOTH
 from tests.factories import (make_booking, make_equipment_type, make_org, make_reservation, make_series, make_space,
@@ -209,6 +209,18 @@ def test_series_with_an_instance_in_the_spring_gap_is_written_occurrence_by_occu
     assert timeline(found) == [(r.start, r.end, "CONFIRMED") for r in series.occurrences]
 
 
+def test_series_with_an_instance_in_the_repeated_autumn_hour_is_written_in_utc(client, tmp_path):
+    user = make_user()
+    # 02:30 happens twice on 2027-10-31; the stored row holds the first (summer-time) one.
+    series = make_series(user=user, dtstart_local="2027-10-30T02:30:00", rrule="FREQ=DAILY;COUNT=3")
+    body = fetch(client, new_feed(user))
+    assert b"RRULE" not in body and b"DTSTART:20271031T003000Z" in body
+    # A reader that rewrites UTC into X-WR-TIMEZONE would lose which 02:30 is meant: no hint then.
+    assert b"X-WR-TIMEZONE" not in body
+    found = expand_both(body, FROM, UNTIL, tmp_path)
+    assert timeline(found) == [(r.start, r.end, "CONFIRMED") for r in series.occurrences]
+
+
 def test_series_occurrence_with_another_status_becomes_an_override(client, tmp_path):
     user = make_user()
     series = dst_series(user)
@@ -351,6 +363,22 @@ def test_equipment_feed_has_one_event_per_reservation(client, tmp_path):
          "Reserved: 1 × Fall-detection kit"),
     ]
     assert foreign.purpose.encode() not in body
+
+
+def test_equipment_event_names_its_units_place_and_page(client):
+    kit = make_equipment_type(units=2, name="Sensor kit")
+    viewer = make_user(locale="en")
+    space = make_space(name="Living lab")
+    booking = make_booking(space=space, user=viewer, start=utc(2027, 3, 1, 8))
+    reservation = make_reservation(kit, user=viewer, start=utc(2027, 3, 1, 8), booking_id=booking.id)
+    unit = kit.units[0]
+    db.session.add(EquipmentAllocation(reservation_id=reservation.id, unit_id=unit.id, start=reservation.start,
+                                       blocked_until=reservation.end))
+    db.session.commit()
+    event = parse_calendar(fetch(client, new_feed(viewer, "equipment", equipment_type_id=kit.id))).walk("VEVENT")[0]
+    assert f"Units: {unit.asset_tag}" in str(event["description"])
+    assert str(event["location"]).startswith("Living lab, ")
+    assert str(event["url"]) == f"http://samskap.test/equipment-reservations/{reservation.id}"
 
 
 def test_public_feed_shows_confirmed_public_events_to_anyone(client, tmp_path):

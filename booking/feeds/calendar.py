@@ -74,14 +74,38 @@ class Site:
 
 # --- the calendar ------------------------------------------------------------------------------
 
-def _new_calendar(title: str, site: Site, *, subscription: bool) -> Calendar:
+def _in_repeated_hour(instant: datetime, tz: ZoneInfo) -> bool:
+    local = instant.astimezone(tz)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def _times_agree_with(events: list[Event], tzid: str) -> bool:
+    """Whether every UTC time of ``events`` has one unambiguous local time in ``tzid``.
+
+    Some readers (Python's x-wr-timezone, used by recurring-ical-events) rewrite UTC times
+    into the X-WR-TIMEZONE zone and lose which of the two 02:30s of the October change was
+    meant. A feed with such a time leaves X-WR-TIMEZONE out rather than be misread."""
+    try:
+        tz = ZoneInfo(tzid)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    for event in events:
+        for name in ("dtstart", "dtend"):
+            value = event.decoded(name)
+            if value.tzinfo is not None and value.utcoffset() == timedelta(0) and _in_repeated_hour(value, tz):
+                return False
+    return True
+
+
+def _new_calendar(title: str, site: Site, events: list[Event], *, subscription: bool) -> Calendar:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", vText(title))
     cal.add("name", vText(title))
-    cal.add("x-wr-timezone", vText(site.tzid))
+    if _times_agree_with(events, site.tzid):
+        cal.add("x-wr-timezone", vText(site.tzid))
     if subscription:
         # icalendar omits VALUE=DURATION on REFRESH-INTERVAL and mis-writes a bare
         # timedelta for X-PUBLISHED-TTL: set both explicitly.
@@ -92,7 +116,6 @@ def _new_calendar(title: str, site: Site, *, subscription: bool) -> Calendar:
 
 def build_feed(contents: FeedContents, site: Site) -> bytes:
     """The feed's exact bytes (CRLF lines, folded at 75 octets, UTF-8)."""
-    cal = _new_calendar(f"Samskap – {contents.title}", site, subscription=True)
     # Groups of events sharing a UID (a master and its overrides), ordered by first start and
     # UID, so that the same data always gives the same bytes.
     groups: list[tuple[datetime, str, list[Event]]] = []
@@ -109,18 +132,20 @@ def build_feed(contents: FeedContents, site: Site) -> bytes:
             groups.append(_group(written))
     for shown in contents.reservations:
         groups.append(_group([_reservation_event(shown, site)]))
+    ordered = [event for _start, _uid, events in sorted(groups, key=lambda g: (g[0], g[1])) for event in events]
+    cal = _new_calendar(f"Samskap – {contents.title}", site, ordered, subscription=True)
     for tzid in sorted(zones):
         cal.add_component(zones[tzid])
-    for _start, _uid, events in sorted(groups, key=lambda group: (group[0], group[1])):
-        for event in events:
-            cal.add_component(event)
+    for event in ordered:
+        cal.add_component(event)
     return cal.to_ical()
 
 
 def build_single(booking: Booking, site: Site) -> bytes:
     """One booking as a calendar file to download and add (a viewer who may see it)."""
-    cal = _new_calendar(booking.title, site, subscription=False)
-    cal.add_component(_booking_event(ShownBooking(booking, True), site))
+    event = _booking_event(ShownBooking(booking, True), site)
+    cal = _new_calendar(booking.title, site, [event], subscription=False)
+    cal.add_component(event)
     return cal.to_ical()
 
 
@@ -229,9 +254,10 @@ def _reservation_event(shown: ShownReservation, site: Site) -> Event:
         lines.append(_("Units: %(tags)s", tags=", ".join(tags)))
     if reservation.status == ReservationStatus.PENDING:
         lines.append(_("Awaiting approval by the workshop."))
-    if linked is not None:
-        lines += ["", booking_link(linked.id, site)]
+    link = f"{site.base_url}/equipment-reservations/{reservation.id}"
+    lines += ["", link]
     event.add("description", vText("\n".join(lines)))
+    event.add("url", link)
     event.add("x-samskap-organisation", vText(reservation.organisation.name))
     return event
 
