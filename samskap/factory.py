@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.api import api_bp as booking_api_bp
     from booking.equipment import api as equipment_api, views as equipment_views
     from booking.views import bookings_bp
+    from booking.feeds import init_app as init_feeds
     from samskap.views import main_bp
     from spaces import register_blueprints as register_spaces
 
@@ -98,3 +99,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bookings_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
+    init_feeds(app)

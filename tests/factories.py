@@ -115,3 +115,53 @@ def api_headers(user) -> dict:
     _token, secret = create_api_token(None, user)
     db.session.commit()
     return {"Authorization": f"Bearer {secret}"}
+def make_series(space=None, user=None, *, dtstart_local: str = "2027-03-15T10:00:00",
+                rrule: str = "FREQ=WEEKLY;COUNT=4", minutes: int = 60, tzid: str = "Europe/Oslo", **fields):
+    """A recurring booking written directly: the BookingSeries and one Booking row per
+    instance of ``rrule`` (with ``original_start`` = its start), as the booking service stores them."""
+    from zoneinfo import ZoneInfo
+
+    from dateutil.rrule import rrulestr
+
+    from booking.models import Booking, BookingSeries, BookingStatus
+    from samskap.timeutil import UTC
+
+    space = space or make_space()
+    user = user or make_user()
+    series = BookingSeries(rrule=rrule, tzid=tzid, dtstart_local=dtstart_local, created_by_id=user.id)
+    db.session.add(series)
+    db.session.flush()
+    title = fields.pop("title", f"Series {_n()}")
+    zone = ZoneInfo(tzid)
+    for local in rrulestr(rrule, dtstart=datetime.fromisoformat(dtstart_local).replace(tzinfo=zone)):
+        start = local.astimezone(UTC)
+        if start.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+            continue  # in the spring-forward gap: the booking service skips such dates
+        end = start + timedelta(minutes=minutes)
+        row = dict(space_id=space.id, organiser_id=user.id, organisation_id=user.organisation_id, title=title,
+                   start=start, end=end, blocked_until=end + timedelta(minutes=space.buffer_minutes),
+                   attendees=1, status=BookingStatus.CONFIRMED, series_id=series.id, original_start=start)
+        row.update(fields)
+        db.session.add(Booking(**row))
+    db.session.commit()
+    db.session.refresh(series)
+    return series
+
+
+def make_reservation(equipment_type=None, user=None, start: datetime | None = None, days: int = 2,
+                     quantity: int = 1, **fields):
+    """An equipment reservation written directly (allocations are not needed by every test)."""
+    from booking.models import EquipmentReservation, ReservationStatus
+    from samskap.timeutil import utcnow
+
+    equipment_type = equipment_type or make_equipment_type(units=quantity)
+    user = user or make_user()
+    start = start or (utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=3))
+    defaults = dict(equipment_type_id=equipment_type.id, quantity=quantity, organisation_id=user.organisation_id,
+                    user_id=user.id, start=start, end=start + timedelta(days=days), purpose=f"Pilot {_n()}",
+                    status=ReservationStatus.CONFIRMED)
+    defaults.update(fields)
+    reservation = EquipmentReservation(**defaults)
+    db.session.add(reservation)
+    db.session.commit()
+    return reservation

@@ -1,0 +1,461 @@
+"""Build the iCalendar (RFC 5545) text of a feed, so that Google Calendar, Outlook, Apple
+Calendar and Thunderbird show exactly the occurrences the database holds.
+
+The rules (see FIELD-NOTES.md, "iCalendar feeds"):
+
+* Single bookings in UTC: nothing ambiguous, no VTIMEZONE needed.
+* A recurring series is one master VEVENT (``DTSTART;TZID=…`` + RRULE), EXDATE for every
+  occurrence the feed must not show (cancelled, rejected, moved out of the feed's scope,
+  skipped when the series was made), and a ``RECURRENCE-ID`` override for every occurrence
+  that differs from the master (moved, retitled, another status). The VTIMEZONE is written
+  here in its compact form (one STANDARD and one DAYLIGHT block from 1970 with yearly rules),
+  which Outlook reads correctly; icalendar's ``add_missing_timezones()`` writes RDATE lists.
+* When a series cannot be expressed exactly that way (its rule runs outside the feed's
+  window, an occurrence has no ``original_start``, an instance falls in a DST gap or
+  overlap, the zone has no compact form…), every occurrence becomes its own VEVENT with its
+  own UID in UTC: correctness over elegance.
+* Stable UIDs (``booking-{id}@host``, ``series-{id}@host``, ``reservation-{id}@host``);
+  DTSTAMP and LAST-MODIFIED from the rows' updated time and nothing from the clock, so equal
+  data gives equal bytes (and equal ETags).
+"""
+from __future__ import annotations
+
+import calendar as pycalendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrule as RRule, rrulestr
+from flask_babel import gettext as _
+from icalendar import (Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vDuration, vRecur,
+                       vText)
+
+from booking.feeds.services import FeedContents, SeriesRows, ShownBooking, ShownReservation, Window
+from booking.models import Booking, BookingStatus, Purpose, ReservationStatus
+from samskap.timeutil import UTC
+
+PRODID = "-//Samskap//Samskap calendar feeds//EN"
+REFRESH = timedelta(hours=1)
+# A series with more instances than this inside the window is written occurrence by occurrence.
+MAX_SERIES_INSTANCES = 1000
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+PURPOSE_LABELS = {
+    Purpose.MEETING: lambda: _("Meeting"),
+    Purpose.CO_CREATION: lambda: _("Co-creation workshop"),
+    Purpose.PILOT_TEST: lambda: _("Pilot test"),
+    Purpose.TRAINING: lambda: _("Training"),
+    Purpose.EVENT: lambda: _("Event"),
+}
+BOOKING_STATUS = {
+    BookingStatus.PENDING: "TENTATIVE",
+    BookingStatus.CONFIRMED: "CONFIRMED",
+    BookingStatus.CANCELLED: "CANCELLED",
+}
+RESERVATION_STATUS = {
+    ReservationStatus.PENDING: "TENTATIVE",
+    ReservationStatus.CONFIRMED: "CONFIRMED",
+    ReservationStatus.CHECKED_OUT: "CONFIRMED",
+    ReservationStatus.RETURNED: "CONFIRMED",
+    ReservationStatus.CANCELLED: "CANCELLED",
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the feed comes from: the host in UIDs, the base of links back, the address."""
+
+    host: str
+    base_url: str
+    address: str
+    tzid: str  # X-WR-TIMEZONE; series in another zone are written occurrence by occurrence
+
+
+# --- the calendar ------------------------------------------------------------------------------
+
+def _in_repeated_hour(instant: datetime, tz: ZoneInfo) -> bool:
+    local = instant.astimezone(tz)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def _times_agree_with(events: list[Event], tzid: str) -> bool:
+    """Whether every UTC time of ``events`` has one unambiguous local time in ``tzid``.
+
+    Some readers (Python's x-wr-timezone, used by recurring-ical-events) rewrite UTC times
+    into the X-WR-TIMEZONE zone and lose which of the two 02:30s of the October change was
+    meant. A feed with such a time leaves X-WR-TIMEZONE out rather than be misread."""
+    try:
+        tz = ZoneInfo(tzid)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    for event in events:
+        for name in ("dtstart", "dtend"):
+            value = event.decoded(name)
+            if value.tzinfo is not None and value.utcoffset() == timedelta(0) and _in_repeated_hour(value, tz):
+                return False
+    return True
+
+
+def _new_calendar(title: str, site: Site, events: list[Event], *, subscription: bool) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", vText(title))
+    cal.add("name", vText(title))
+    if _times_agree_with(events, site.tzid):
+        cal.add("x-wr-timezone", vText(site.tzid))
+    if subscription:
+        # icalendar omits VALUE=DURATION on REFRESH-INTERVAL and mis-writes a bare
+        # timedelta for X-PUBLISHED-TTL: set both explicitly.
+        cal.add("refresh-interval", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(REFRESH))
+    return cal
+
+
+def build_feed(contents: FeedContents, site: Site) -> bytes:
+    """The feed's exact bytes (CRLF lines, folded at 75 octets, UTF-8)."""
+    # Groups of events sharing a UID (a master and its overrides), ordered by first start and
+    # UID, so that the same data always gives the same bytes.
+    groups: list[tuple[datetime, str, list[Event]]] = []
+    zones: dict[str, Timezone] = {}
+    for shown in contents.singles:
+        groups.append(_group([_booking_event(shown, site)]))
+    for series_rows in contents.series:
+        written = _series_events(series_rows, contents.window, site)
+        if written is None:
+            groups.extend(_group([_booking_event(shown, site)]) for shown in _shown_in_order(series_rows))
+        else:
+            tzid = series_rows.series.tzid
+            zones[tzid] = compact_vtimezone(tzid, contents.window.start.year, contents.window.end.year)
+            groups.append(_group(written))
+    for shown in contents.reservations:
+        groups.append(_group([_reservation_event(shown, site)]))
+    ordered = [event for _start, _uid, events in sorted(groups, key=lambda g: (g[0], g[1])) for event in events]
+    cal = _new_calendar(f"Samskap – {contents.title}", site, ordered, subscription=True)
+    for tzid in sorted(zones):
+        cal.add_component(zones[tzid])
+    for event in ordered:
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def build_single(booking: Booking, site: Site) -> bytes:
+    """One booking as a calendar file to download and add (a viewer who may see it)."""
+    event = _booking_event(ShownBooking(booking, True), site)
+    cal = _new_calendar(booking.title, site, [event], subscription=False)
+    cal.add_component(event)
+    return cal.to_ical()
+
+
+def _group(events: list[Event]) -> tuple[datetime, str, list[Event]]:
+    first = events[0]
+    return first.decoded("dtstart").astimezone(UTC), str(first["uid"]), events
+
+
+def _shown_in_order(series_rows: SeriesRows) -> list[ShownBooking]:
+    return sorted(series_rows.shown.values(), key=lambda s: (s.booking.start, s.booking.id))
+
+
+# --- one booking -----------------------------------------------------------------------------
+
+def _location(booking: Booking, site: Site) -> str:
+    space = booking.space
+    name = f"{space.name} ({space.location})" if space.location else space.name
+    return f"{name}, {site.address}" if site.address else name
+
+
+def booking_link(booking_id: int, site: Site) -> str:
+    return f"{site.base_url}/bookings/{booking_id}"
+
+
+def _booking_fields(shown: ShownBooking, site: Site) -> dict:
+    """What an occurrence looks like, apart from its times and its link back."""
+    booking = shown.booking
+    fields = {
+        "status": BOOKING_STATUS[booking.status],
+        "location": _location(booking, site),
+    }
+    if not shown.details:  # another organisation's private booking: only that the slot is busy
+        fields["summary"] = _("Busy")
+        return fields
+    lines = []
+    if booking.description:
+        lines += [booking.description.strip(), ""]
+    lines.append(_("Organisation: %(name)s", name=booking.organisation.name))
+    lines.append(_("Purpose: %(purpose)s", purpose=PURPOSE_LABELS[booking.purpose]()))
+    if booking.status == BookingStatus.PENDING:
+        lines.append(_("Awaiting approval by the workshop."))
+    elif booking.status == BookingStatus.CANCELLED:
+        lines.append(_("Cancelled."))
+    fields.update(summary=booking.title, description="\n".join(lines), organisation=booking.organisation.name)
+    return fields
+
+
+def _fill(event: Event, fields: dict, link: str | None) -> None:
+    event.add("summary", vText(fields["summary"]))
+    event.add("location", vText(fields["location"]))
+    event.add("status", fields["status"])
+    if "description" in fields:
+        description = fields["description"] + (f"\n\n{link}" if link else "")
+        event.add("description", vText(description))
+        if link:
+            event.add("url", link)
+        event.add("x-samskap-organisation", vText(fields["organisation"]))
+
+
+def _stamp(event: Event, updated: datetime, created: datetime | None = None) -> None:
+    event.add("dtstamp", updated.astimezone(UTC))
+    event.add("last-modified", updated.astimezone(UTC))
+    if created is not None:
+        event.add("created", created.astimezone(UTC))
+
+
+def _booking_event(shown: ShownBooking, site: Site) -> Event:
+    booking = shown.booking
+    event = Event()
+    event.add("uid", f"booking-{booking.id}@{site.host}")
+    _stamp(event, booking.updated_at, booking.created_at)
+    event.add("sequence", booking.sequence)
+    event.add("dtstart", booking.start.astimezone(UTC))
+    event.add("dtend", booking.end.astimezone(UTC))
+    _fill(event, _booking_fields(shown, site), booking_link(booking.id, site) if shown.details else None)
+    return event
+
+
+# --- one equipment reservation ----------------------------------------------------------------
+
+def _reservation_event(shown: ShownReservation, site: Site) -> Event:
+    reservation = shown.reservation
+    kind = reservation.equipment_type.name
+    event = Event()
+    event.add("uid", f"reservation-{reservation.id}@{site.host}")
+    _stamp(event, reservation.updated_at, reservation.created_at)
+    event.add("sequence", reservation.sequence)
+    event.add("dtstart", reservation.start.astimezone(UTC))
+    event.add("dtend", reservation.end.astimezone(UTC))
+    event.add("status", RESERVATION_STATUS[reservation.status])
+    linked = reservation.booking
+    location = _location(linked, site) if linked is not None else site.address
+    if location:
+        event.add("location", vText(location))
+    if not shown.details:
+        event.add("summary", vText(_("Reserved: %(quantity)d × %(equipment)s",
+                                     quantity=reservation.quantity, equipment=kind)))
+        return event
+    summary = f"{reservation.quantity} × {kind}"
+    if reservation.purpose:
+        summary += f": {reservation.purpose}"
+    event.add("summary", vText(summary))
+    lines = [_("Organisation: %(name)s", name=reservation.organisation.name)]
+    tags = sorted(a.unit.asset_tag for a in reservation.allocations if a.active)
+    if tags:
+        lines.append(_("Units: %(tags)s", tags=", ".join(tags)))
+    if reservation.status == ReservationStatus.PENDING:
+        lines.append(_("Awaiting approval by the workshop."))
+    link = f"{site.base_url}/equipment-reservations/{reservation.id}"
+    lines += ["", link]
+    event.add("description", vText("\n".join(lines)))
+    event.add("url", link)
+    event.add("x-samskap-organisation", vText(reservation.organisation.name))
+    return event
+
+
+# --- recurring series --------------------------------------------------------------------------
+
+def _local_instant(naive: datetime, tz: ZoneInfo) -> datetime | None:
+    """``naive`` wall-clock time in ``tz`` as UTC, or None when it falls in the spring gap
+    or the repeated autumn hour (clients would disagree on it)."""
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        return None
+    instant = first.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return instant
+
+
+def _series_events(series_rows: SeriesRows, window: Window, site: Site) -> list[Event] | None:
+    """The master VEVENT and its overrides, or None when the rule cannot say it exactly."""
+    series = series_rows.series
+    if series.tzid != site.tzid:
+        return None  # X-WR-TIMEZONE must agree with every event
+    try:
+        tz = ZoneInfo(series.tzid)
+        start_naive = datetime.fromisoformat(series.dtstart_local)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return None
+    if start_naive.tzinfo is not None:
+        return None
+    if compact_vtimezone(series.tzid, window.start.year, window.end.year) is None:
+        return None
+    rule_text = series.rrule.strip()
+    if rule_text.upper().startswith("RRULE:"):
+        rule_text = rule_text[6:]
+    try:
+        # An aware DTSTART, so that a UTC UNTIL (RFC 5545 with TZID) is read as clients read it.
+        rule = rrulestr(rule_text, dtstart=start_naive.replace(tzinfo=tz))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(rule, RRule):
+        return None
+
+    # The instances the rule gives, all of which must lie inside the window.
+    instances: dict[datetime, datetime] = {}  # UTC instant -> local wall-clock time (aware)
+    for moment in rule:
+        naive = moment.replace(tzinfo=None)
+        instant = _local_instant(naive, tz)
+        if instant is None or not window.contains(instant) or len(instances) >= MAX_SERIES_INSTANCES:
+            return None
+        instances[instant] = naive.replace(tzinfo=tz)
+    if not instances or next(iter(instances.values())).replace(tzinfo=None) != start_naive:
+        return None  # DTSTART must be the rule's first instance
+
+    # Each row belongs to exactly one instance.
+    rows_by_instance: dict[datetime, Booking] = {}
+    for row in series_rows.rows:
+        if row.original_start is None or row.original_start in rows_by_instance:
+            return None
+        if row.original_start not in instances:
+            if row.id in series_rows.shown:
+                return None  # a shown row the rule does not produce
+            continue
+        rows_by_instance[row.original_start] = row
+
+    shown = _shown_in_order(series_rows)
+    live = [s for s in shown if s.booking.status != BookingStatus.CANCELLED]
+    # A cancelled occurrence becomes an EXDATE; a wholly cancelled series stays as one
+    # cancelled master for a while so that clients remove it.
+    displayed = live or shown
+    if not displayed:
+        return None
+    template = displayed[0]
+    template_fields = _booking_fields(template, site)
+    duration = template.booking.end - template.booking.start
+    displayed_ids = {s.booking.id: s for s in displayed}
+
+    for local in instances.values():
+        end_local = (local.astimezone(UTC) + duration).astimezone(tz)
+        if end_local.utcoffset() != local.utcoffset():
+            return None  # an instance spanning a DST change: clients compute its end differently
+
+    master = Event()
+    uid = f"series-{series.id}@{site.host}"
+    sequence = sum(row.sequence for row in series_rows.rows)
+    updated = max([row.updated_at for row in series_rows.rows] + [series.updated_at])
+    master.add("uid", uid)
+    _stamp(master, updated, series.created_at)
+    master.add("sequence", sequence)
+    first_local = next(iter(instances.values()))
+    master.add("dtstart", first_local)
+    master.add("dtend", (first_local.astimezone(UTC) + duration).astimezone(tz))
+    master.add("rrule", vRecur.from_ical(rule_text))
+    _fill(master, template_fields, booking_link(template.booking.id, site) if template.details else None)
+
+    exdates: list[datetime] = []
+    overrides: list[Event] = []
+    for instant, local in instances.items():
+        row = rows_by_instance.get(instant)
+        shown_row = displayed_ids.get(row.id) if row is not None else None
+        if shown_row is None:
+            exdates.append(local)
+            continue
+        fields = _booking_fields(shown_row, site)
+        if fields == template_fields and row.start == instant and row.end - row.start == duration:
+            continue
+        override = Event()
+        override.add("uid", uid)
+        _stamp(override, row.updated_at, row.created_at)
+        override.add("sequence", sequence)
+        override.add("recurrence-id", local)
+        override.add("dtstart", row.start.astimezone(UTC))
+        override.add("dtend", row.end.astimezone(UTC))
+        _fill(override, fields, booking_link(row.id, site) if shown_row.details else None)
+        overrides.append(override)
+    if exdates:
+        master.add("exdate", exdates)
+    return [master, *overrides]
+
+
+# --- the compact VTIMEZONE ---------------------------------------------------------------------
+
+def _transitions(tz: ZoneInfo, year: int) -> list[tuple[datetime, timedelta, timedelta, str]]:
+    """(UTC instant, offset before, offset after, name after) of each change in ``year``."""
+    found = []
+    t = datetime(year, 1, 1, tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+    before = t.astimezone(tz).utcoffset()
+    while t < end:
+        nxt = t + timedelta(days=1)
+        after = nxt.astimezone(tz).utcoffset()
+        if after != before:
+            lo, hi = t, nxt
+            while hi - lo > timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                mid = mid.replace(second=0, microsecond=0)
+                if mid <= lo:
+                    mid = lo + timedelta(minutes=1)
+                if mid.astimezone(tz).utcoffset() == before:
+                    lo = mid
+                else:
+                    hi = mid
+            found.append((hi, before, after, hi.astimezone(tz).tzname()))
+        before = after
+        t = nxt
+    return found
+
+
+def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
+    days = pycalendar.monthrange(year, month)[1]
+    candidates = [date(year, month, d) for d in range(1, days + 1) if date(year, month, d).weekday() == weekday]
+    return candidates[nth - 1] if nth > 0 else candidates[nth]
+
+
+@lru_cache(maxsize=32)
+def compact_vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone | None:
+    """A VTIMEZONE with one STANDARD and one DAYLIGHT block from 1970 and yearly rules,
+    checked against the tz database for every year from ``first_year`` to ``last_year``;
+    None when the zone's rules do not fit that form in those years."""
+    try:
+        tz = ZoneInfo(tzid)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    years = range(first_year - 1, last_year + 2)
+    per_year = {year: _transitions(tz, year) for year in years}
+    zone = Timezone()
+    zone.add("tzid", tzid)
+    if all(not changes for changes in per_year.values()):
+        offset = datetime(first_year, 6, 1, tzinfo=UTC).astimezone(tz)
+        block = TimezoneStandard()
+        block.add("dtstart", datetime(1970, 1, 1))
+        block.add("tzoffsetfrom", offset.utcoffset())
+        block.add("tzoffsetto", offset.utcoffset())
+        block.add("tzname", offset.tzname())
+        zone.add_component(block)
+        return zone
+    reference = per_year[first_year]
+    if len(reference) != 2:
+        return None
+    rules = []
+    for instant, before, after, name in reference:
+        local = (instant + before).replace(tzinfo=None)  # wall-clock time just before the change
+        last = local.day + 7 > pycalendar.monthrange(local.year, local.month)[1]
+        nth = -1 if last else (local.day - 1) // 7 + 1
+        rules.append((local.month, local.weekday(), nth, local.time(), before, after, name))
+    for year in years:  # the rule must give every real change in every year we care about
+        expected = sorted((datetime.combine(_nth_weekday(year, m, wd, nth), clock) - before, before, after)
+                          for m, wd, nth, clock, before, after, _name in rules)
+        actual = sorted((instant.replace(tzinfo=None), before, after) for instant, before, after, _n in per_year[year])
+        if expected != actual:
+            return None
+    for month, weekday, nth, clock, before, after, name in sorted(rules, key=lambda r: r[5]):
+        block = TimezoneDaylight() if after > before else TimezoneStandard()
+        block.add("dtstart", datetime.combine(_nth_weekday(1970, month, weekday, nth), clock))
+        block.add("tzoffsetfrom", before)
+        block.add("tzoffsetto", after)
+        block.add("tzname", name)
+        block.add("rrule", {"FREQ": "YEARLY", "BYMONTH": month, "BYDAY": f"{nth}{WEEKDAY_CODES[weekday]}"})
+        zone.add_component(block)
+    return zone

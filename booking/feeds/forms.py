@@ -1,0 +1,28 @@
+"""The form for creating a feed. Rules live in services; the form only shapes input."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import Length, Optional
+
+SCOPE_LABELS = {
+    "mine": _l("My bookings"),
+    "organisation": _l("My organisation's bookings"),
+    "space": _l("One space"),
+    "equipment": _l("One equipment type"),
+    "all": _l("Every booking (workshop staff)"),
+}
+
+
+class FeedForm(FlaskForm):
+    scope = SelectField(_l("What the feed shows"), choices=[])
+    space_id = SelectField(_l("Space"), choices=[], validate_choice=False)
+    equipment_id = SelectField(_l("Equipment type"), choices=[], validate_choice=False)
+    name = StringField(_l("Name in your calendar (optional)"), validators=[Optional(), Length(max=100)])
+
+    def set_choices(self, *, staff: bool, spaces, equipment_types) -> None:
+        self.scope.choices = [(value, label) for value, label in SCOPE_LABELS.items() if staff or value != "all"]
+        self.space_id.choices = [("", _l("Choose a space"))] + [(str(s.id), s.name) for s in spaces]
+        self.equipment_id.choices = ([("", _l("Choose an equipment type"))]
+                                     + [(str(t.id), t.name) for t in equipment_types])

@@ -1,0 +1,394 @@
+"""Calendar feeds: create, list and revoke them, resolve a feed's secret token, and
+collect what a feed shows.
+
+A feed's URL carries a secret made by ``secrets.token_urlsafe(32)`` (256 bits); only
+its SHA-256 is stored, so a lost URL cannot be shown again: the owner creates a new
+feed. What a feed shows is decided at every fetch with the owner's *current* role and
+organisation (booking/permissions.py), so a role change or a move to another
+organisation takes effect at the next refresh.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from accounts.models import User, hash_token
+from accounts.permissions import is_staff, sees_organisation_bookings
+from booking.models import (Booking, BookingSeries, BookingStatus, EquipmentReservation, Feed, FeedScope,
+                            ReservationStatus)
+from booking.permissions import can_view_details, details_visible_clause
+from samskap import audit
+from samskap.errors import NotFound, PermissionDenied, ValidationFailed
+from samskap.extensions import db
+from samskap.timeutil import UTC, local_tz, utcnow
+
+# The window a feed covers, so its cost grows with the window and not with all history.
+PAST_DAYS = 90
+FUTURE_MONTHS = 18
+# Cancelled bookings stay (STATUS:CANCELLED) this long after cancellation, so that
+# subscribed calendars learn of the cancellation instead of keeping a stale event.
+CANCELLED_KEPT_DAYS = 30
+MAX_ACTIVE_FEEDS = 25
+NAME_MAX = 100
+# last_used_at is written at most this often: a write per fetch would turn reads into lock traffic.
+TOUCH_INTERVAL = timedelta(hours=1)
+
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,128}")
+# Hashed and looked up in place of a malformed token, so every bad token costs the same work.
+_DECOY_TOKEN = "x" * 43
+
+
+# --- creating, listing and revoking ------------------------------------------------------
+
+def _parse_scope(value) -> FeedScope | None:
+    if isinstance(value, FeedScope):
+        return value
+    try:
+        return FeedScope(str(value).strip().lower())
+    except ValueError:
+        return None
+
+
+def _parse_id(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def create_feed(actor: User, scope, *, space_id=None, equipment_type_id=None, name: str = "") -> tuple[Feed, str]:
+    """Create a feed for ``actor``; returns the row and the secret token (never stored)."""
+    from spaces.models import EquipmentType, Space
+
+    errors: dict[str, str] = {}
+    parsed = _parse_scope(scope)
+    if parsed is None:
+        errors["scope"] = _("Choose what the feed shows: %(scopes)s.",
+                            scopes=", ".join(s.value for s in FeedScope))
+    elif parsed == FeedScope.ALL and not is_staff(actor):
+        raise PermissionDenied(_("Only workshop staff can subscribe to every booking."))
+    target_space = target_type = None
+    if parsed == FeedScope.SPACE:
+        sid = _parse_id(space_id)
+        target_space = db.session.get(Space, sid) if sid is not None else None
+        if target_space is None:
+            errors["space_id"] = _("Choose an existing space.")
+    if parsed == FeedScope.EQUIPMENT:
+        tid = _parse_id(equipment_type_id)
+        target_type = db.session.get(EquipmentType, tid) if tid is not None else None
+        if target_type is None:
+            errors["equipment_id"] = _("Choose an existing equipment type.")
+    clean_name = name.strip() if isinstance(name, str) else ""
+    if name is not None and not isinstance(name, str):
+        errors["name"] = _("The name must be text.")
+    elif len(clean_name) > NAME_MAX:
+        errors["name"] = _("The name can be at most %(n)d characters long.", n=NAME_MAX)
+    if errors:
+        raise ValidationFailed(errors)
+    active = db.session.scalar(
+        sa.select(sa.func.count(Feed.id)).where(Feed.owner_id == actor.id, Feed.revoked_at.is_(None))
+    )
+    if active >= MAX_ACTIVE_FEEDS:
+        raise ValidationFailed({"scope": _("You have %(n)d active feeds, the most allowed. Revoke one first.",
+                                           n=MAX_ACTIVE_FEEDS)})
+    token = secrets.token_urlsafe(32)
+    feed = Feed(token_hash=hash_token(token), owner_id=actor.id, scope=parsed, name=clean_name,
+                space_id=target_space.id if target_space else None,
+                equipment_type_id=target_type.id if target_type else None)
+    db.session.add(feed)
+    db.session.flush()
+    audit.record(actor, "feed.create", feed, changes={
+        "scope": [None, parsed.value], "space_id": [None, feed.space_id],
+        "equipment_type_id": [None, feed.equipment_type_id], "name": [None, clean_name]})
+    return feed, token
+
+
+def list_feeds(owner: User) -> list[Feed]:
+    """The owner's feeds that still work, newest first."""
+    return list(db.session.scalars(
+        sa.select(Feed).where(Feed.owner_id == owner.id, Feed.revoked_at.is_(None))
+        .order_by(Feed.created_at.desc(), Feed.id.desc())
+    ))
+
+
+def revoke_feed(actor: User, feed_id) -> Feed:
+    """Revoke one of the actor's own feeds; its URL answers 404 from now on.
+
+    Someone else's feed, a revoked one and a nonexistent one all answer the same 404."""
+    fid = _parse_id(feed_id)
+    feed = None
+    if fid is not None:
+        feed = db.session.scalar(sa.select(Feed).where(Feed.id == fid, Feed.owner_id == actor.id,
+                                                       Feed.revoked_at.is_(None)))
+    if feed is None:
+        raise NotFound(_("No such feed."))
+    feed.revoked_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "feed.revoke", feed, summary=f"feed {feed.id} ({feed.scope.value})")
+    return feed
+
+
+# --- resolving a token -----------------------------------------------------------------------
+
+def feed_for_token(token: str, now: datetime) -> Feed | None:
+    """The live feed this token opens, or None.
+
+    Unknown, malformed and revoked tokens, a deactivated owner and a scope the owner may no
+    longer use all give None after the same work: hash, one indexed lookup, a constant-time
+    comparison. ``last_used_at`` is touched at most hourly; the caller commits when dirty.
+    """
+    well_formed = isinstance(token, str) and TOKEN_PATTERN.fullmatch(token) is not None
+    digest = hash_token(token if well_formed else _DECOY_TOKEN)
+    feed = db.session.scalar(sa.select(Feed).where(Feed.token_hash == digest))
+    stored = feed.token_hash if feed is not None else "0" * 64
+    matches = hmac.compare_digest(stored, digest)
+    if not (well_formed and matches and feed is not None):
+        return None
+    owner = feed.owner
+    usable = (feed.revoked_at is None and owner.is_active and owner.organisation.active
+              and (feed.scope != FeedScope.ALL or is_staff(owner)))
+    if not usable:
+        return None
+    if feed.last_used_at is None or now - feed.last_used_at >= TOUCH_INTERVAL:
+        feed.last_used_at = now
+    return feed
+
+
+# --- what a feed shows -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Window:
+    """The period a feed covers. Anchored at local midnight so that the bytes (and the ETag)
+    change at most once a day because of the passing of time."""
+
+    start: datetime
+    end: datetime
+    anchor: datetime  # local midnight today, in UTC
+    cancelled_since: datetime  # cancelled bookings older than this have been dropped
+
+    @classmethod
+    def around(cls, now: datetime) -> "Window":
+        tz = local_tz()
+        today = now.astimezone(tz).date()
+        anchor = datetime.combine(today, time(0), tzinfo=tz)
+        return cls(start=(anchor - timedelta(days=PAST_DAYS)).astimezone(UTC),
+                   end=(anchor + relativedelta(months=FUTURE_MONTHS)).astimezone(UTC),
+                   anchor=anchor.astimezone(UTC),
+                   cancelled_since=(anchor - timedelta(days=CANCELLED_KEPT_DAYS)).astimezone(UTC))
+
+    def contains(self, start: datetime) -> bool:
+        return self.start <= start < self.end
+
+
+@dataclass
+class ShownBooking:
+    booking: Booking
+    details: bool  # False: shown only as "Busy"
+
+
+@dataclass
+class ShownReservation:
+    reservation: EquipmentReservation
+    details: bool
+
+
+@dataclass
+class SeriesRows:
+    """Every row of a series (whatever the feed shows), and which of them the feed shows."""
+
+    series: BookingSeries
+    rows: list[Booking]
+    shown: dict[int, ShownBooking]
+
+
+@dataclass
+class FeedContents:
+    title: str
+    window: Window
+    singles: list[ShownBooking] = field(default_factory=list)
+    series: list[SeriesRows] = field(default_factory=list)
+    reservations: list[ShownReservation] = field(default_factory=list)
+    watermark: datetime | None = None  # for Last-Modified; never moves backwards
+
+
+def _status_shown(window: Window):
+    """Rejected bookings never show; cancelled ones only for a while after cancellation."""
+    cancelled_at = sa.func.coalesce(Booking.cancelled_at, Booking.updated_at)
+    return sa.or_(Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+                  sa.and_(Booking.status == BookingStatus.CANCELLED, cancelled_at >= window.cancelled_since))
+
+
+def _booking_scope(feed: Feed | None):
+    """SQL condition for the bookings a feed covers (before privacy masking)."""
+    if feed is None:  # the public feed: public events, once confirmed
+        return sa.and_(details_visible_clause(None), Booking.status != BookingStatus.PENDING)
+    owner = feed.owner
+    if feed.scope == FeedScope.MINE:
+        return Booking.organiser_id == owner.id
+    if feed.scope == FeedScope.ORGANISATION:
+        return Booking.organisation_id == owner.organisation_id
+    if feed.scope == FeedScope.SPACE:
+        return Booking.space_id == feed.space_id
+    if feed.scope == FeedScope.ALL:
+        return sa.true()
+    return sa.false()
+
+
+def _visible(viewer, booking: Booking) -> bool:
+    return can_view_details(viewer, booking)
+
+
+def reservation_details_visible(viewer: User, reservation: EquipmentReservation) -> bool:
+    """The equipment area's rule for seeing a reservation (its user, their organisation as
+    the booking rules allow, staff), from the shared permission functions; everyone else
+    sees only that the units are reserved."""
+    if is_staff(viewer) or reservation.user_id == viewer.id:
+        return True
+    return (reservation.organisation_id == viewer.organisation_id
+            and sees_organisation_bookings(viewer, reservation.organisation))
+
+
+def _watermark(*candidates) -> datetime | None:
+    values = [v for v in candidates if v is not None]
+    return max(values) if values else None
+
+
+def _bookings_watermark() -> datetime | None:
+    # Over the whole table (an index lookup on ix_bookings_updated_at), not only over the rows
+    # in scope: a booking moved to another space or made private leaves a feed's scope, and a
+    # per-scope maximum would then move backwards and leave clients on a stale 304.
+    return db.session.scalar(sa.select(sa.func.max(Booking.updated_at)))
+
+
+def _series_watermark(contents: "FeedContents") -> datetime | None:
+    # The series shown are loaded already; a series leaving the feed takes its rows along,
+    # which moves the bookings' watermark.
+    return _watermark(*(s.series.updated_at for s in contents.series))
+
+
+def _places_watermark() -> datetime | None:
+    from spaces.models import EquipmentType, Space
+
+    return _watermark(db.session.scalar(sa.select(sa.func.max(Space.updated_at))),
+                      db.session.scalar(sa.select(sa.func.max(EquipmentType.updated_at))))
+
+
+def feed_contents(feed: Feed, now: datetime) -> FeedContents:
+    """What ``feed`` shows now, masked for its owner's current rights."""
+    window = Window.around(now)
+    owner = feed.owner
+    contents = FeedContents(title=feed_title(feed), window=window)
+    if feed.scope == FeedScope.EQUIPMENT:
+        _collect_reservations(contents, feed)
+        # Over every reservation of the type (a reservation never changes its type), so the
+        # watermark also moves when one leaves the window's statuses.
+        extra = db.session.scalar(sa.select(sa.func.max(EquipmentReservation.updated_at))
+                                  .where(EquipmentReservation.equipment_type_id == feed.equipment_type_id))
+        # The location comes from a linked booking.
+        extra = _watermark(extra, _bookings_watermark())
+    else:
+        _collect_bookings(contents, _booking_scope(feed), owner, window)
+        extra = _watermark(_bookings_watermark(), _series_watermark(contents))
+    contents.watermark = _watermark(extra, _places_watermark(), owner.updated_at, owner.organisation.updated_at,
+                                    feed.created_at, window.anchor)
+    return contents
+
+
+def public_contents(now: datetime) -> FeedContents:
+    """The public events, for anyone, without a token."""
+    window = Window.around(now)
+    contents = FeedContents(title=_("Public events"), window=window)
+    _collect_bookings(contents, _booking_scope(None), None, window)
+    contents.watermark = _watermark(_bookings_watermark(), _series_watermark(contents), _places_watermark(),
+                                    window.anchor)
+    return contents
+
+
+def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: Window) -> None:
+    # Bounded by the window on ``start`` so the indexes on (…, start) serve the query.
+    rows = db.session.scalars(
+        sa.select(Booking)
+        .where(scope_clause, Booking.start >= window.start, Booking.start < window.end, _status_shown(window))
+        .order_by(Booking.start, Booking.id)
+    ).all()
+    series_ids = sorted({b.series_id for b in rows if b.series_id is not None})
+    by_series: dict[int, SeriesRows] = {}
+    if series_ids:
+        for series in db.session.scalars(sa.select(BookingSeries).where(BookingSeries.id.in_(series_ids))):
+            by_series[series.id] = SeriesRows(series=series, rows=[], shown={})
+        for row in db.session.scalars(sa.select(Booking).where(Booking.series_id.in_(series_ids))
+                                      .order_by(Booking.start, Booking.id)):
+            by_series[row.series_id].rows.append(row)
+    for booking in rows:
+        shown = ShownBooking(booking, _visible(viewer, booking))
+        if booking.series_id is None:
+            contents.singles.append(shown)
+        else:
+            by_series[booking.series_id].shown[booking.id] = shown
+    contents.series = [by_series[sid] for sid in series_ids]
+
+
+def _collect_reservations(contents: FeedContents, feed: Feed) -> None:
+    window = contents.window
+    cancelled_recently = sa.and_(EquipmentReservation.status == ReservationStatus.CANCELLED,
+                                 EquipmentReservation.updated_at >= window.cancelled_since)
+    rows = db.session.scalars(
+        sa.select(EquipmentReservation)
+        .options(selectinload(EquipmentReservation.allocations), selectinload(EquipmentReservation.booking))
+        .where(EquipmentReservation.equipment_type_id == feed.equipment_type_id,
+               EquipmentReservation.start >= window.start, EquipmentReservation.start < window.end,
+               sa.or_(EquipmentReservation.status.not_in((ReservationStatus.REJECTED, ReservationStatus.CANCELLED)),
+                      cancelled_recently))
+        .order_by(EquipmentReservation.start, EquipmentReservation.id)
+    ).all()
+    contents.reservations = [ShownReservation(r, reservation_details_visible(feed.owner, r)) for r in rows]
+
+
+def feed_title(feed: Feed) -> str:
+    """The calendar's name in subscribers' calendar lists."""
+    if feed.name:
+        return feed.name
+    if feed.scope == FeedScope.MINE:
+        return _("My bookings")
+    if feed.scope == FeedScope.ORGANISATION:
+        return _("Bookings of %(organisation)s", organisation=feed.owner.organisation.name)
+    if feed.scope == FeedScope.SPACE:
+        return feed.space.name if feed.space else _("Space")
+    if feed.scope == FeedScope.EQUIPMENT:
+        return feed.equipment_type.name if feed.equipment_type else _("Equipment")
+    return _("All bookings")
+
+
+def scope_label(feed: Feed) -> str:
+    """What the feed covers, for the feeds page and the API."""
+    if feed.scope == FeedScope.MINE:
+        return _("My bookings")
+    if feed.scope == FeedScope.ORGANISATION:
+        return _("My organisation's bookings")
+    if feed.scope == FeedScope.SPACE:
+        return _("Space: %(name)s", name=feed.space.name if feed.space else "?")
+    if feed.scope == FeedScope.EQUIPMENT:
+        return _("Equipment: %(name)s", name=feed.equipment_type.name if feed.equipment_type else "?")
+    return _("All bookings")
+
+
+# --- one booking as a calendar file ------------------------------------------------------------
+
+def booking_for_download(viewer: User, booking_id: int) -> Booking:
+    """A booking the viewer may see, for ``/bookings/<id>.ics``; 404 otherwise (also when rejected)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.status == BookingStatus.REJECTED or not can_view_details(viewer, booking):
+        raise NotFound(_("No such booking."))
+    return booking
+

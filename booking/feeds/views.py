@@ -1,0 +1,167 @@
+"""The "Calendar feeds" page, the feeds themselves and one booking as an .ics file."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from accounts.forms import ConfirmForm
+from accounts.permissions import is_staff
+from booking.feeds import services
+from booking.feeds.calendar import Site, build_feed, build_single
+from booking.feeds.forms import FeedForm
+from samskap.errors import DomainError
+from samskap.extensions import db
+from samskap.timeutil import local_tz, utcnow
+from samskap.web import apply_errors, flash_success
+
+feeds_bp = Blueprint("feeds", __name__)
+
+# One fixed answer for every token that opens nothing: unknown, malformed or revoked
+# tokens and deactivated owners cannot be told apart.
+NOT_FOUND_BODY = b"Not found\n"
+
+
+# --- helpers shared with the API ---------------------------------------------------------------
+
+def site() -> Site:
+    """Host and base URL from SAMSKAP_BASE_URL (the request's when unset)."""
+    base = (current_app.config.get("SAMSKAP_BASE_URL") or request.url_root).rstrip("/")
+    host = urlsplit(base).hostname or request.host.split(":")[0]
+    return Site(host=host, base_url=base, address=current_app.config.get("SAMSKAP_ADDRESS") or "",
+                tzid=local_tz().key)
+
+
+def feed_urls(token: str) -> dict:
+    """The subscription URL in its https (or configured) form and its webcal:// form."""
+    url = site().base_url + url_for("feeds.feed", token=token)
+    return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
+
+
+def feed_clock() -> datetime:
+    """The instant a feed is built for: its window and the last-used touch."""
+    return utcnow()
+
+
+def _calendar_response(body: bytes, watermark: datetime | None, *, cache: str) -> Response:
+    response = Response(body, mimetype="text/calendar")  # Flask adds "; charset=utf-8"
+    response.set_etag(hashlib.sha256(body).hexdigest())
+    if watermark is not None:
+        last_modified = watermark.replace(microsecond=0)
+        # HTTP dates have whole seconds. While the watermark's second is still running, another
+        # change could follow within it and get the same date, hiding it from a client that
+        # revalidates by date only (Apple). Such a date is not sent yet; the ETag still works.
+        if utcnow() >= last_modified + timedelta(seconds=1):
+            response.last_modified = last_modified
+    response.headers["Cache-Control"] = cache
+    # No compression on this route: Outlook's subscriptions fail on gzip-encoded feeds.
+    return response.make_conditional(request)
+
+
+def _not_found() -> Response:
+    response = Response(NOT_FOUND_BODY, status=404, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- the feeds page ----------------------------------------------------------------------------
+
+def _feed_form(user) -> FeedForm:
+    from spaces.models import EquipmentType, Space
+
+    form = FeedForm()
+    form.set_choices(
+        staff=is_staff(user),
+        spaces=db.session.scalars(sa.select(Space).where(Space.active.is_(True)).order_by(Space.name)),
+        equipment_types=db.session.scalars(sa.select(EquipmentType).where(EquipmentType.active.is_(True))
+                                           .order_by(EquipmentType.name)),
+    )
+    return form
+
+
+def _render_page(form: FeedForm, *, new_urls: dict | None = None, status: int = 200):
+    user = current_user._get_current_object()
+    body = render_template("feeds/index.html", form=form, feeds=services.list_feeds(user),
+                           scope_label=services.scope_label, new_urls=new_urls, confirm_form=ConfirmForm(),
+                           public_urls=_public_urls())
+    return body, status
+
+
+def _public_urls() -> dict:
+    url = site().base_url + url_for("feeds.public_feed")
+    return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
+
+
+@feeds_bp.route("/feeds", methods=["GET", "POST"])
+@login_required
+def index():
+    user = current_user._get_current_object()
+    form = _feed_form(user)
+    if request.method == "GET":
+        return _render_page(form)
+    if not form.validate_on_submit():
+        return _render_page(form, status=400)
+    try:
+        feed, token = services.create_feed(user, form.scope.data, space_id=form.space_id.data or None,
+                                           equipment_type_id=form.equipment_id.data or None, name=form.name.data)
+    except DomainError as exc:
+        db.session.rollback()
+        apply_errors(form, exc)
+        return _render_page(form, status=exc.status)
+    db.session.commit()
+    # The token is not stored: this page is the only time its URL can be shown.
+    flash_success(_("Your feed is ready. Copy its address now: it is shown only once."))
+    return _render_page(_feed_form(user), new_urls=feed_urls(token))
+
+
+@feeds_bp.route("/feeds/<int:feed_id>/revoke", methods=["POST"])
+@login_required
+def revoke(feed_id: int):
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form had expired. Please try again."), "error")
+        return redirect(url_for("feeds.index"))
+    services.revoke_feed(current_user._get_current_object(), feed_id)
+    db.session.commit()
+    flash_success(_("The feed is revoked: its address no longer works."))
+    return redirect(url_for("feeds.index"))
+
+
+# --- the feeds themselves ----------------------------------------------------------------------
+
+@feeds_bp.route("/feeds/public.ics")
+def public_feed():
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        contents = services.public_contents(feed_clock())
+        body = build_feed(contents, site())
+    return _calendar_response(body, contents.watermark, cache="public, no-cache")
+
+
+@feeds_bp.route("/feeds/<token>.ics")
+def feed(token: str):
+    now = feed_clock()
+    feed = services.feed_for_token(token, now)
+    if feed is None:
+        return _not_found()
+    touched = db.session.is_modified(feed)
+    with force_locale(feed.owner.locale):
+        contents = services.feed_contents(feed, now)
+        body = build_feed(contents, site())
+    if touched:
+        db.session.commit()  # the hourly last-used touch; otherwise a fetch writes nothing
+    return _calendar_response(body, contents.watermark, cache="private, no-cache")
+
+
+@feeds_bp.route("/bookings/<int:booking_id>.ics")
+@login_required
+def booking_ics(booking_id: int):
+    booking = services.booking_for_download(current_user._get_current_object(), booking_id)
+    response = Response(build_single(booking, site()), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="booking-{booking.id}.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
