@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _, refresh as refresh_locale
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts import services
@@ -60,6 +60,7 @@ def login():
             session.clear()
             login_user(user, remember=bool(form.remember.data))
             session.permanent = True
+            refresh_locale()  # from now on this request speaks the user's own language
             db.session.commit()
             flash_success(_("Signed in as %(name)s.", name=user.name))
             return redirect(safe_next_url(form.next.data) or url_for("main.index"))
@@ -72,11 +73,13 @@ def logout():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    language = str(get_locale())
     if current_user.is_authenticated:
         services.end_sessions(current_user._get_current_object())
         db.session.commit()
     logout_user()
     session.clear()
+    session["locale"] = language  # signing out keeps the language the user was reading
     flash_success(_("You are signed out."))
     return redirect(url_for("main.index"))
 

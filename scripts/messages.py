@@ -75,7 +75,7 @@ def load(area: str) -> Catalog:
 def update(area: str) -> None:
     found = extract(files_for(area))
     old = load(area)
-    new = Catalog(locale="nb", project="Samskap")
+    new = Catalog(locale="nb", project="Samskap", fuzzy=False)  # pybabel compile skips a fuzzy catalogue
     for msgid in sorted(found):
         existing = old.get(msgid)
         new.add(msgid, existing.string if existing else "")

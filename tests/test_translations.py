@@ -26,3 +26,11 @@ def test_placeholders_survive_translation():
             if message.id and message.string:
                 assert set(re.findall(r"%\((\w+)\)", message.id)) == set(re.findall(r"%\((\w+)\)", message.string)), \
                     f"{area}: placeholders differ in {message.id!r}"
+
+
+def test_no_catalogue_is_marked_fuzzy():
+    """pybabel compile silently skips a catalogue whose header is marked fuzzy, and then
+    that whole area shows English to Norwegian users."""
+    module = _messages_module()
+    fuzzy = [area for area in module.AREAS if module.catalogue_path(area).exists() and module.load(area).fuzzy]
+    assert not fuzzy, f"remove the '#, fuzzy' line above the header of translations/<area>/nb/...: {fuzzy}"
