@@ -124,9 +124,11 @@ def _render_profile(*, profile_form=None, password_form=None, token_form=None, n
     ).all()
     body = render_template(
         "accounts/profile.html",
-        form=profile_form or ProfileForm(obj=user),
-        password_form=password_form or PasswordForm(),
-        token_form=token_form or TokenForm(),
+        # The forms that were not submitted start afresh (formdata=None): otherwise the token's
+        # "name" from a token post would show up as the user's name.
+        form=profile_form or ProfileForm(formdata=None, obj=user),
+        password_form=password_form or PasswordForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
         confirm_form=ConfirmForm(),
         tokens=tokens,
         new_token=new_token,

@@ -180,6 +180,8 @@ def test_profile_name_change_and_an_api_token_shown_only_once(page, live_server,
     assert page.locator("label[for=new-token]").count() == 1
     assert flash_texts(page) == [{"nb": "API-nøkkelen er opprettet. Kopier den nå: den vises bare én gang.",
                                   "en": "API token created. Copy it now: it is shown only once."}[lang]]
+    assert page.locator("#name").input_value() == "Pia Profilsen", "the token's purpose is not the user's name"
+    assert token_form.locator("input[name=name]").input_value() == "", "the token form starts afresh"
     check_page(page, "profile-new-token")
 
     # ... and it works: the API knows who it belongs to.
