@@ -50,6 +50,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
+def pytest_terminal_summary(terminalreporter):
+    message = _missing_tool()
+    if message and not IN_CI:
+        terminalreporter.write_line(f"Real-browser tests (tests/browser) were SKIPPED: {message}", yellow=True,
+                                    bold=True)
+
+
 def _missing_tool() -> str | None:
     if not Path(CHROMIUM_PATH).exists():
         return f"chromium not installed: {INSTALL_HINT} (looked for {CHROMIUM_PATH})"

@@ -4,6 +4,7 @@ A journey calls ``check_page(page, "name")`` on every page it visits. That runs,
 page's current language:
 
 * ``assert_accessible``: axe-core with the WCAG 2.0/2.1 A and AA rules; zero violations.
+* ``assert_references_resolve``: labels, descriptions and in-page links point to an element.
 * ``assert_single_language``: no user-facing text from the other language's catalogue
   (English msgids on a Norwegian page, Norwegian translations on an English page), and
   enough of this language's catalogue on the page that the check cannot pass vacuously.
@@ -16,13 +17,14 @@ every page is checked in both nb and en.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_PATH = "/usr/bin/chromium"
+CHROMIUM_PATH = os.environ.get("SAMSKAP_CHROMIUM_PATH", "/usr/bin/chromium")  # Debian's package
 AXE_PATH = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -116,6 +118,26 @@ def assert_accessible(page, where: str | None = None) -> None:
     """Zero axe-core violations of the WCAG 2.0/2.1 A and AA rules on the page as it is now."""
     violations = axe_violations(page)
     assert not violations, format_violations(violations, where or page.url)
+
+
+def assert_references_resolve(page, where: str | None = None) -> None:
+    """Every id that a label, a description or an in-page link points to exists, once.
+    (axe accepts a description that points partly nowhere; a hint that was never
+    rendered then goes unnoticed.)"""
+    broken = page.evaluate("""() => {
+        const problems = [];
+        const check = (el, attr, ids) => { for (const id of ids) {
+            const n = document.querySelectorAll(`[id="${CSS.escape(id)}"]`).length;
+            if (n !== 1) problems.push(`${el.tagName.toLowerCase()}[${attr}] -> #${id} (${n} elements)`); } };
+        for (const el of document.querySelectorAll('[aria-describedby], [aria-labelledby], [aria-controls]'))
+            for (const attr of ['aria-describedby', 'aria-labelledby', 'aria-controls'])
+                if (el.hasAttribute(attr)) check(el, attr, el.getAttribute(attr).split(/\\s+/).filter(Boolean));
+        for (const el of document.querySelectorAll('label[for]')) check(el, 'for', [el.htmlFor]);
+        for (const el of document.querySelectorAll('a[href^="#"]')) {
+            const id = decodeURIComponent(el.getAttribute('href').slice(1)); if (id) check(el, 'href', [id]); }
+        return problems;
+    }""")
+    assert not broken, f"references to missing or repeated ids on {where or page.url}:\n  " + "\n  ".join(broken)
 
 
 # --- one language per page ---------------------------------------------------------------------
@@ -285,6 +307,7 @@ def check_page(page, name: str, lang: str | None = None) -> None:
     lang = lang or current_language(page)
     where = f"{name} ({lang}, {page.url})"
     assert_accessible(page, where)
+    assert_references_resolve(page, where)
     assert_single_language(page, lang, where)
     save_screenshots(page, name)
 

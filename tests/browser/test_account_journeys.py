@@ -258,6 +258,9 @@ def test_admin_lists_users_filtered_by_organisation(page, lang):
     assert page.locator("h1").inner_text() == {"nb": "Rediger bruker", "en": "Edit user"}[lang]
     assert page.locator("#email").input_value() == "sykehus@samskap.test"
     check_page(page, "admin-user-edit")
+    hint = {"nb": "En deaktivert bruker kan ikke logge inn; bookingene deres beholdes.",
+            "en": "A deactivated user cannot sign in; their bookings are kept."}[lang]
+    assert page.locator("#active-hint").inner_text() == hint
 
 
 # --- error pages ----------------------------------------------------------------------------------

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import (ARTIFACTS, assert_accessible, assert_single_language, axe_violations,
-                                   catalogue, save_screenshots, switch_language)
+from tests.browser.support import (ARTIFACTS, assert_accessible, assert_references_resolve, assert_single_language,
+                                   axe_violations, catalogue, save_screenshots, switch_language)
 
 
 def test_axe_reports_an_unlabelled_field_and_poor_contrast_with_rule_impact_and_selector(page):
@@ -84,3 +84,15 @@ def test_screenshots_are_saved_and_sideways_scrolling_on_a_phone_is_caught(page)
     with pytest.raises(AssertionError, match="scrolls sideways at 390 px"):
         save_screenshots(page, "check-front-too-wide")
     assert page.viewport_size == {"width": 1280, "height": 800}, "left at desktop width"
+
+
+def test_a_description_or_label_pointing_nowhere_is_caught(page):
+    page.goto("/login")
+    assert_references_resolve(page)
+    page.evaluate("""() => {
+        document.querySelector('#email').setAttribute('aria-describedby', 'email-hint');
+        const twin = document.createElement('span'); twin.id = 'password'; document.querySelector('main').append(twin);
+    }""")
+    with pytest.raises(AssertionError) as failure:
+        assert_references_resolve(page)
+    assert "#email-hint (0 elements)" in str(failure.value) and "#password (2 elements)" in str(failure.value)
