@@ -153,9 +153,11 @@ class Phrase:
     fragments: tuple        # multi-word literal parts, searched inside longer texts
 
 
-def _phrase(text: str) -> Phrase:
+def _phrase(text: str) -> Phrase | None:
     text = " ".join(text.split())
     parts = _PLACEHOLDER.split(text.replace("%%", "%"))
+    if not _WORD.search(" ".join(parts)):
+        return None  # nothing but placeholders and punctuation: it would match any text
     whole = re.compile(".+?".join(re.escape(p) for p in parts), re.DOTALL)
     fragments = []
     for part in parts:
@@ -163,6 +165,23 @@ def _phrase(text: str) -> Phrase:
         if len(_WORD.findall(part)) >= 2:  # single words only count as a whole text: no false alarms
             fragments.append(re.compile(r"(?<!\w)" + re.escape(part) + r"(?!\w)"))
     return Phrase(text, whole, tuple(fragments))
+
+
+def _word(word: str) -> Phrase:
+    """A single word that is wrong anywhere in a text (case-sensitive, whole words only)."""
+    pattern = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)")
+    return Phrase(word, pattern, (pattern,))
+
+
+# Dates must be written in the page's language. English names that are no Norwegian word (not
+# "Fri", "Jan", "Sat", "Sep"), and Norwegian ones that are no English word, as written by Babel.
+ENGLISH_DATE_WORDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+                      "Mon", "Tue", "Wed", "Thu", "Sun", "January", "February", "March", "April", "May",
+                      "June", "July", "August", "October", "December", "Feb", "Mar", "Apr", "Jun", "Aug",
+                      "Oct", "Nov", "Dec", "AM", "PM")
+NORWEGIAN_DATE_WORDS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag", "januar",
+                        "februar", "mars", "mai", "juni", "juli", "oktober", "desember", "man.", "tir.",
+                        "ons.", "tor.", "fre.", "lør.", "søn.", "des.", "okt.", "kl.")
 
 
 @dataclass(frozen=True)
@@ -198,7 +217,10 @@ def catalogue() -> Catalogue:
     norwegian = {nb for en, nb in pairs}
     foreign_in_nb = sorted({en for en, nb in pairs if en != nb} - norwegian)
     foreign_in_en = sorted({nb for en, nb in pairs if en != nb} - english)
-    return Catalogue(tuple(_phrase(t) for t in foreign_in_nb), tuple(_phrase(t) for t in foreign_in_en))
+    def phrases(texts, words):
+        return tuple(p for p in map(_phrase, texts) if p is not None) + tuple(_word(w) for w in words)
+
+    return Catalogue(phrases(foreign_in_nb, ENGLISH_DATE_WORDS), phrases(foreign_in_en, NORWEGIAN_DATE_WORDS))
 
 
 _TEXTS_JS = """() => {

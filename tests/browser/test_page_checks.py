@@ -96,3 +96,17 @@ def test_a_description_or_label_pointing_nowhere_is_caught(page):
     with pytest.raises(AssertionError) as failure:
         assert_references_resolve(page)
     assert "#email-hint (0 elements)" in str(failure.value) and "#password (2 elements)" in str(failure.value)
+
+
+@pytest.mark.parametrize("lang, wrong, right", [
+    ("nb", "Mon 23 Nov, 10:00 AM", "man. 23. nov. kl. 10:00"),
+    ("en", "man. 23. nov. kl. 10:00", "Mon 23 Nov, 10:00"),
+])
+def test_a_date_written_in_the_other_language_is_caught(page, lang, wrong, right):
+    page.goto("/")
+    switch_language(page, lang)
+    page.evaluate("(text) => { document.querySelector('main p').textContent = text; }", right)
+    assert_single_language(page, lang)
+    page.evaluate("(text) => { document.querySelector('main p').textContent = text; }", wrong)
+    with pytest.raises(AssertionError, match="Nov|nov"):
+        assert_single_language(page, lang)
