@@ -39,7 +39,8 @@ class PasswordForm(FlaskForm):
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("What the token is for"), validators=[Optional(), Length(max=100)])
+    # Its own id: the profile page also has the profile form's "name" field.
+    name = StringField(_l("What the token is for"), id="token-name", validators=[Optional(), Length(max=100)])
 
 
 class ConfirmForm(FlaskForm):

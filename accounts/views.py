@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
                    url_for)
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _, refresh as refresh_locale
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts import services
@@ -61,6 +61,7 @@ def login():
             session.clear()
             login_user(user, remember=bool(form.remember.data))
             session.permanent = True
+            refresh_locale()  # from now on this request speaks the user's own language
             db.session.commit()
             flash_success(_("Signed in as %(name)s.", name=user.name))
             return redirect(safe_next_url(form.next.data) or url_for("main.index"))
@@ -73,11 +74,13 @@ def logout():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    language = str(get_locale())
     if current_user.is_authenticated:
         services.end_sessions(current_user._get_current_object())
         db.session.commit()
     logout_user()
     session.clear()
+    session["locale"] = language  # signing out keeps the language the user was reading
     flash_success(_("You are signed out."))
     return redirect(url_for("main.index"))
 
@@ -122,9 +125,11 @@ def _render_profile(*, profile_form=None, password_form=None, token_form=None, n
     ).all()
     body = render_template(
         "accounts/profile.html",
-        form=profile_form or ProfileForm(obj=user),
-        password_form=password_form or PasswordForm(),
-        token_form=token_form or TokenForm(),
+        # The forms that were not submitted start afresh (formdata=None): otherwise the token's
+        # "name" from a token post would show up as the user's name.
+        form=profile_form or ProfileForm(formdata=None, obj=user),
+        password_form=password_form or PasswordForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
         confirm_form=ConfirmForm(),
         tokens=tokens,
         new_token=new_token,
