@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import format_date, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField, TimeField)
@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.models import Purpose, Visibility
-from samskap.timeutil import LocalTimeError, local_to_utc
+from samskap.web import local_instant
 
 PURPOSE_LABELS = {
     Purpose.MEETING.value: _l("Meeting"),
@@ -47,20 +47,11 @@ class PeriodMixin:
     """Date + start time + end time in local time (end date only for bookings past midnight)."""
 
     def period(self) -> tuple[datetime, datetime] | None:
-        """The UTC start and end, or None after putting a message on the offending field
-        (a wall-clock time that does not exist on that day, in the spring-forward gap)."""
-        day = self.date.data
-        end_day = self.end_date.data or day
-        instants = []
-        for field, on_day in ((self.start_time, day), (self.end_time, end_day)):
-            try:
-                instants.append(local_to_utc(on_day, field.data))
-            except LocalTimeError:
-                field.errors = list(field.errors or []) + [str(_l(
-                    "%(time)s does not exist on %(date)s: the clocks go forward an hour that night. "
-                    "Choose a time from 03:00.", time=field.data.strftime("%H:%M"),
-                    date=format_date(on_day, "d MMMM yyyy")))]
-        return (instants[0], instants[1]) if len(instants) == 2 else None
+        """The UTC start and end, or None after putting a message on the offending field."""
+        start = local_instant(self.date, self.start_time)
+        end_date = self.end_date if self.end_date.data else self.date
+        end = local_instant(end_date, self.end_time)
+        return (start, end) if start is not None and end is not None else None
 
 
 def _date_field():

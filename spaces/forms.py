@@ -16,7 +16,8 @@ from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 from accounts.forms import KIND_LABELS
 from accounts.models import OrganisationKind
 from samskap.errors import ValidationFailed
-from samskap.timeutil import LocalTimeError, local_day_bounds, local_to_utc
+from samskap.timeutil import local_day_bounds
+from samskap.web import local_instant
 from spaces.hours import parse_opening_hours, weekday_label
 from spaces.models import WEEKDAYS, EquipmentCategory
 
@@ -174,22 +175,17 @@ class ClosureForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[Length(max=300)])
 
     def period(self):
-        """(start, end) in UTC from local dates and times; a blank end time means the end of that day."""
-        errors = {}
-        start = end = None
-        try:
-            start = local_to_utc(self.start_date.data, self.start_time.data or time(0))
-        except LocalTimeError:
-            errors["start_time"] = _("That time does not exist on this day (the clocks go forward).")
+        """(start, end) in UTC from local dates and times; a blank end time means the end of that day.
+        Raises ValidationFailed naming the field whose time does not exist (spring-forward gap)."""
+        start = local_instant(self.start_date, self.start_time, default_time=time(0))
         if self.end_time.data is None:
             end = local_day_bounds(self.end_date.data)[1]
         else:
-            try:
-                end = local_to_utc(self.end_date.data, self.end_time.data)
-            except LocalTimeError:
-                errors["end_time"] = _("That time does not exist on this day (the clocks go forward).")
-        if errors:
-            raise ValidationFailed(errors)
+            end = local_instant(self.end_date, self.end_time)
+        if start is None or end is None:
+            raise ValidationFailed({name: field.errors.pop() for name, field in
+                                    (("start_time", self.start_time), ("end_time", self.end_time),
+                                     ("start_date", self.start_date), ("end_date", self.end_date)) if field.errors})
         return start, end
 
 

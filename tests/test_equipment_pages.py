@@ -257,7 +257,7 @@ def test_reserve_form_in_the_spring_forward_gap_is_a_field_error(client, auth, m
     response = client.post(NEW, data={**form(etype), "start_date": "2030-03-31", "start_time": "02:30",
                                       "end_date": "2030-04-01"})
     assert response.status_code == 400
-    assert "the clocks go forward then" in text(response)
+    assert "the clocks go forward an hour that night" in text(response)
 
 
 @pytest.mark.csrf

@@ -22,8 +22,8 @@ from booking.models import ReservationStatus
 from samskap.errors import Conflict, DomainError, ValidationFailed
 from samskap.extensions import db
 from samskap.nav import register_nav
-from samskap.timeutil import LocalTimeError, local_to_utc, to_local, utcnow
-from samskap.web import apply_errors, flash_success
+from samskap.timeutil import local_to_utc, to_local, utcnow
+from samskap.web import apply_errors, flash_success, local_instant
 from spaces.models import EquipmentType
 
 equipment_bp = Blueprint("equipment_reservations", __name__)
@@ -66,19 +66,9 @@ def new():
         form.equipment_type.data = int(request.args["type"])
     shortage = None
     if form.validate_on_submit():
-        try:
-            start = local_to_utc(form.start_date.data, form.start_time.data)
-        except LocalTimeError:
-            form.start_time.errors.append(_("That time does not exist: the clocks go forward then."))
-        except OverflowError:
-            form.start_date.errors.append(_("That date is out of range."))
-        try:
-            end = local_to_utc(form.end_date.data, form.end_time.data)
-        except LocalTimeError:
-            form.end_time.errors.append(_("That time does not exist: the clocks go forward then."))
-        except OverflowError:
-            form.end_date.errors.append(_("That date is out of range."))
-        if not (form.start_time.errors or form.end_time.errors or form.start_date.errors or form.end_date.errors):
+        start = local_instant(form.start_date, form.start_time)
+        end = local_instant(form.end_date, form.end_time)
+        if start is not None and end is not None:
             try:
                 reservation = services.reserve_equipment(user, form.equipment_type.data, form.quantity.data, start,
                                                          end, purpose=form.purpose.data or "")
