@@ -21,7 +21,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from accounts.models import User, hash_token
-from accounts.permissions import is_staff, sees_organisation_bookings
+from accounts.permissions import is_staff
+from booking.equipment.permissions import can_view as can_view_reservation
 from booking.models import (Booking, BookingSeries, BookingStatus, EquipmentReservation, Feed, FeedScope,
                             ReservationStatus)
 from booking.permissions import can_view_details, details_visible_clause
@@ -249,16 +250,6 @@ def _visible(viewer, booking: Booking) -> bool:
     return can_view_details(viewer, booking)
 
 
-def reservation_details_visible(viewer: User, reservation: EquipmentReservation) -> bool:
-    """The equipment area's rule for seeing a reservation (its user, their organisation as
-    the booking rules allow, staff), from the shared permission functions; everyone else
-    sees only that the units are reserved."""
-    if is_staff(viewer) or reservation.user_id == viewer.id:
-        return True
-    return (reservation.organisation_id == viewer.organisation_id
-            and sees_organisation_bookings(viewer, reservation.organisation))
-
-
 def _watermark(*candidates) -> datetime | None:
     values = [v for v in candidates if v is not None]
     return max(values) if values else None
@@ -352,7 +343,7 @@ def _collect_reservations(contents: FeedContents, feed: Feed) -> None:
                       cancelled_recently))
         .order_by(EquipmentReservation.start, EquipmentReservation.id)
     ).all()
-    contents.reservations = [ShownReservation(r, reservation_details_visible(feed.owner, r)) for r in rows]
+    contents.reservations = [ShownReservation(r, can_view_reservation(feed.owner, r)) for r in rows]
 
 
 def feed_title(feed: Feed) -> str:
