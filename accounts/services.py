@@ -346,7 +346,7 @@ def create_api_token(actor: User | None, user: User, name: str = "") -> tuple[Ap
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret), prefix=secret[:10])
     db.session.add(token)
     db.session.flush()
-    audit.record(actor or user, "api_token.create", token, summary=f"token {token.prefix}… for {user.email}")
+    audit.record(actor or user, "api_token.create", token, summary=f"token {token.prefix}… for user {user.id}")
     return token, secret
 
 
@@ -424,6 +424,7 @@ def anonymise_user(actor: User, user: User) -> None:
     if user.anonymised_at is not None:
         raise ValidationFailed({"user": _("This user is already anonymised.")})
     now = utcnow()
+    audit.scrub_personal_data(user.id, [user.name, user.email], f"[anonymised user {user.id}]")
     user.name = _("Anonymised user %(id)d", id=user.id)
     user.email = f"anonymised-{user.id}@invalid.invalid"
     user.password_hash = None

@@ -12,7 +12,8 @@ from accounts.forms import (ConfirmForm, LanguageForm, LoginForm, OrganisationFo
                             TokenForm, UserForm)
 from accounts.models import ApiToken, Organisation, User
 from accounts.permissions import admin_required
-from samskap.errors import DomainError
+from samskap.errors import DomainError, ValidationFailed
+from samskap.ids import parse_id
 from samskap.extensions import db, limiter
 from samskap.security import safe_next_url
 from samskap.web import apply_errors, flash_success
@@ -260,7 +261,7 @@ def _organisation_form(org: Organisation | None):
 @admin_required
 def users():
     query = sa.select(User).order_by(User.name)
-    org_id = request.args.get("organisation", type=int)
+    org_id = parse_id(request.args.get("organisation"))
     if org_id:
         query = query.where(User.organisation_id == org_id)
     return render_template("admin/users.html", users=db.session.scalars(query).all(),
@@ -298,43 +299,17 @@ AUDIT_PAGE_SIZE = 50
 @admin_bp.route("/audit")
 @admin_required
 def audit_log():
-    from samskap.audit import AuditEntry
-    from samskap.timeutil import local_day_bounds
+    from samskap.audit import AuditSearch, object_types, search
 
-    query = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    filters = {"action": request.args.get("action", "").strip(), "actor": request.args.get("actor", "").strip(),
-               "object_type": request.args.get("object_type", "").strip(),
-               "object_id": request.args.get("object_id", "").strip(),
-               "from": request.args.get("from", "").strip(), "to": request.args.get("to", "").strip()}
-    errors = []
-    if filters["action"]:
-        query = query.where(AuditEntry.action.startswith(filters["action"][:64]))
-    if filters["object_type"]:
-        query = query.where(AuditEntry.object_type == filters["object_type"][:64])
-    if filters["object_id"]:
-        if filters["object_id"].isdigit():
-            query = query.where(AuditEntry.object_id == int(filters["object_id"]))
-        else:
-            errors.append(_("The object id must be a whole number."))
-    if filters["actor"]:
-        actor_ids = sa.select(User.id).where(sa.or_(User.email.contains(filters["actor"].lower()[:254]),
-                                                    User.name.contains(filters["actor"][:200])))
-        query = query.where(AuditEntry.actor_id.in_(actor_ids))
-    for key in ("from", "to"):
-        if filters[key]:
-            try:
-                day = __import__("datetime").date.fromisoformat(filters[key])
-            except ValueError:
-                errors.append(_("'%(value)s' is not a date (YYYY-MM-DD).", value=filters[key]))
-                continue
-            start, end = local_day_bounds(day)
-            query = query.where(AuditEntry.at >= start) if key == "from" else query.where(AuditEntry.at < end)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    entries = db.session.scalars(query.limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
-    has_next = len(entries) > AUDIT_PAGE_SIZE
-    object_types = db.session.scalars(sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))
-    return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], filters=filters, errors=errors,
-                           page=page, has_next=has_next, object_types=list(object_types)), (400 if errors else 200)
+    filters = {key: request.args.get(key, "").strip()
+               for key in ("action", "actor", "object_type", "object_id", "from", "to", "page")}
+    try:
+        result = search(AuditSearch.from_args(filters), page_size=AUDIT_PAGE_SIZE)
+    except ValidationFailed as exc:
+        return render_template("admin/audit.html", entries=[], filters=filters, errors=list(exc.fields.values()),
+                               page=1, has_next=False, object_types=object_types()), 400
+    return render_template("admin/audit.html", entries=result.entries, filters=filters, errors=[],
+                           page=result.page, has_next=result.has_next, object_types=object_types())
 
 
 @admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])

@@ -69,15 +69,17 @@ def json_body() -> dict:
 
 
 def query_int(name: str, *, required: bool = False, minimum: int | None = None) -> int | None:
+    """A whole-number query parameter (ASCII digits, at most 2**31-1), else 422 naming it."""
+    from samskap.ids import MAX_ID, parse_count
+
     raw = request.args.get(name)
     if raw is None or raw == "":
         if required:
             raise ValidationFailed({name: f"'{name}' is required."})
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed({name: f"'{name}' must be a whole number."})
+    value = parse_count(raw)
+    if value is None:
+        raise ValidationFailed({name: f"'{name}' must be a whole number from 0 to {MAX_ID}."})
     if minimum is not None and value < minimum:
         raise ValidationFailed({name: f"'{name}' must be at least {minimum}."})
     return value

@@ -20,6 +20,15 @@ def _bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 def base_config(instance_path: str) -> dict:
     sqlite_path = Path(instance_path) / "samskap.sqlite3"
     return {
@@ -55,6 +64,8 @@ def base_config(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "samskap@localhost"),
         "SAMSKAP_HSTS": _bool("SAMSKAP_HSTS", True),
+        # How many reverse proxies (setting X-Forwarded-For/-Proto/-Host) stand in front of the app.
+        "SAMSKAP_PROXY_COUNT": _int("SAMSKAP_PROXY_COUNT", 0),
     }
 
 

@@ -107,7 +107,8 @@ def register_error_handlers(app) -> None:
     def handle_unexpected(error: Exception):
         if app.testing and not app.config.get("SAMSKAP_RENDER_500_IN_TESTS"):
             raise error  # let tests see the traceback instead of a friendly page
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        # The route pattern, not the path: feed paths carry secret tokens.
+        app.logger.exception("Unhandled error on %s %s", request.method, request.url_rule or "(no route)")
         if is_api_request():
             return api_error(500, "server_error", _("Something went wrong on our side."))
         return render_template("errors/error.html", status=500, message=None), 500

@@ -20,6 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder="templates",
         static_folder="static",
     )
+    from samskap.ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.update(config_module.base_config(app.instance_path))
     if config:
         app.config.update(config)
@@ -28,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _trust_proxies(app)
 
     from samskap.errors import register_error_handlers
     from samskap.i18n import register_i18n
@@ -77,6 +81,16 @@ def _init_extensions(app: Flask) -> None:
     from accounts.auth import init_login
 
     init_login(app, login_manager)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind N reverse proxies, take client address, scheme and host from their X-Forwarded-*
+    headers, so rate limits count real clients and HTTPS is recognised (HSTS, Secure links)."""
+    count = app.config.get("SAMSKAP_PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def _register_blueprints(app: Flask) -> None:

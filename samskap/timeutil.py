@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 
 UTC = timezone.utc
+# Times outside these years are refused at the edges: they are typing mistakes, and date
+# arithmetic near year 1 or 9999 overflows.
+MIN_YEAR, MAX_YEAR = 1970, 2200
 
 
 class NaiveDatetimeError(ValueError):
@@ -112,4 +115,6 @@ def parse_aware_iso(value) -> datetime:
         raise ValueError(f"'{value}' is not an ISO 8601 date-time") from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(f"'{value}' has no UTC offset; add one such as +01:00 or Z")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"'{value}' is outside the years {MIN_YEAR}–{MAX_YEAR}")
     return parsed.astimezone(UTC)
