@@ -11,7 +11,33 @@ CSP = (
 )
 
 
+NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")
+
+
+def _has_nul(request) -> bool:
+    """NUL characters anywhere in the path, query or body (raw, percent-encoded or JSON-escaped).
+    No text in Samskap may hold one, and PostgreSQL cannot store them."""
+    if "\x00" in request.path:
+        return True
+    query = request.query_string.lower()
+    if any(marker in query for marker in NUL_MARKERS):
+        return True
+    body = request.get_data(cache=True).lower()  # cached: forms and JSON are parsed from it later
+    return any(marker in body for marker in NUL_MARKERS)
+
+
 def register_security(app) -> None:
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: unlimited
+        app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # no request here needs more
+
+    @app.before_request
+    def refuse_nul_characters():
+        if _has_nul(request):
+            from flask_babel import gettext as _
+            from werkzeug.exceptions import BadRequest
+
+            raise BadRequest(_("The request contains a NUL character, which no field may hold."))
+
     @app.after_request
     def set_security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

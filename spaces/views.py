@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 
 from accounts.forms import ConfirmForm
 from accounts.permissions import admin_required, is_admin
+from samskap.ids import parse_count, parse_id
 from samskap.audit import AuditEntry
 from samskap.errors import DomainError, NotFound, ValidationFailed
 from samskap.extensions import db
@@ -61,8 +62,9 @@ def index():
     status = 200
     raw_capacity = (form.min_capacity.data or "").strip()
     if raw_capacity:
-        if raw_capacity.isdigit():
-            filters.min_capacity = int(raw_capacity)
+        capacity = parse_count(raw_capacity, maximum=100_000)
+        if capacity is not None:
+            filters.min_capacity = capacity
         else:
             form.min_capacity.errors = [_("'%(value)s' is not a whole number.", value=raw_capacity)]
             status = 400
@@ -262,13 +264,14 @@ def closures():
 def new_closure():
     form = ClosureForm()
     form.space_id.choices = _closure_choices()
-    if request.method == "GET" and request.args.get("space", "").isdigit():
-        form.space_id.data = request.args["space"]
+    if request.method == "GET" and parse_id(request.args.get("space")):
+        form.space_id.data = request.args["space"].strip()
     if form.validate_on_submit():
         try:
             space = None
             if form.space_id.data:
-                space = db.session.get(Space, int(form.space_id.data)) if form.space_id.data.isdigit() else None
+                space_id = parse_id(form.space_id.data)
+                space = db.session.get(Space, space_id) if space_id else None
                 if space is None:
                     raise ValidationFailed({"space_id": _("Choose an existing space or the whole workshop.")})
             start, end = form.period()

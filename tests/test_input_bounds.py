@@ -89,3 +89,26 @@ def test_proxy_headers_are_ignored_unless_proxies_are_configured(app, client):
                               "SAMSKAP_PROXY_COUNT": 1, "SAMSKAP_HSTS": True})
     proxied = contextvars.Context().run(proxied_app.test_client().get, "/healthz", headers=headers)
     assert proxied.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@BOTH
+@pytest.mark.parametrize("how", ["path", "query", "form", "json"])
+def test_nul_characters_are_refused_at_the_edge_with_a_message(client, auth, how):
+    user = auth.as_user(make_user(role="admin"))
+    if how == "path":
+        response = client.get("/spaces/ab%00cd")
+    elif how == "query":
+        response = client.get("/admin/users?organisation=1%00")
+    elif how == "form":
+        response = client.post("/profile", data={"name": "Kari\x00", "locale": "nb"})
+    else:
+        response = client.post("/api/v1/feeds", json={"scope": "mine", "name": "a\u0000b"})
+    assert response.status_code == 400
+    db.session.refresh(user)
+    assert "\x00" not in user.name
+
+
+def test_oversized_request_bodies_are_refused(client, auth):
+    auth.as_user(make_user())
+    response = client.post("/profile", data={"name": "x" * (2 * 1024 * 1024), "locale": "nb"})
+    assert response.status_code == 413

@@ -19,6 +19,7 @@ from booking.equipment import services
 from booking.equipment.forms import CheckInForm, NoteForm, ReasonForm, RejectForm, ReserveForm
 from booking.equipment.permissions import can_cancel, can_handle, can_view
 from booking.models import ReservationStatus
+from samskap.ids import parse_id
 from samskap.errors import Conflict, DomainError, ValidationFailed
 from samskap.extensions import db
 from samskap.nav import register_nav
@@ -62,8 +63,8 @@ def new():
     user = _user()
     form = ReserveForm() if request.method == "POST" else ReserveForm(formdata=request.args or None)
     form.equipment_type.choices = _type_choices(user)
-    if request.method == "GET" and request.args.get("type", "").isdigit():
-        form.equipment_type.data = int(request.args["type"])
+    if request.method == "GET" and parse_id(request.args.get("type")):
+        form.equipment_type.data = parse_id(request.args["type"])
     shortage = None
     if form.validate_on_submit():
         start = local_instant(form.start_date, form.start_time)
