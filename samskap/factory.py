@@ -53,8 +53,10 @@ def create_app(config: dict | None = None) -> Flask:
         return {
             "nav_items": nav_items,
             "admin_links": admin_links,
-            "layout_confirm_form": ConfirmForm,
-            "layout_language_form": LanguageForm,
+            # The layout's own forms never read the request (an error page may be
+            # rendering because the request body itself was refused).
+            "layout_confirm_form": lambda: ConfirmForm(formdata=None),
+            "layout_language_form": lambda: LanguageForm(formdata=None),
             "kind_label": lambda value: KIND_LABELS.get(value, value),
             "role_label": lambda value: ROLE_LABELS.get(value, value),
         }
