@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.models import Organisation
 from booking.equipment.permissions import (can_cancel, can_handle, can_reserve_for_other_organisations,
@@ -545,11 +546,17 @@ def check_in(actor, reservation: EquipmentReservation, note: str = "", to_mainte
 
 # --- queries -----------------------------------------------------------------------------
 
+def _with_units():
+    """Loader option for lists that show each reservation's units: one extra query for all the
+    allocations (each with its unit, joined) instead of one per reservation."""
+    return selectinload(EquipmentReservation.allocations)
+
+
 def overdue_reservations(now: datetime | None = None) -> list[EquipmentReservation]:
     """Reservations handed out and not returned although their end has passed, oldest first."""
     now = now or utcnow()
     return list(db.session.scalars(
-        sa.select(EquipmentReservation)
+        sa.select(EquipmentReservation).options(_with_units())
         .where(EquipmentReservation.status == ReservationStatus.CHECKED_OUT, EquipmentReservation.end < now)
         .order_by(EquipmentReservation.end)
     ))
@@ -558,7 +565,7 @@ def overdue_reservations(now: datetime | None = None) -> list[EquipmentReservati
 def visible_reservations(viewer, *, start: datetime | None = None, end: datetime | None = None,
                          organisation_id: int | None = None, statuses=None) -> list[EquipmentReservation]:
     """Reservations ``viewer`` may see, optionally overlapping ``[start, end)``, newest start first."""
-    query = sa.select(EquipmentReservation).where(visible_clause(viewer))
+    query = sa.select(EquipmentReservation).options(_with_units()).where(visible_clause(viewer))
     if start is not None:
         query = query.where(EquipmentReservation.end > start)
     if end is not None:
@@ -585,7 +592,8 @@ def get_visible_reservation(viewer, reservation_id) -> EquipmentReservation:
 
 def pending_reservations() -> list[EquipmentReservation]:
     return list(db.session.scalars(
-        sa.select(EquipmentReservation).where(EquipmentReservation.status == ReservationStatus.PENDING)
+        sa.select(EquipmentReservation).options(_with_units())
+        .where(EquipmentReservation.status == ReservationStatus.PENDING)
         .order_by(EquipmentReservation.start)))
 
 
@@ -594,12 +602,13 @@ def desk_reservations(now: datetime | None = None, days_ahead: int = 7) -> tuple
     out) and reservations currently handed out (to take back)."""
     now = now or utcnow()
     to_hand_out = db.session.scalars(
-        sa.select(EquipmentReservation)
+        sa.select(EquipmentReservation).options(_with_units())
         .where(EquipmentReservation.status == ReservationStatus.CONFIRMED,
                EquipmentReservation.start < now + timedelta(days=days_ahead))
         .order_by(EquipmentReservation.start)).all()
     out = db.session.scalars(
-        sa.select(EquipmentReservation).where(EquipmentReservation.status == ReservationStatus.CHECKED_OUT)
+        sa.select(EquipmentReservation).options(_with_units())
+        .where(EquipmentReservation.status == ReservationStatus.CHECKED_OUT)
         .order_by(EquipmentReservation.end)).all()
     return list(to_hand_out), list(out)
 
@@ -623,6 +632,7 @@ def timeline(etype: EquipmentType, first_day: date, days: int = 28) -> tuple[lis
     window_end = local_day_bounds(day_list[-1])[1]
     allocations = db.session.scalars(
         sa.select(EquipmentAllocation)
+        .options(joinedload(EquipmentAllocation.reservation))  # each cell names its reservation
         .join(EquipmentUnit, EquipmentUnit.id == EquipmentAllocation.unit_id)
         .where(EquipmentUnit.equipment_type_id == etype.id, EquipmentAllocation.active.is_(True),
                overlaps(EquipmentAllocation.start, EquipmentAllocation.blocked_until, window_start, window_end))
