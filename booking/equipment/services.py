@@ -438,7 +438,16 @@ def allocated_units(reservation: EquipmentReservation) -> list[EquipmentUnit]:
 
 def check_out(actor, reservation: EquipmentReservation, note: str = "", *,
               now: datetime | None = None) -> EquipmentReservation:
-    """Hand the allocated units out (staff): stamps who and when, with a condition note."""
+    """Hand the allocated units out (staff): stamps who and when, with a condition note.
+
+    Handing out before the reservation starts is allowed (a partner may fetch the kit the day
+    before), but from that moment the units are physically away, so each allocation is made to
+    start at the hand-out: availability, the timeline and (on PostgreSQL) the exclusion
+    constraint then hold the units from the hand-out on, and nobody can be given them in
+    between. It follows that an early hand-out is refused while another reservation holds one
+    of the units between now and this reservation's start: an earlier loan that has not ended
+    yet (or its cleaning time) would otherwise find its unit gone at its own check-out.
+    """
     _require_staff(actor)
     now = now or utcnow()
     note = _clean_text(note, "note")
@@ -462,6 +471,7 @@ def check_out(actor, reservation: EquipmentReservation, note: str = "", *,
     if still_out is not None:
         raise Conflict(_("Unit %(tag)s has not been returned from reservation %(id)d yet.",
                          tag=still_out.asset_tag, id=still_out.id))
+    _hold_from_hand_out(reservation, now)
     before = audit.snapshot(reservation, AUDIT_FIELDS)
     reservation.status = ReservationStatus.CHECKED_OUT
     reservation.checked_out_at = now
@@ -470,6 +480,42 @@ def check_out(actor, reservation: EquipmentReservation, note: str = "", *,
     tags = ", ".join(unit.asset_tag for unit in allocated_units(reservation))
     _changed(actor, "equipment_reservation.check_out", reservation, before, summary=f"{tags}. {note}".strip())
     return reservation
+
+
+def _hold_from_hand_out(reservation: EquipmentReservation, now: datetime) -> None:
+    """Before the start, make the reservation's allocations start at the hand-out, or raise
+    Conflict naming the reservation that holds a unit in between (see :func:`check_out`)."""
+    early = [a for a in reservation.allocations if a.active and now < a.start]
+    if not early:
+        return
+    in_between = db.session.execute(
+        sa.select(EquipmentUnit.asset_tag, EquipmentAllocation.reservation_id, EquipmentAllocation.blocked_until)
+        .join(EquipmentUnit, EquipmentUnit.id == EquipmentAllocation.unit_id)
+        .where(EquipmentAllocation.active.is_(True), EquipmentAllocation.reservation_id != reservation.id,
+               sa.or_(*(sa.and_(EquipmentAllocation.unit_id == a.unit_id,
+                                overlaps(EquipmentAllocation.start, EquipmentAllocation.blocked_until, now, a.start))
+                        for a in early)))
+        .order_by(EquipmentAllocation.blocked_until.desc(), EquipmentUnit.asset_tag)
+    ).first()
+    if in_between is not None:
+        raise Conflict(_("Unit %(tag)s is held by reservation %(id)d until %(when)s, before this reservation "
+                         "starts. Hand this reservation out from %(when)s or once that loan has been returned; "
+                         "handing it out now would take the unit from the earlier reservation.",
+                         tag=in_between.asset_tag, id=in_between.reservation_id,
+                         when=format_local(in_between.blocked_until)),
+                       details={"conflicts": [{"reservation_id": in_between.reservation_id,
+                                               "asset_tag": in_between.asset_tag,
+                                               "end": in_between.blocked_until.isoformat(),
+                                               "reason": "reserved"}]})
+    try:
+        with db.session.begin_nested():
+            for allocation in early:
+                allocation.start = now
+            db.session.flush()
+    except DBAPIError as exc:
+        if not is_exclusion_violation(exc, ALLOCATION_CONSTRAINT):
+            raise
+        raise Conflict(_("A unit was reserved by someone else at this very moment. Please try again."))
 
 
 def check_in(actor, reservation: EquipmentReservation, note: str = "", to_maintenance_unit_ids=(), *,
