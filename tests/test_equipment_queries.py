@@ -2,32 +2,15 @@
 of SQL statements a page or API call runs does not grow with the number of reservations shown."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from booking.equipment import services
 from samskap.extensions import db
 from samskap.timeutil import utcnow
 from tests.factories import api_headers, make_equipment_type, make_org, make_user
-
-
-@contextmanager
-def counted_statements():
-    """Counts every SQL statement sent to the database while the block runs."""
-    count = [0]
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        count[0] += 1
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield count
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
+from tests.sql_count import counted_statements
 
 
 def add_reservations(etype, users, staff, first: int, last: int) -> None:

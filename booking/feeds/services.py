@@ -206,7 +206,12 @@ class ShownReservation:
 
 @dataclass
 class SeriesRows:
-    """Every row of a series (whatever the feed shows), and which of them the feed shows."""
+    """Every row of a series (whatever the feed shows), and which of them the feed shows.
+
+    ``shown`` follows the feed's scope and status rules over the *whole* series, not only the
+    window: a series in the feed is written the same way whenever it is fetched (one master
+    event with its complete rule, so its UID never changes); only a series that cannot be
+    written that way falls back to its rows inside the window (see calendar.py)."""
 
     series: BookingSeries
     rows: list[Booking]
@@ -318,15 +323,17 @@ def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: Wind
     if series_ids:
         for series in db.session.scalars(sa.select(BookingSeries).where(BookingSeries.id.in_(series_ids))):
             by_series[series.id] = SeriesRows(series=series, rows=[], shown={})
-        for row in db.session.scalars(sa.select(Booking).where(Booking.series_id.in_(series_ids))
-                                      .order_by(Booking.start, Booking.id)):
+        # Every row of those series in one query (a series has at most a few hundred), each with
+        # whether the feed shows it by the same rules as above except the window.
+        in_feed = sa.case((sa.and_(scope_clause, _status_shown(window)), 1), else_=0).label("in_feed")
+        for row, shown in db.session.execute(sa.select(Booking, in_feed).where(Booking.series_id.in_(series_ids))
+                                             .order_by(Booking.start, Booking.id)):
             by_series[row.series_id].rows.append(row)
+            if shown:
+                by_series[row.series_id].shown[row.id] = ShownBooking(row, _visible(viewer, row))
     for booking in rows:
-        shown = ShownBooking(booking, _visible(viewer, booking))
         if booking.series_id is None:
-            contents.singles.append(shown)
-        else:
-            by_series[booking.series_id].shown[booking.id] = shown
+            contents.singles.append(ShownBooking(booking, _visible(viewer, booking)))
     contents.series = [by_series[sid] for sid in series_ids]
 
 
