@@ -20,7 +20,7 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from accounts.models import User, hash_token
+from accounts.models import Organisation, User, hash_token
 from accounts.permissions import is_staff
 from booking.equipment.permissions import can_view as can_view_reservation
 from booking.models import (Booking, BookingSeries, BookingStatus, EquipmentReservation, Feed, FeedScope,
@@ -274,10 +274,14 @@ def _series_watermark(contents: "FeedContents") -> datetime | None:
 
 
 def _places_watermark() -> datetime | None:
-    from spaces.models import EquipmentType, Space
+    """The latest change to what feeds name besides their own rows: spaces, equipment types,
+    equipment units (asset tags) and organisations (any organisation's name, as in the staff
+    "all" feed). One statement of four aggregates over small tables, so a 304 stays cheap."""
+    from spaces.models import EquipmentType, EquipmentUnit, Space
 
-    return _watermark(db.session.scalar(sa.select(sa.func.max(Space.updated_at))),
-                      db.session.scalar(sa.select(sa.func.max(EquipmentType.updated_at))))
+    latest = [sa.select(sa.func.max(model.updated_at)).scalar_subquery()
+              for model in (Space, EquipmentType, EquipmentUnit, Organisation)]
+    return _watermark(*db.session.execute(sa.select(*latest)).one())
 
 
 def feed_contents(feed: Feed, now: datetime) -> FeedContents:
