@@ -237,7 +237,7 @@ def _status_shown(window: Window):
 
 def _booking_scope(feed: Feed | None):
     """SQL condition for the bookings a feed covers (before privacy masking)."""
-    if feed is None:  # the public feed: public events, once confirmed
+    if feed is None or feed.scope == FeedScope.PUBLIC:  # the public events, once confirmed
         return sa.and_(details_visible_clause(None), Booking.status != BookingStatus.PENDING)
     owner = feed.owner
     if feed.scope == FeedScope.MINE:
@@ -298,7 +298,9 @@ def feed_contents(feed: Feed, now: datetime) -> FeedContents:
         # The location comes from a linked booking.
         extra = _watermark(extra, _bookings_watermark())
     else:
-        _collect_bookings(contents, _booking_scope(feed), owner, window)
+        # A "public" feed shows exactly what /feeds/public.ics shows: masked as for anyone.
+        viewer = None if feed.scope == FeedScope.PUBLIC else owner
+        _collect_bookings(contents, _booking_scope(feed), viewer, window)
         extra = _watermark(_bookings_watermark(), _series_watermark(contents))
     contents.watermark = _watermark(extra, _places_watermark(), owner.updated_at, owner.organisation.updated_at,
                                     feed.created_at, window.anchor)
@@ -369,6 +371,8 @@ def feed_title(feed: Feed) -> str:
         return feed.space.name if feed.space else _("Space")
     if feed.scope == FeedScope.EQUIPMENT:
         return feed.equipment_type.name if feed.equipment_type else _("Equipment")
+    if feed.scope == FeedScope.PUBLIC:
+        return _("Public events")
     return _("All bookings")
 
 
@@ -382,6 +386,8 @@ def scope_label(feed: Feed) -> str:
         return _("Space: %(name)s", name=feed.space.name if feed.space else "?")
     if feed.scope == FeedScope.EQUIPMENT:
         return _("Equipment: %(name)s", name=feed.equipment_type.name if feed.equipment_type else "?")
+    if feed.scope == FeedScope.PUBLIC:
+        return _("Public events")
     return _("All bookings")
 
 
