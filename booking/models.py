@@ -215,6 +215,7 @@ class FeedScope(str, enum.Enum):
     SPACE = "space"
     EQUIPMENT = "equipment"
     ALL = "all"  # staff and administrators only
+    PUBLIC = "public"  # the public events (as /feeds/public.ics), behind a token that can be listed and revoked
 
 
 class Feed(db.Model):

@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.models import Organisation
 from booking.equipment.permissions import (can_cancel, can_handle, can_reserve_for_other_organisations,
@@ -437,7 +438,16 @@ def allocated_units(reservation: EquipmentReservation) -> list[EquipmentUnit]:
 
 def check_out(actor, reservation: EquipmentReservation, note: str = "", *,
               now: datetime | None = None) -> EquipmentReservation:
-    """Hand the allocated units out (staff): stamps who and when, with a condition note."""
+    """Hand the allocated units out (staff): stamps who and when, with a condition note.
+
+    Handing out before the reservation starts is allowed (a partner may fetch the kit the day
+    before), but from that moment the units are physically away, so each allocation is made to
+    start at the hand-out: availability, the timeline and (on PostgreSQL) the exclusion
+    constraint then hold the units from the hand-out on, and nobody can be given them in
+    between. It follows that an early hand-out is refused while another reservation holds one
+    of the units between now and this reservation's start: an earlier loan that has not ended
+    yet (or its cleaning time) would otherwise find its unit gone at its own check-out.
+    """
     _require_staff(actor)
     now = now or utcnow()
     note = _clean_text(note, "note")
@@ -461,6 +471,7 @@ def check_out(actor, reservation: EquipmentReservation, note: str = "", *,
     if still_out is not None:
         raise Conflict(_("Unit %(tag)s has not been returned from reservation %(id)d yet.",
                          tag=still_out.asset_tag, id=still_out.id))
+    _hold_from_hand_out(reservation, now)
     before = audit.snapshot(reservation, AUDIT_FIELDS)
     reservation.status = ReservationStatus.CHECKED_OUT
     reservation.checked_out_at = now
@@ -469,6 +480,42 @@ def check_out(actor, reservation: EquipmentReservation, note: str = "", *,
     tags = ", ".join(unit.asset_tag for unit in allocated_units(reservation))
     _changed(actor, "equipment_reservation.check_out", reservation, before, summary=f"{tags}. {note}".strip())
     return reservation
+
+
+def _hold_from_hand_out(reservation: EquipmentReservation, now: datetime) -> None:
+    """Before the start, make the reservation's allocations start at the hand-out, or raise
+    Conflict naming the reservation that holds a unit in between (see :func:`check_out`)."""
+    early = [a for a in reservation.allocations if a.active and now < a.start]
+    if not early:
+        return
+    in_between = db.session.execute(
+        sa.select(EquipmentUnit.asset_tag, EquipmentAllocation.reservation_id, EquipmentAllocation.blocked_until)
+        .join(EquipmentUnit, EquipmentUnit.id == EquipmentAllocation.unit_id)
+        .where(EquipmentAllocation.active.is_(True), EquipmentAllocation.reservation_id != reservation.id,
+               sa.or_(*(sa.and_(EquipmentAllocation.unit_id == a.unit_id,
+                                overlaps(EquipmentAllocation.start, EquipmentAllocation.blocked_until, now, a.start))
+                        for a in early)))
+        .order_by(EquipmentAllocation.blocked_until.desc(), EquipmentUnit.asset_tag)
+    ).first()
+    if in_between is not None:
+        raise Conflict(_("Unit %(tag)s is held by reservation %(id)d until %(when)s, before this reservation "
+                         "starts. Hand this reservation out from %(when)s or once that loan has been returned; "
+                         "handing it out now would take the unit from the earlier reservation.",
+                         tag=in_between.asset_tag, id=in_between.reservation_id,
+                         when=format_local(in_between.blocked_until)),
+                       details={"conflicts": [{"reservation_id": in_between.reservation_id,
+                                               "asset_tag": in_between.asset_tag,
+                                               "end": in_between.blocked_until.isoformat(),
+                                               "reason": "reserved"}]})
+    try:
+        with db.session.begin_nested():
+            for allocation in early:
+                allocation.start = now
+            db.session.flush()
+    except DBAPIError as exc:
+        if not is_exclusion_violation(exc, ALLOCATION_CONSTRAINT):
+            raise
+        raise Conflict(_("A unit was reserved by someone else at this very moment. Please try again."))
 
 
 def check_in(actor, reservation: EquipmentReservation, note: str = "", to_maintenance_unit_ids=(), *,
@@ -545,11 +592,17 @@ def check_in(actor, reservation: EquipmentReservation, note: str = "", to_mainte
 
 # --- queries -----------------------------------------------------------------------------
 
+def _with_units():
+    """Loader option for lists that show each reservation's units: one extra query for all the
+    allocations (each with its unit, joined) instead of one per reservation."""
+    return selectinload(EquipmentReservation.allocations)
+
+
 def overdue_reservations(now: datetime | None = None) -> list[EquipmentReservation]:
     """Reservations handed out and not returned although their end has passed, oldest first."""
     now = now or utcnow()
     return list(db.session.scalars(
-        sa.select(EquipmentReservation)
+        sa.select(EquipmentReservation).options(_with_units())
         .where(EquipmentReservation.status == ReservationStatus.CHECKED_OUT, EquipmentReservation.end < now)
         .order_by(EquipmentReservation.end)
     ))
@@ -558,7 +611,7 @@ def overdue_reservations(now: datetime | None = None) -> list[EquipmentReservati
 def visible_reservations(viewer, *, start: datetime | None = None, end: datetime | None = None,
                          organisation_id: int | None = None, statuses=None) -> list[EquipmentReservation]:
     """Reservations ``viewer`` may see, optionally overlapping ``[start, end)``, newest start first."""
-    query = sa.select(EquipmentReservation).where(visible_clause(viewer))
+    query = sa.select(EquipmentReservation).options(_with_units()).where(visible_clause(viewer))
     if start is not None:
         query = query.where(EquipmentReservation.end > start)
     if end is not None:
@@ -585,7 +638,8 @@ def get_visible_reservation(viewer, reservation_id) -> EquipmentReservation:
 
 def pending_reservations() -> list[EquipmentReservation]:
     return list(db.session.scalars(
-        sa.select(EquipmentReservation).where(EquipmentReservation.status == ReservationStatus.PENDING)
+        sa.select(EquipmentReservation).options(_with_units())
+        .where(EquipmentReservation.status == ReservationStatus.PENDING)
         .order_by(EquipmentReservation.start)))
 
 
@@ -594,12 +648,13 @@ def desk_reservations(now: datetime | None = None, days_ahead: int = 7) -> tuple
     out) and reservations currently handed out (to take back)."""
     now = now or utcnow()
     to_hand_out = db.session.scalars(
-        sa.select(EquipmentReservation)
+        sa.select(EquipmentReservation).options(_with_units())
         .where(EquipmentReservation.status == ReservationStatus.CONFIRMED,
                EquipmentReservation.start < now + timedelta(days=days_ahead))
         .order_by(EquipmentReservation.start)).all()
     out = db.session.scalars(
-        sa.select(EquipmentReservation).where(EquipmentReservation.status == ReservationStatus.CHECKED_OUT)
+        sa.select(EquipmentReservation).options(_with_units())
+        .where(EquipmentReservation.status == ReservationStatus.CHECKED_OUT)
         .order_by(EquipmentReservation.end)).all()
     return list(to_hand_out), list(out)
 
@@ -623,6 +678,7 @@ def timeline(etype: EquipmentType, first_day: date, days: int = 28) -> tuple[lis
     window_end = local_day_bounds(day_list[-1])[1]
     allocations = db.session.scalars(
         sa.select(EquipmentAllocation)
+        .options(joinedload(EquipmentAllocation.reservation))  # each cell names its reservation
         .join(EquipmentUnit, EquipmentUnit.id == EquipmentAllocation.unit_id)
         .where(EquipmentUnit.equipment_type_id == etype.id, EquipmentAllocation.active.is_(True),
                overlaps(EquipmentAllocation.start, EquipmentAllocation.blocked_until, window_start, window_end))

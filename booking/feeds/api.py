@@ -5,6 +5,7 @@ from flask import jsonify
 from flask_login import current_user
 
 from booking.feeds import services
+from booking.models import FeedScope
 from booking.feeds.views import feed_urls
 from samskap.api import api_blueprint, json_body
 from samskap.extensions import db
@@ -51,11 +52,12 @@ def revoke_feed(feed_id: int):
     return "", 204
 
 
+SCOPES = [scope.value for scope in FeedScope]
 _FEED_SCHEMA = {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
-        "scope": {"type": "string", "enum": ["mine", "organisation", "space", "equipment", "all"]},
+        "scope": {"type": "string", "enum": SCOPES},
         "space_id": {"type": ["integer", "null"]},
         "equipment_id": {"type": ["integer", "null"]},
         "name": {"type": "string"},
@@ -76,8 +78,9 @@ register_paths({
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["scope"],
                 "properties": {
-                    "scope": {"type": "string", "enum": ["mine", "organisation", "space", "equipment", "all"],
-                              "description": "'all' is for workshop staff and administrators"},
+                    "scope": {"type": "string", "enum": SCOPES,
+                              "description": "'all' is for workshop staff and administrators; 'public' shows "
+                                             "the public events (as /feeds/public.ics)"},
                     "space_id": {"type": "integer", "description": "Required with scope 'space'"},
                     "equipment_id": {"type": "integer", "description": "Required with scope 'equipment'"},
                     "name": {"type": "string", "maxLength": 100},

@@ -10,10 +10,14 @@ The rules (see FIELD-NOTES.md, "iCalendar feeds"):
   that differs from the master (moved, retitled, another status). The VTIMEZONE is written
   here in its compact form (one STANDARD and one DAYLIGHT block from 1970 with yearly rules),
   which Outlook reads correctly; icalendar's ``add_missing_timezones()`` writes RDATE lists.
-* When a series cannot be expressed exactly that way (its rule runs outside the feed's
-  window, an occurrence has no ``original_start``, an instance falls in a DST gap or
-  overlap, the zone has no compact form…), every occurrence becomes its own VEVENT with its
-  own UID in UTC: correctness over elegance.
+* A series is written the same way whenever the feed is fetched, so its UID never changes
+  (a changed UID duplicates the event in every subscriber's calendar): when any of its
+  occurrences is in the feed's window, the master carries the series' complete rule, with
+  EXDATEs and overrides computed from *all* its rows, even where the rule runs outside the
+  window. Only a series that cannot be expressed exactly that way, for reasons that do not
+  depend on the date (an occurrence has no ``original_start``, an instance falls in a DST
+  gap or overlap, another zone or one without a compact form…), becomes one VEVENT per
+  occurrence in the window, each with its own UID in UTC: correctness over elegance.
 * Stable UIDs (``booking-{id}@host``, ``series-{id}@host``, ``reservation-{id}@host``);
   DTSTAMP and LAST-MODIFIED from the rows' updated time and nothing from the clock, so equal
   data gives equal bytes (and equal ETags).
@@ -37,7 +41,7 @@ from samskap.timeutil import UTC
 
 PRODID = "-//Samskap//Samskap calendar feeds//EN"
 REFRESH = timedelta(hours=1)
-# A series with more instances than this inside the window is written occurrence by occurrence.
+# A rule with more instances than this (an endless one, say) is written occurrence by occurrence.
 MAX_SERIES_INSTANCES = 1000
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
@@ -122,14 +126,26 @@ def build_feed(contents: FeedContents, site: Site) -> bytes:
     zones: dict[str, Timezone] = {}
     for shown in contents.singles:
         groups.append(_group([_booking_event(shown, site)]))
+    masters: dict[str, list[tuple[SeriesRows, list[Event], tuple[int, int]]]] = {}
     for series_rows in contents.series:
-        written = _series_events(series_rows, contents.window, site)
+        written = _series_events(series_rows, site)
         if written is None:
-            groups.extend(_group([_booking_event(shown, site)]) for shown in _shown_in_order(series_rows))
+            groups.extend(_group([_booking_event(shown, site)])
+                          for shown in _shown_in_window(series_rows, contents.window))
         else:
-            tzid = series_rows.series.tzid
-            zones[tzid] = compact_vtimezone(tzid, contents.window.start.year, contents.window.end.year)
-            groups.append(_group(written))
+            events, years = written
+            masters.setdefault(series_rows.series.tzid, []).append((series_rows, events, years))
+    for tzid, written_series in masters.items():
+        # One VTIMEZONE per zone must hold for every year any of its series spans.
+        zone = compact_vtimezone(tzid, min(years[0] for *_rest, years in written_series),
+                                 max(years[1] for *_rest, years in written_series))
+        if zone is None:  # the zone's rules changed between those years: no compact form fits all
+            for series_rows, _events, _years in written_series:
+                groups.extend(_group([_booking_event(shown, site)])
+                              for shown in _shown_in_window(series_rows, contents.window))
+            continue
+        zones[tzid] = zone
+        groups.extend(_group(events) for _series_rows, events, _years in written_series)
     for shown in contents.reservations:
         groups.append(_group([_reservation_event(shown, site)]))
     ordered = [event for _start, _uid, events in sorted(groups, key=lambda g: (g[0], g[1])) for event in events]
@@ -156,6 +172,11 @@ def _group(events: list[Event]) -> tuple[datetime, str, list[Event]]:
 
 def _shown_in_order(series_rows: SeriesRows) -> list[ShownBooking]:
     return sorted(series_rows.shown.values(), key=lambda s: (s.booking.start, s.booking.id))
+
+
+def _shown_in_window(series_rows: SeriesRows, window: Window) -> list[ShownBooking]:
+    """A series written occurrence by occurrence shows, like single bookings, its rows in the window."""
+    return [shown for shown in _shown_in_order(series_rows) if window.contains(shown.booking.start)]
 
 
 # --- one booking -----------------------------------------------------------------------------
@@ -277,8 +298,12 @@ def _local_instant(naive: datetime, tz: ZoneInfo) -> datetime | None:
     return instant
 
 
-def _series_events(series_rows: SeriesRows, window: Window, site: Site) -> list[Event] | None:
-    """The master VEVENT and its overrides, or None when the rule cannot say it exactly."""
+def _series_events(series_rows: SeriesRows, site: Site) -> tuple[list[Event], tuple[int, int]] | None:
+    """The master VEVENT and its overrides, with the first and last year the series spans (which
+    its VTIMEZONE must cover); None when the rule cannot say it exactly.
+
+    Nothing here depends on the feed's window or the time of the fetch: the master carries the
+    complete rule and the EXDATEs and overrides of every row of the series."""
     series = series_rows.series
     if series.tzid != site.tzid:
         return None  # X-WR-TIMEZONE must agree with every event
@@ -288,8 +313,6 @@ def _series_events(series_rows: SeriesRows, window: Window, site: Site) -> list[
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         return None
     if start_naive.tzinfo is not None:
-        return None
-    if compact_vtimezone(series.tzid, window.start.year, window.end.year) is None:
         return None
     rule_text = series.rrule.strip()
     if rule_text.upper().startswith("RRULE:"):
@@ -302,16 +325,20 @@ def _series_events(series_rows: SeriesRows, window: Window, site: Site) -> list[
     if not isinstance(rule, RRule):
         return None
 
-    # The instances the rule gives, all of which must lie inside the window.
+    # Every instance the rule gives, inside the feed's window or not.
     instances: dict[datetime, datetime] = {}  # UTC instant -> local wall-clock time (aware)
     for moment in rule:
         naive = moment.replace(tzinfo=None)
         instant = _local_instant(naive, tz)
-        if instant is None or not window.contains(instant) or len(instances) >= MAX_SERIES_INSTANCES:
+        if instant is None or len(instances) >= MAX_SERIES_INSTANCES:
             return None
         instances[instant] = naive.replace(tzinfo=tz)
     if not instances or next(iter(instances.values())).replace(tzinfo=None) != start_naive:
         return None  # DTSTART must be the rule's first instance
+    locals_ = list(instances.values())
+    years = (locals_[0].year, locals_[-1].year)
+    if compact_vtimezone(series.tzid, *years) is None:
+        return None
 
     # Each row belongs to exactly one instance.
     rows_by_instance: dict[datetime, Booking] = {}
@@ -376,7 +403,7 @@ def _series_events(series_rows: SeriesRows, window: Window, site: Site) -> list[
         overrides.append(override)
     if exdates:
         master.add("exdate", exdates)
-    return [master, *overrides]
+    return [master, *overrides], years
 
 
 # --- the compact VTIMEZONE ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ SCOPE_LABELS = {
     "organisation": _l("My organisation's bookings"),
     "space": _l("One space"),
     "equipment": _l("One equipment type"),
+    "public": _l("Public events"),
     "all": _l("Every booking (workshop staff)"),
 }
 

@@ -20,7 +20,7 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from accounts.models import User, hash_token
+from accounts.models import Organisation, User, hash_token
 from accounts.permissions import is_staff
 from booking.equipment.permissions import can_view as can_view_reservation
 from booking.models import (Booking, BookingSeries, BookingStatus, EquipmentReservation, Feed, FeedScope,
@@ -206,7 +206,12 @@ class ShownReservation:
 
 @dataclass
 class SeriesRows:
-    """Every row of a series (whatever the feed shows), and which of them the feed shows."""
+    """Every row of a series (whatever the feed shows), and which of them the feed shows.
+
+    ``shown`` follows the feed's scope and status rules over the *whole* series, not only the
+    window: a series in the feed is written the same way whenever it is fetched (one master
+    event with its complete rule, so its UID never changes); only a series that cannot be
+    written that way falls back to its rows inside the window (see calendar.py)."""
 
     series: BookingSeries
     rows: list[Booking]
@@ -232,7 +237,7 @@ def _status_shown(window: Window):
 
 def _booking_scope(feed: Feed | None):
     """SQL condition for the bookings a feed covers (before privacy masking)."""
-    if feed is None:  # the public feed: public events, once confirmed
+    if feed is None or feed.scope == FeedScope.PUBLIC:  # the public events, once confirmed
         return sa.and_(details_visible_clause(None), Booking.status != BookingStatus.PENDING)
     owner = feed.owner
     if feed.scope == FeedScope.MINE:
@@ -269,10 +274,14 @@ def _series_watermark(contents: "FeedContents") -> datetime | None:
 
 
 def _places_watermark() -> datetime | None:
-    from spaces.models import EquipmentType, Space
+    """The latest change to what feeds name besides their own rows: spaces, equipment types,
+    equipment units (asset tags) and organisations (any organisation's name, as in the staff
+    "all" feed). One statement of four aggregates over small tables, so a 304 stays cheap."""
+    from spaces.models import EquipmentType, EquipmentUnit, Space
 
-    return _watermark(db.session.scalar(sa.select(sa.func.max(Space.updated_at))),
-                      db.session.scalar(sa.select(sa.func.max(EquipmentType.updated_at))))
+    latest = [sa.select(sa.func.max(model.updated_at)).scalar_subquery()
+              for model in (Space, EquipmentType, EquipmentUnit, Organisation)]
+    return _watermark(*db.session.execute(sa.select(*latest)).one())
 
 
 def feed_contents(feed: Feed, now: datetime) -> FeedContents:
@@ -289,7 +298,9 @@ def feed_contents(feed: Feed, now: datetime) -> FeedContents:
         # The location comes from a linked booking.
         extra = _watermark(extra, _bookings_watermark())
     else:
-        _collect_bookings(contents, _booking_scope(feed), owner, window)
+        # A "public" feed shows exactly what /feeds/public.ics shows: masked as for anyone.
+        viewer = None if feed.scope == FeedScope.PUBLIC else owner
+        _collect_bookings(contents, _booking_scope(feed), viewer, window)
         extra = _watermark(_bookings_watermark(), _series_watermark(contents))
     contents.watermark = _watermark(extra, _places_watermark(), owner.updated_at, owner.organisation.updated_at,
                                     feed.created_at, window.anchor)
@@ -318,15 +329,17 @@ def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: Wind
     if series_ids:
         for series in db.session.scalars(sa.select(BookingSeries).where(BookingSeries.id.in_(series_ids))):
             by_series[series.id] = SeriesRows(series=series, rows=[], shown={})
-        for row in db.session.scalars(sa.select(Booking).where(Booking.series_id.in_(series_ids))
-                                      .order_by(Booking.start, Booking.id)):
+        # Every row of those series in one query (a series has at most a few hundred), each with
+        # whether the feed shows it by the same rules as above except the window.
+        in_feed = sa.case((sa.and_(scope_clause, _status_shown(window)), 1), else_=0).label("in_feed")
+        for row, shown in db.session.execute(sa.select(Booking, in_feed).where(Booking.series_id.in_(series_ids))
+                                             .order_by(Booking.start, Booking.id)):
             by_series[row.series_id].rows.append(row)
+            if shown:
+                by_series[row.series_id].shown[row.id] = ShownBooking(row, _visible(viewer, row))
     for booking in rows:
-        shown = ShownBooking(booking, _visible(viewer, booking))
         if booking.series_id is None:
-            contents.singles.append(shown)
-        else:
-            by_series[booking.series_id].shown[booking.id] = shown
+            contents.singles.append(ShownBooking(booking, _visible(viewer, booking)))
     contents.series = [by_series[sid] for sid in series_ids]
 
 
@@ -358,6 +371,8 @@ def feed_title(feed: Feed) -> str:
         return feed.space.name if feed.space else _("Space")
     if feed.scope == FeedScope.EQUIPMENT:
         return feed.equipment_type.name if feed.equipment_type else _("Equipment")
+    if feed.scope == FeedScope.PUBLIC:
+        return _("Public events")
     return _("All bookings")
 
 
@@ -371,6 +386,8 @@ def scope_label(feed: Feed) -> str:
         return _("Space: %(name)s", name=feed.space.name if feed.space else "?")
     if feed.scope == FeedScope.EQUIPMENT:
         return _("Equipment: %(name)s", name=feed.equipment_type.name if feed.equipment_type else "?")
+    if feed.scope == FeedScope.PUBLIC:
+        return _("Public events")
     return _("All bookings")
 
 
