@@ -27,6 +27,7 @@ from booking.models import (Booking, BookingSeries, BookingStatus, EquipmentRese
                             ReservationStatus)
 from booking.permissions import can_view_details, details_visible_clause
 from samskap import audit
+from samskap.ids import parse_id
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.timeutil import UTC, local_tz, utcnow
@@ -58,16 +59,6 @@ def _parse_scope(value) -> FeedScope | None:
         return None
 
 
-def _parse_id(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def create_feed(actor: User, scope, *, space_id=None, equipment_type_id=None, name: str = "") -> tuple[Feed, str]:
     """Create a feed for ``actor``; returns the row and the secret token (never stored)."""
     from spaces.models import EquipmentType, Space
@@ -81,12 +72,12 @@ def create_feed(actor: User, scope, *, space_id=None, equipment_type_id=None, na
         raise PermissionDenied(_("Only workshop staff can subscribe to every booking."))
     target_space = target_type = None
     if parsed == FeedScope.SPACE:
-        sid = _parse_id(space_id)
+        sid = parse_id(space_id)
         target_space = db.session.get(Space, sid) if sid is not None else None
         if target_space is None:
             errors["space_id"] = _("Choose an existing space.")
     if parsed == FeedScope.EQUIPMENT:
-        tid = _parse_id(equipment_type_id)
+        tid = parse_id(equipment_type_id)
         target_type = db.session.get(EquipmentType, tid) if tid is not None else None
         if target_type is None:
             errors["equipment_id"] = _("Choose an existing equipment type.")
@@ -127,7 +118,7 @@ def revoke_feed(actor: User, feed_id) -> Feed:
     """Revoke one of the actor's own feeds; its URL answers 404 from now on.
 
     Someone else's feed, a revoked one and a nonexistent one all answer the same 404."""
-    fid = _parse_id(feed_id)
+    fid = parse_id(feed_id)
     feed = None
     if fid is not None:
         feed = db.session.scalar(sa.select(Feed).where(Feed.id == fid, Feed.owner_id == actor.id,
