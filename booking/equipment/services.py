@@ -147,6 +147,7 @@ def _shortage(etype: EquipmentType, quantity: int, start: datetime, blocked_unti
                     "%(needed)d units are free for a loan of the same length from %(when)s.",
                     free=len(free), needed=quantity, type=etype.name, when=format_local(available_from))
     return Conflict(message, details={
+        "equipment_id": etype.id,
         "free_now": len(free),
         "needed": quantity,
         "available_from": available_from.isoformat() if available_from else None,
