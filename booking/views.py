@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.models import Organisation
@@ -29,6 +29,7 @@ from booking.permissions import (can_book_for_other_organisations, can_decide, c
 from booking.services import MAX_ID, BookingRequest, Recurrence
 from samskap.errors import Conflict, DomainError
 from samskap.extensions import db, login_manager
+from samskap.i18n import local_datetime_text
 from samskap.timeutil import parse_aware_iso, to_local, utcnow
 from samskap.web import apply_errors, flash_success
 from spaces.models import EquipmentType, Space
@@ -132,8 +133,9 @@ def week_view(space_id: int):
         monday = today - timedelta(days=today.weekday())
     days, times, rows = grid.week_grid(space, monday, current_user, utcnow())
     bookable = space in services.bookable_spaces(current_user)
+    week_year, week_number, _weekday = monday.isocalendar()
     return render_template("booking/week.html", space=space, days=days, times=times, rows=rows, bookable=bookable,
-                           week=iso_week(monday), previous_week=iso_week(monday - timedelta(days=7)),
+                           week=iso_week(monday), week_number=week_number, week_year=week_year, previous_week=iso_week(monday - timedelta(days=7)),
                            next_week=iso_week(monday + timedelta(days=7)), today=_today())
 
 
@@ -468,7 +470,7 @@ def _skipped_text(item: dict) -> str:
         moment = parse_aware_iso(start) if isinstance(start, str) else start
     except ValueError:  # a wall-clock time that does not exist; the service explains it
         return str(item.get("message") or start)
-    return format_datetime(moment, "EEE d. MMM yyyy HH:mm") if moment else str(item.get("message", ""))
+    return local_datetime_text(moment, "medium") if moment else str(item.get("message", ""))
 
 
 # --- change and cancel ---------------------------------------------------------------------

@@ -32,6 +32,7 @@ from samskap import audit
 from samskap.database import is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
+from samskap.i18n import local_datetime_text
 from samskap.timeutil import local_day_bounds, to_local, utcnow
 from spaces.models import EquipmentType, EquipmentUnit, UnitStatus
 
@@ -59,8 +60,8 @@ class ReturnReceipt:
 
 
 def format_local(value: datetime) -> str:
-    """A UTC instant as local wall-clock time for messages (24-hour, day first)."""
-    return to_local(value).strftime("%d.%m.%Y %H:%M")
+    """A UTC instant as local wall-clock time for messages, in the reader's language (24-hour)."""
+    return local_datetime_text(value, "medium")
 
 
 def overlaps(column_start, column_end, start: datetime, end: datetime):
