@@ -119,6 +119,32 @@ class BookingForm(PeriodMixin, FlaskForm):
         return valid
 
 
+EQUIPMENT_FIELD_PREFIX = "equipment_"
+MAX_UNITS_PER_TYPE = 999
+
+
+def booking_form_with_equipment(equipment_types) -> type[BookingForm]:
+    """The booking form plus one quantity field per equipment type (``equipment_<id>``;
+    empty or 0 = none). Whether the units are free is the equipment service's business."""
+    fields = {
+        f"{EQUIPMENT_FIELD_PREFIX}{etype.id}": IntegerField(
+            etype.name, default=0, render_kw={"min": 0, "max": MAX_UNITS_PER_TYPE, "inputmode": "numeric"},
+            validators=[Optional(), NumberRange(min=0, max=MAX_UNITS_PER_TYPE,
+                                                message=_l("Enter a number from 0 (none) to 999."))])
+        for etype in equipment_types
+    }
+    return type("BookingFormWithEquipment", (BookingForm,), fields)
+
+
+def equipment_fields(form: FlaskForm) -> list:
+    """The form's equipment quantity fields, in the order they were added."""
+    return [f for f in form if f.name.startswith(EQUIPMENT_FIELD_PREFIX)]
+
+
+def equipment_type_id(field) -> int:
+    return int(field.name[len(EQUIPMENT_FIELD_PREFIX):])
+
+
 class EditBookingForm(PeriodMixin, FlaskForm):
     space = SelectField(_l("Space"), coerce=int, validate_choice=True,
                         validators=[InputRequired(_l("Choose a space."))])
@@ -140,6 +166,8 @@ class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Say why the booking is cancelled.")),
                                                      Length(max=500)])
     scope = RadioField(_l("Cancel"), choices=SCOPE_CHOICES, default="this")
+    # Shown only when the booking has equipment reserved; the view removes it otherwise.
+    cancel_equipment = BooleanField(_l("Cancel the equipment reserved with the booking too"), default=True)
 
 
 class ApproveForm(FlaskForm):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import format_time, gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 
@@ -33,6 +33,7 @@ from samskap import audit
 from samskap.database import is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
+from samskap.i18n import local_datetime_text
 from samskap.timeutil import UTC, LocalTimeError, local_to_utc, local_tz, to_local, utcnow
 from spaces.hours import is_within_opening_hours
 from spaces.models import WEEKDAYS, Closure, Space
@@ -114,6 +115,13 @@ def _period_text(start: datetime, end: datetime) -> str:
     if local_start.date() == local_end.date():
         return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M}"
     return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%Y-%m-%d %H:%M}"
+
+
+def _period_for_people(start: datetime, end: datetime) -> str:
+    """A period in the reader's language, as the booking pages write it ("man. 23. nov. 10:00–11:00")."""
+    if start.astimezone(local_tz()).date() == end.astimezone(local_tz()).date():
+        return f"{local_datetime_text(start, 'day')}–{format_time(end, 'HH:mm')}"
+    return f"{local_datetime_text(start, 'day')}–{local_datetime_text(end, 'day')}"
 
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers; anything larger cannot exist (and would overflow a query)
@@ -320,7 +328,7 @@ def _conflict_message(space: Space, clashes: list[dict]) -> str:
     closures = [c for c in clashes if c["reason"] == "closure"]
     if closures:
         return _("%(space)s is closed at that time: %(reason)s.", space=space.name, reason=closures[0]["title"])
-    periods = ", ".join(_period_text(datetime.fromisoformat(c["start"]), datetime.fromisoformat(c["end"]))
+    periods = ", ".join(_period_for_people(datetime.fromisoformat(c["start"]), datetime.fromisoformat(c["end"]))
                         for c in clashes)
     return _("%(space)s is already booked at that time (%(periods)s).", space=space.name, periods=periods)
 
@@ -407,7 +415,7 @@ def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: 
             reserve_for_booking(actor, booking, items, now=now)
         except Conflict as exc:
             if len(bookings) > 1:
-                when = to_local(booking.start).strftime("%Y-%m-%d %H:%M")
+                when = local_datetime_text(booking.start, "day")
                 raise Conflict(_("Equipment for %(when)s: %(problem)s", when=when, problem=exc.message),
                                details={**exc.details, "occurrence_start": iso(booking.start)}, code=exc.code) from None
             raise

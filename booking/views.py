@@ -11,24 +11,28 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.models import Organisation
 from accounts.permissions import is_staff, staff_required
 from booking import grid
 from booking import services
+from booking.equipment import permissions as equipment_permissions
+from booking.equipment import services as equipment_services
 from booking.forms import (PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS, ApproveForm, BookingForm, CancelForm,
-                           EditBookingForm, RejectForm, iso_week)
-from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Visibility
+                           EditBookingForm, RejectForm, booking_form_with_equipment, equipment_fields,
+                           equipment_type_id, iso_week)
+from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation, Visibility
 from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_view_details,
                                  details_visible_clause, manageable_clause)
 from booking.services import MAX_ID, BookingRequest, Recurrence
 from samskap.errors import Conflict, DomainError
 from samskap.extensions import db, login_manager
+from samskap.i18n import local_datetime_text
 from samskap.timeutil import parse_aware_iso, to_local, utcnow
 from samskap.web import apply_errors, flash_success
-from spaces.models import Space
+from spaces.models import EquipmentType, Space
 
 bookings_bp = Blueprint("bookings", __name__)
 
@@ -129,8 +133,9 @@ def week_view(space_id: int):
         monday = today - timedelta(days=today.weekday())
     days, times, rows = grid.week_grid(space, monday, current_user, utcnow())
     bookable = space in services.bookable_spaces(current_user)
+    week_year, week_number, _weekday = monday.isocalendar()
     return render_template("booking/week.html", space=space, days=days, times=times, rows=rows, bookable=bookable,
-                           week=iso_week(monday), previous_week=iso_week(monday - timedelta(days=7)),
+                           week=iso_week(monday), week_number=week_number, week_year=week_year, previous_week=iso_week(monday - timedelta(days=7)),
                            next_week=iso_week(monday + timedelta(days=7)), today=_today())
 
 
@@ -215,9 +220,35 @@ def _manageable_booking(booking_id: int) -> Booking:
 def booking_page(booking_id: int):
     booking = _visible_booking(booking_id)
     user = current_user
-    return render_template("booking/detail.html", booking=booking,
+    return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
+                           equipment_status_label=equipment_services.status_label,
                            may_manage=booking.is_active and can_manage(user, booking),
                            may_decide=booking.status == BookingStatus.PENDING and can_decide(user))
+
+
+def _equipment_of(booking: Booking) -> list[tuple[EquipmentReservation, list]]:
+    """The booking's equipment reservations the user may see, each with its units."""
+    if not current_user.is_authenticated:
+        return []
+    reservations = db.session.scalars(
+        sa.select(EquipmentReservation)
+        .where(EquipmentReservation.booking_id == booking.id, equipment_permissions.visible_clause(current_user))
+        .order_by(EquipmentReservation.id)
+    ).all()
+    return [(r, equipment_services.allocated_units(r)) for r in reservations]
+
+
+def _has_cancellable_equipment(booking: Booking) -> bool:
+    """Whether cancelling this booking (or, for a series, any of its occurrences) could
+    cancel equipment too: only then does the cancel form ask about it."""
+    query = sa.select(EquipmentReservation.id).where(
+        EquipmentReservation.status.in_(equipment_services.CANCELLABLE_STATUSES))
+    if booking.series_id is not None:
+        query = query.join(Booking, Booking.id == EquipmentReservation.booking_id).where(
+            Booking.series_id == booking.series_id)
+    else:
+        query = query.where(EquipmentReservation.booking_id == booking.id)
+    return db.session.scalar(query.limit(1)) is not None
 
 
 # --- booking form -----------------------------------------------------------------------------
@@ -284,8 +315,21 @@ def _space_choices(user, extra_id: int | None = None) -> list[tuple[int, str]]:
     return choices
 
 
+def _reservable_equipment(user) -> list[EquipmentType]:
+    """Active equipment types the user's organisation kind may borrow (staff, who book on
+    behalf of others, see every active type; the service checks the chosen organisation)."""
+    types = db.session.scalars(
+        sa.select(EquipmentType).where(EquipmentType.active.is_(True)).order_by(EquipmentType.name)).all()
+    if can_book_for_other_organisations(user):
+        return list(types)
+    kind = user.organisation.kind.value
+    return [t for t in types if kind in (t.bookable_by or [])]
+
+
 def _booking_form(user, data=None) -> BookingForm:
-    form = BookingForm(data=data)
+    equipment_types = _reservable_equipment(user)
+    form = booking_form_with_equipment(equipment_types)(data=data)
+    form.equipment_types = {t.id: t for t in equipment_types}
     form.space.choices = [(0, _("Choose a space"))] + _space_choices(user)
     if can_book_for_other_organisations(user):
         organisations = db.session.scalars(
@@ -338,6 +382,7 @@ def new_booking():
     status = 200
     if form.validate_on_submit() and (period := form.period()) is not None:
         start, end = period
+        wanted_equipment = [f for f in equipment_fields(form) if f.data]
         booking_request = BookingRequest(
             space_id=form.space.data, title=form.title.data.strip(), start=start, end=end,
             attendees=form.attendees.data, purpose=form.purpose.data, visibility=form.visibility.data,
@@ -345,16 +390,20 @@ def new_booking():
             organisation_id=form.organisation.data if "organisation" in form else None,
             recurrence=_recurrence(form), skip_conflicts=bool(form.skip_conflicts.data),
             override_opening_hours=bool(form.override_opening_hours.data) if "override_opening_hours" in form else False,
+            equipment=[{"equipment_id": equipment_type_id(f), "quantity": f.data} for f in wanted_equipment],
         )
         try:
             result = services.book_space(user, booking_request)
         except Conflict as exc:
             db.session.rollback()
-            conflict = _conflict_help(user, exc, form, start, end)
+            if "free_now" in exc.details:  # too few equipment units; the space itself is free
+                _equipment_shortage(form, exc)
+            else:
+                conflict = _conflict_help(user, exc, form, start, end)
             status = exc.status
         except DomainError as exc:
             db.session.rollback()
-            apply_errors(form, exc, FIELD_MAP)
+            apply_errors(form, exc, {**FIELD_MAP, **_equipment_field_map(wanted_equipment)})
             status = exc.status
         else:
             db.session.commit()
@@ -362,7 +411,27 @@ def new_booking():
             return redirect(url_for("bookings.booking_page", booking_id=result.bookings[0].id), 303)
     elif request.method == "POST":
         status = 422
-    return render_template("booking/form.html", form=form, conflict=conflict), status
+    equipment = [(f, form.equipment_types[equipment_type_id(f)]) for f in equipment_fields(form)]
+    return render_template("booking/form.html", form=form, conflict=conflict, equipment=equipment), status
+
+
+def _equipment_field_map(wanted: list) -> dict:
+    """The service names equipment problems by position in the list sent (``equipment[0].quantity``)."""
+    names = {}
+    for index, f in enumerate(wanted):
+        names[f"equipment[{index}].quantity"] = names[f"equipment[{index}].equipment_id"] = f.name
+        names[f"equipment[{index}]"] = f.name
+    return names
+
+
+def _equipment_shortage(form: BookingForm, error: Conflict) -> None:
+    """Put the equipment service's shortage message (how many are free, and from when
+    enough are) next to the quantity of that type, or at the top when it names none."""
+    field = getattr(form, f"equipment_{error.details.get('equipment_id')}", None)
+    if field is not None:
+        field.errors = list(field.errors or []) + [error.message]
+    else:
+        form.form_errors.append(error.message)
 
 
 def _conflict_help(user, error: Conflict, form: BookingForm, start, end) -> dict:
@@ -401,7 +470,7 @@ def _skipped_text(item: dict) -> str:
         moment = parse_aware_iso(start) if isinstance(start, str) else start
     except ValueError:  # a wall-clock time that does not exist; the service explains it
         return str(item.get("message") or start)
-    return format_datetime(moment, "EEE d. MMM yyyy HH:mm") if moment else str(item.get("message", ""))
+    return local_datetime_text(moment, "medium") if moment else str(item.get("message", ""))
 
 
 # --- change and cancel ---------------------------------------------------------------------
@@ -473,12 +542,16 @@ def cancel_booking(booking_id: int):
     form = CancelForm()
     if booking.series_id is None:
         del form.scope
+    if not _has_cancellable_equipment(booking):
+        del form.cancel_equipment
     status = 200
     if form.validate_on_submit():
         scope = form.scope.data if "scope" in form else "this"
+        cancel_equipment = bool(form.cancel_equipment.data) if "cancel_equipment" in form else True
         try:
             cancelled = services.cancel_booking(current_user._get_current_object(), booking,
-                                                reason=form.reason.data.strip(), scope=scope)
+                                                reason=form.reason.data.strip(), scope=scope,
+                                                cancel_equipment=cancel_equipment)
         except DomainError as exc:
             db.session.rollback()
             apply_errors(form, exc)

@@ -42,12 +42,7 @@ def register_i18n(app) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories(app.root_path))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
-    @app.template_filter("localdt")
-    def localdt(value, fmt="medium"):
-        """Date and time in the site's time zone, formatted for the user's language."""
-        if value is None:
-            return ""
-        return format_datetime(value, _pattern(fmt))
+    app.add_template_filter(local_datetime_text, "localdt")
 
     @app.template_filter("localdate")
     def localdate(value, fmt="medium"):
@@ -66,6 +61,14 @@ def register_i18n(app) -> None:
     @app.context_processor
     def inject_locale():
         return {"current_locale": str(get_locale() or "nb"), "site_tz": local_tz().key}
+
+
+def local_datetime_text(value, fmt="medium") -> str:
+    """Date and time in the site's time zone, formatted for the current language ("man. 23. nov.
+    10:00" in nb with ``fmt="day"``): the ``localdt`` filter, and for messages that name a time."""
+    if value is None:
+        return ""
+    return format_datetime(value, _pattern(fmt))
 
 
 def _pattern(fmt: str) -> str:

@@ -216,7 +216,7 @@ def test_overlap_with_an_active_booking_is_a_conflict_listing_it(app, clock):
     assert conflict == {"start": "2026-03-10T08:00:00Z", "end": "2026-03-10T09:00:00Z",
                         "blocked_until": "2026-03-10T09:00:00Z", "booking_id": None, "title": "Busy",
                         "reason": "booking"}
-    assert "already booked at that time (2026-03-10 09:00–10:00)" in info.value.message
+    assert "already booked at that time (Tue 10 Mar 09:00–10:00)" in info.value.message  # local time, in words
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 1
 
 

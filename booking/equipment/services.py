@@ -33,6 +33,7 @@ from samskap import audit
 from samskap.database import is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
+from samskap.i18n import local_datetime_text
 from samskap.timeutil import local_day_bounds, to_local, utcnow
 from spaces.models import EquipmentType, EquipmentUnit, UnitStatus
 
@@ -60,8 +61,8 @@ class ReturnReceipt:
 
 
 def format_local(value: datetime) -> str:
-    """A UTC instant as local wall-clock time for messages (24-hour, day first)."""
-    return to_local(value).strftime("%d.%m.%Y %H:%M")
+    """A UTC instant as local wall-clock time for messages, in the reader's language (24-hour)."""
+    return local_datetime_text(value, "medium")
 
 
 def overlaps(column_start, column_end, start: datetime, end: datetime):
@@ -148,6 +149,7 @@ def _shortage(etype: EquipmentType, quantity: int, start: datetime, blocked_unti
                     "%(needed)d units are free for a loan of the same length from %(when)s.",
                     free=len(free), needed=quantity, type=etype.name, when=format_local(available_from))
     return Conflict(message, details={
+        "equipment_id": etype.id,
         "free_now": len(free),
         "needed": quantity,
         "available_from": available_from.isoformat() if available_from else None,

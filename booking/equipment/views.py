@@ -75,9 +75,11 @@ def new():
                                                          end, purpose=form.purpose.data or "")
             except DomainError as exc:
                 db.session.rollback()
-                apply_errors(form, exc, FIELD_MAP)
                 if isinstance(exc, Conflict) and "free_now" in exc.details:
                     shortage = exc.details
+                    form.quantity.errors = list(form.quantity.errors or []) + [exc.message]  # linked to the field
+                else:
+                    apply_errors(form, exc, FIELD_MAP)
             else:
                 db.session.commit()
                 tags = ", ".join(unit.asset_tag for unit in services.allocated_units(reservation))

@@ -72,10 +72,11 @@ def _not_found() -> Response:
 
 # --- the feeds page ----------------------------------------------------------------------------
 
-def _feed_form(user) -> FeedForm:
+def _feed_form(user, *, fresh: bool = False) -> FeedForm:
+    """The create form; ``fresh`` leaves out what was just posted (after a feed is made)."""
     from spaces.models import EquipmentType, Space
 
-    form = FeedForm()
+    form = FeedForm(formdata=None) if fresh else FeedForm()
     form.set_choices(
         staff=is_staff(user),
         spaces=db.session.scalars(sa.select(Space).where(Space.active.is_(True)).order_by(Space.name)),
@@ -117,7 +118,7 @@ def index():
     db.session.commit()
     # The token is not stored: this page is the only time its URL can be shown.
     flash_success(_("Your feed is ready. Copy its address now: it is shown only once."))
-    return _render_page(_feed_form(user), new_urls=feed_urls(token))
+    return _render_page(_feed_form(user, fresh=True), new_urls=feed_urls(token))
 
 
 @feeds_bp.route("/feeds/<int:feed_id>/revoke", methods=["POST"])

@@ -293,34 +293,39 @@ def assert_single_language(page, lang: str, where: str | None = None) -> None:
 # --- screenshots and small screens ---------------------------------------------------------------
 
 def save_screenshots(page, name: str) -> list[Path]:
-    """Full-page screenshots at desktop and phone width; at phone width nothing may stick out
-    sideways (WCAG 1.4.10 reflow). Leaves the page at desktop width."""
+    """Full-page screenshots at desktop and phone width; at neither width may anything stick
+    out sideways (WCAG 1.4.10 reflow; wide tables scroll inside their own box). Leaves the
+    page at desktop width."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     lang = page.evaluate("() => document.documentElement.lang")
     paths = []
+    # Chromium swallows the next click after a screenshot taken while a number field has
+    # focus; take them unfocused and give the focus back, so the journey goes on as before.
+    page.evaluate("() => { window.__focusBeforeScreenshots = document.activeElement; document.activeElement?.blur(); }")
     try:
         for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
-            if label == "phone":
-                overflow = page.evaluate(
-                    """() => {
-                        const width = document.documentElement.clientWidth;
-                        const wide = [...document.body.querySelectorAll('*')].filter(el => {
-                          const r = el.getBoundingClientRect();
-                          return r.width > 0 && r.right > width + 1 && !el.closest('.table-scroll, .visually-hidden, .skip-link');
-                        }).slice(0, 5).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-                                              (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : ''));
-                        return {scroll: document.documentElement.scrollWidth, width, wide};
-                    }"""
-                )
-                assert overflow["scroll"] <= overflow["width"] and not overflow["wide"], (
-                    f"{name} ({lang}) scrolls sideways at {size['width']} px: page is {overflow['scroll']} px wide; "
-                    f"too wide: {overflow['wide']}")
+            overflow = page.evaluate(
+                """() => {
+                    const width = document.documentElement.clientWidth;
+                    const wide = [...document.body.querySelectorAll('*')].filter(el => {
+                      const r = el.getBoundingClientRect();
+                      return r.width > 0 && r.right > width + 1 && !el.closest('.table-scroll, .visually-hidden, .skip-link');
+                    }).slice(0, 5).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                                          (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : ''));
+                    return {scroll: document.documentElement.scrollWidth, width, wide};
+                }"""
+            )
+            assert overflow["scroll"] <= overflow["width"] and not overflow["wide"], (
+                f"{name} ({lang}) scrolls sideways at {size['width']} px: page is {overflow['scroll']} px wide; "
+                f"too wide: {overflow['wide']}")
             path = ARTIFACTS / f"{name}-{lang}-{label}.png"
             page.screenshot(path=str(path), full_page=True)
             paths.append(path)
     finally:
         page.set_viewport_size(DESKTOP)
+        page.evaluate("() => { const el = window.__focusBeforeScreenshots; delete window.__focusBeforeScreenshots; "
+                      "if (el && el !== document.body) el.focus({preventScroll: true}); }")
     return paths
 
 

@@ -75,7 +75,7 @@ def test_text_marked_with_its_own_language_is_allowed(page):
     assert_single_language(page, "nb")
 
 
-def test_screenshots_are_saved_and_sideways_scrolling_on_a_phone_is_caught(page):
+def test_screenshots_are_saved_and_sideways_scrolling_on_a_phone_or_desktop_is_caught(page):
     page.goto("/")
     paths = save_screenshots(page, "check-front")
     assert [p.name for p in paths] == ["check-front-nb-desktop.png", "check-front-nb-phone.png"]
@@ -84,6 +84,9 @@ def test_screenshots_are_saved_and_sideways_scrolling_on_a_phone_is_caught(page)
     with pytest.raises(AssertionError, match="scrolls sideways at 390 px"):
         save_screenshots(page, "check-front-too-wide")
     assert page.viewport_size == {"width": 1280, "height": 800}, "left at desktop width"
+    page.evaluate("() => { document.querySelector('main p').style.width = '1600px'; }")
+    with pytest.raises(AssertionError, match="scrolls sideways at 1280 px"):  # a desktop is no excuse either
+        save_screenshots(page, "check-front-too-wide")
 
 
 def test_a_description_or_label_pointing_nowhere_is_caught(page):
