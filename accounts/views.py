@@ -11,7 +11,8 @@ from accounts import services
 from accounts.forms import (ConfirmForm, LanguageForm, LoginForm, OrganisationForm, PasswordForm, ProfileForm,
                             TokenForm, UserForm)
 from accounts.models import ApiToken, Organisation, User
-from accounts.permissions import admin_required
+from accounts.permissions import admin_required, can_choose_any_organisation
+from samskap.database import MAX_ID
 from samskap.errors import DomainError
 from samskap.extensions import db, limiter
 from samskap.security import safe_next_url
@@ -199,6 +200,34 @@ def export_data():
     return response
 
 
+# --- an organisation's members --------------------------------------------------------------
+
+def _requested_organisation(user) -> Organisation:
+    """The organisation named by ``?organisation=`` (staff and admins may pick any); everyone
+    else sees their own, and another organisation is "not found" for them."""
+    chosen = request.args.get("organisation", "").strip()
+    if not chosen or chosen == str(user.organisation_id):
+        return user.organisation
+    if not chosen.isdigit():
+        raise DomainError(_("Choose an organisation from the list."))
+    organisation = db.session.get(Organisation, int(chosen)) if len(chosen) < 10 else None
+    if organisation is None or not can_choose_any_organisation(user):
+        abort(404)
+    return organisation
+
+
+@auth_bp.route("/organisation/members")
+@login_required
+def organisation_members():
+    user = current_user._get_current_object()
+    organisation = _requested_organisation(user)
+    members = services.organisation_members(user, organisation)  # PermissionDenied: 403 for plain members
+    organisations = (db.session.scalars(sa.select(Organisation).order_by(Organisation.name)).all()
+                     if can_choose_any_organisation(user) else [])
+    return render_template("accounts/members.html", organisation=organisation, members=members,
+                           organisations=organisations)
+
+
 # --- administration: organisations and users ------------------------------------------------
 
 @admin_bp.route("/")
@@ -261,6 +290,8 @@ def _organisation_form(org: Organisation | None):
 def users():
     query = sa.select(User).order_by(User.name)
     org_id = request.args.get("organisation", type=int)
+    if org_id is not None and not 1 <= org_id <= MAX_ID:
+        raise DomainError(_("Choose an organisation from the list."))
     if org_id:
         query = query.where(User.organisation_id == org_id)
     return render_template("admin/users.html", users=db.session.scalars(query).all(),
@@ -293,6 +324,8 @@ def anonymise_user(user_id: int):
 
 
 AUDIT_PAGE_SIZE = 50
+AUDIT_MAX_PAGE = 100_000  # keeps the offset inside what every database accepts
+AUDIT_FIRST_YEAR, AUDIT_LAST_YEAR = 2000, 2100
 
 
 @admin_bp.route("/audit")
@@ -312,7 +345,7 @@ def audit_log():
     if filters["object_type"]:
         query = query.where(AuditEntry.object_type == filters["object_type"][:64])
     if filters["object_id"]:
-        if filters["object_id"].isdigit():
+        if filters["object_id"].isdigit() and int(filters["object_id"]) <= MAX_ID:
             query = query.where(AuditEntry.object_id == int(filters["object_id"]))
         else:
             errors.append(_("The object id must be a whole number."))
@@ -324,12 +357,14 @@ def audit_log():
         if filters[key]:
             try:
                 day = __import__("datetime").date.fromisoformat(filters[key])
+                if not AUDIT_FIRST_YEAR <= day.year <= AUDIT_LAST_YEAR:
+                    raise ValueError
             except ValueError:
-                errors.append(_("'%(value)s' is not a date (YYYY-MM-DD).", value=filters[key]))
+                errors.append(_("'%(value)s' is not a date (YYYY-MM-DD).", value=filters[key][:40]))
                 continue
             start, end = local_day_bounds(day)
             query = query.where(AuditEntry.at >= start) if key == "from" else query.where(AuditEntry.at < end)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), AUDIT_MAX_PAGE)
     entries = db.session.scalars(query.limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
     has_next = len(entries) > AUDIT_PAGE_SIZE
     object_types = db.session.scalars(sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))
@@ -382,6 +417,7 @@ def _register_navigation():
     from flask_babel import lazy_gettext as _l
     from samskap.nav import register_admin_link, register_nav
 
+    register_nav("auth.organisation_members", _l("Members"), "org_contact", 65)
     register_nav("admin.index", _l("Administration"), "admin", 90)
     register_admin_link("admin.organisations", _l("Organisations"), 10)
     register_admin_link("admin.users", _l("Users"), 20)

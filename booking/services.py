@@ -25,9 +25,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 
 from accounts.models import Organisation
-from accounts.permissions import is_staff
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
-from booking.permissions import can_book_for_other_organisations, can_decide, can_manage, can_view_details
+from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_override_opening_hours,
+                                 can_view_details)
 from booking.recurrence import Recurrence, expand
 from samskap import audit
 from samskap.database import is_exclusion_violation
@@ -230,7 +230,7 @@ def _check_bookable_by(actor, space: Space, organisation: Organisation) -> None:
 
 
 def _check_override(actor, requested: bool) -> bool:
-    if requested and not is_staff(actor):
+    if requested and not can_override_opening_hours(actor):
         raise PermissionDenied(_("Only staff can book outside opening hours."))
     return bool(requested)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.routing import IntegerConverter
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
@@ -62,3 +63,20 @@ def is_unique_violation(error: Exception) -> bool:
     if state is not None:
         return state == UNIQUE_VIOLATION
     return "UNIQUE constraint failed" in str(getattr(error, "orig", error))
+
+
+MAX_ID = 2**31 - 1  # id columns are 32-bit integers (PostgreSQL INTEGER)
+
+
+class IdConverter(IntegerConverter):
+    """The ``<int:...>`` of every route. Id columns are 32-bit integers, so a larger number
+    cannot name a row; it becomes 0, which names none either (ids start at 1), and the view
+    answers 404 as for any absent id, before a query could overflow (SQLite raises
+    OverflowError beyond 64 bits, PostgreSQL "integer out of range" beyond 32).
+
+    (Refusing it in routing instead would answer 405 rather than 404 to a PATCH or DELETE:
+    Werkzeug reports the methods of the rules whose pattern matched.)"""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0

@@ -27,6 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.finalise(app)
 
     _init_extensions(app)
+    from samskap.database import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route: ids beyond the columns' range are 404
     _register_blueprints(app)
 
     from samskap.errors import register_error_handlers

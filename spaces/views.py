@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from accounts.forms import ConfirmForm
 from accounts.permissions import admin_required, is_admin
 from samskap.audit import AuditEntry
+from samskap.database import MAX_ID
 from samskap.errors import DomainError, NotFound, ValidationFailed
 from samskap.extensions import db
 from samskap.timeutil import to_local, utcnow
@@ -61,7 +62,7 @@ def index():
     status = 200
     raw_capacity = (form.min_capacity.data or "").strip()
     if raw_capacity:
-        if raw_capacity.isdigit():
+        if raw_capacity.isdigit() and int(raw_capacity) <= MAX_ID:
             filters.min_capacity = int(raw_capacity)
         else:
             form.min_capacity.errors = [_("'%(value)s' is not a whole number.", value=raw_capacity)]
@@ -75,6 +76,7 @@ def index():
 
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _requested_monday() -> date:
@@ -85,12 +87,16 @@ def _requested_monday() -> date:
             match = _WEEK.match(week.strip())
             if not match:
                 raise ValueError
-            return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-        if day:
-            return services.week_monday(date.fromisoformat(day.strip()))
+            monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+        elif day:
+            monday = services.week_monday(date.fromisoformat(day.strip()))
+        else:
+            return services.week_monday(to_local(utcnow()).date())
+        if not FIRST_YEAR <= monday.year <= LAST_YEAR:  # far enough from date's limits for a week's arithmetic
+            raise ValueError
+        return monday
     except ValueError:
         raise DomainError(_("Give the week as YYYY-Www (for example 2026-W48) or a date as YYYY-MM-DD."))
-    return services.week_monday(to_local(utcnow()).date())
 
 
 def _iso_week(day: date) -> str:
