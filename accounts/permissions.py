@@ -39,11 +39,28 @@ def sees_organisation_bookings(user, organisation: Organisation) -> bool:
 
 
 def can_manage_users(user) -> bool:
+    """Create, change, deactivate and anonymise users; change roles."""
     return is_admin(user)
 
 
+def can_manage_organisations(user) -> bool:
+    return is_admin(user)
+
+
+def can_manage_tokens_of(actor, user) -> bool:
+    """Create or revoke API tokens of ``user``: the user themself, or an administrator."""
+    return bool(actor is not None and (actor.id == user.id or is_admin(actor)))
+
+
 def can_view_member_list(user, organisation: Organisation) -> bool:
+    """See who belongs to an organisation (name, email, role): its contacts, staff, admins."""
     return manages_organisation(user, organisation.id)
+
+
+def can_choose_any_organisation(user) -> bool:
+    """Pick any organisation in the organisation pages (its bookings, its members): staff and
+    administrators; everyone else sees their own organisation only."""
+    return is_staff(user)
 
 
 def admin_required(view):
@@ -73,6 +90,9 @@ def staff_required(view):
 __all__ = [
     "User",
     "admin_required",
+    "can_choose_any_organisation",
+    "can_manage_organisations",
+    "can_manage_tokens_of",
     "can_manage_users",
     "can_view_member_list",
     "is_admin",

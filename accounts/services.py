@@ -13,9 +13,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
-from flask_babel import lazy_gettext as _l, gettext as _
+from flask_babel import gettext as _
 
 from accounts.models import ApiToken, Organisation, OrganisationKind, Role, User, hash_token
+from accounts.permissions import (can_manage_organisations, can_manage_tokens_of, can_manage_users,
+                                  can_view_member_list)
 from samskap import audit
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
@@ -162,7 +164,7 @@ def _validate_organisation(data: dict, existing: Organisation | None) -> dict:
 
 
 def create_organisation(actor: User | None, data: dict) -> Organisation:
-    if actor is not None and not actor.is_admin:
+    if actor is not None and not can_manage_organisations(actor):
         raise PermissionDenied(_("Only administrators can manage organisations."))
     clean = _validate_organisation(data, None)
     org = Organisation(**clean)
@@ -173,7 +175,7 @@ def create_organisation(actor: User | None, data: dict) -> Organisation:
 
 
 def update_organisation(actor: User, org: Organisation, data: dict) -> Organisation:
-    if not actor.is_admin:
+    if not can_manage_organisations(actor):
         raise PermissionDenied(_("Only administrators can manage organisations."))
     clean = _validate_organisation(data, org)
     before = audit.snapshot(org, ORG_FIELDS)
@@ -250,7 +252,7 @@ def _validate_user(data: dict, existing: User | None) -> dict:
 
 def create_user(actor: User | None, data: dict) -> User:
     """Create a user. ``actor`` None means the operator's CLI."""
-    if actor is not None and not actor.is_admin:
+    if actor is not None and not can_manage_users(actor):
         raise PermissionDenied(_("Only administrators can manage users."))
     clean = _validate_user(data, None)
     user = User(**clean, password_hash=hash_password(data["password"]))
@@ -261,7 +263,7 @@ def create_user(actor: User | None, data: dict) -> User:
 
 
 def update_user(actor: User, user: User, data: dict) -> User:
-    if not actor.is_admin:
+    if not can_manage_users(actor):
         raise PermissionDenied(_("Only administrators can manage users."))
     if user.id == actor.id and (data.get("active") is False or
                                 ("role" in data and parse_role(data["role"]) != Role.ADMIN)):
@@ -330,6 +332,19 @@ def end_sessions(user: User) -> None:
     db.session.flush()
 
 
+# --- an organisation's members ------------------------------------------------------------
+
+def organisation_members(viewer: User, organisation: Organisation) -> list[User]:
+    """The people of ``organisation`` (anonymised ones left out), for its contacts, staff and
+    administrators; ordered by name."""
+    if not can_view_member_list(viewer, organisation):
+        raise PermissionDenied(_("Only the organisation's contacts, workshop staff and administrators can see "
+                                 "its members."))
+    return list(db.session.scalars(
+        sa.select(User).where(User.organisation_id == organisation.id, User.anonymised_at.is_(None))
+        .order_by(User.name, User.id)))
+
+
 # --- API tokens ----------------------------------------------------------------------------
 
 API_TOKEN_PREFIX = "sk_"
@@ -337,7 +352,7 @@ API_TOKEN_PREFIX = "sk_"
 
 def create_api_token(actor: User | None, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Issue a token for ``user``; returns the row and the secret (shown once, stored hashed)."""
-    if actor is not None and actor.id != user.id and not actor.is_admin:
+    if actor is not None and not can_manage_tokens_of(actor, user):
         raise PermissionDenied(_("You can only create tokens for yourself."))
     name = (name or "").strip()
     if len(name) > 100:
@@ -346,17 +361,20 @@ def create_api_token(actor: User | None, user: User, name: str = "") -> tuple[Ap
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret), prefix=secret[:10])
     db.session.add(token)
     db.session.flush()
-    audit.record(actor or user, "api_token.create", token, summary=f"token {token.prefix}… for user {user.id}")
+    audit.record(actor or user, "api_token.create", token,
+                 changes={"user_id": [None, user.id], "name": [None, name], "prefix": [None, token.prefix]},
+                 summary=f"token {token.prefix}… for user {user.id}")
     return token, secret
 
 
 def revoke_api_token(actor: User, token: ApiToken) -> None:
-    if token.user_id != actor.id and not actor.is_admin:
+    if not can_manage_tokens_of(actor, token.user):
         raise NotFound(_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
-        audit.record(actor, "api_token.revoke", token, summary=f"token {token.prefix}…")
+        audit.record(actor, "api_token.revoke", token, changes={"revoked_at": [None, token.revoked_at]},
+                     summary=f"token {token.prefix}…")
 
 
 TOKEN_TOUCH_INTERVAL = timedelta(hours=1)
@@ -412,12 +430,15 @@ def export_personal_data(user: User) -> dict:
     }
 
 
+
+
 def anonymise_user(actor: User, user: User) -> None:
     """Remove a departed user's personal data; their bookings stay (for statistics and history)
-    under an anonymous name. Ends sessions and revokes tokens and feeds. Irreversible."""
+    under an anonymous name, and the audit log keeps its entries without their name and email.
+    Ends sessions and revokes tokens and feeds. Irreversible."""
     from booking.models import Feed
 
-    if not actor.is_admin:
+    if not can_manage_users(actor):
         raise PermissionDenied(_("Only administrators can manage users."))
     if user.id == actor.id:
         raise ValidationFailed({"user": _("You cannot anonymise yourself.")})

@@ -14,6 +14,7 @@ from accounts.models import ApiToken, Organisation, User
 from accounts.permissions import admin_required
 from samskap.errors import DomainError, ValidationFailed
 from samskap.ids import parse_id
+from accounts.permissions import can_choose_any_organisation
 from samskap.extensions import db, limiter
 from samskap.security import safe_next_url
 from samskap.web import apply_errors, flash_success
@@ -200,6 +201,34 @@ def export_data():
     return response
 
 
+# --- an organisation's members --------------------------------------------------------------
+
+def _requested_organisation(user) -> Organisation:
+    """The organisation named by ``?organisation=`` (staff and admins may pick any); everyone
+    else sees their own, and another organisation is "not found" for them."""
+    chosen = request.args.get("organisation", "").strip()
+    if not chosen or chosen == str(user.organisation_id):
+        return user.organisation
+    if not chosen.isdigit():
+        raise DomainError(_("Choose an organisation from the list."))
+    organisation = db.session.get(Organisation, int(chosen)) if len(chosen) < 10 else None
+    if organisation is None or not can_choose_any_organisation(user):
+        abort(404)
+    return organisation
+
+
+@auth_bp.route("/organisation/members")
+@login_required
+def organisation_members():
+    user = current_user._get_current_object()
+    organisation = _requested_organisation(user)
+    members = services.organisation_members(user, organisation)  # PermissionDenied: 403 for plain members
+    organisations = (db.session.scalars(sa.select(Organisation).order_by(Organisation.name)).all()
+                     if can_choose_any_organisation(user) else [])
+    return render_template("accounts/members.html", organisation=organisation, members=members,
+                           organisations=organisations)
+
+
 # --- administration: organisations and users ------------------------------------------------
 
 @admin_bp.route("/")
@@ -261,7 +290,10 @@ def _organisation_form(org: Organisation | None):
 @admin_required
 def users():
     query = sa.select(User).order_by(User.name)
-    org_id = parse_id(request.args.get("organisation"))
+    raw_org = request.args.get("organisation", "").strip()
+    org_id = parse_id(raw_org) if raw_org else None
+    if raw_org and org_id is None:
+        raise DomainError(_("Choose an organisation from the list."))
     if org_id:
         query = query.where(User.organisation_id == org_id)
     return render_template("admin/users.html", users=db.session.scalars(query).all(),
@@ -294,6 +326,8 @@ def anonymise_user(user_id: int):
 
 
 AUDIT_PAGE_SIZE = 50
+AUDIT_MAX_PAGE = 100_000  # keeps the offset inside what every database accepts
+AUDIT_FIRST_YEAR, AUDIT_LAST_YEAR = 2000, 2100
 
 
 @admin_bp.route("/audit")
@@ -357,6 +391,7 @@ def _register_navigation():
     from flask_babel import lazy_gettext as _l
     from samskap.nav import register_admin_link, register_nav
 
+    register_nav("auth.organisation_members", _l("Members"), "org_contact", 65)
     register_nav("admin.index", _l("Administration"), "admin", 90)
     register_admin_link("admin.organisations", _l("Organisations"), 10)
     register_admin_link("admin.users", _l("Users"), 20)

@@ -17,15 +17,16 @@ from flask_login import current_user
 
 from booking import services
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking
-from booking.permissions import can_view_details, details_visible_clause
+from booking.permissions import can_decide, can_manage, can_view_details, details_visible_clause
 from booking.recurrence import Recurrence
 from booking.services import MAX_ID, BookingRequest, iso
 from samskap.api import api_blueprint, json_body, query_int
-from samskap.errors import NotFound, ValidationFailed
+from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.openapi import error_responses, register_paths
 from samskap.timeutil import local_day_bounds, local_tz, parse_aware_iso, utcnow
 from spaces.models import Space
+from spaces.services import visible_space
 
 api_bp = api_blueprint("booking_api", __name__)
 
@@ -224,6 +225,22 @@ def _visible_booking(booking_id: int) -> Booking:
     return booking
 
 
+def _manageable_booking(booking_id: int) -> Booking:
+    """Load and authorise before reading the body: a caller who may not change the booking
+    hears 403 whatever they send, not a list of what is wrong with their input."""
+    booking = _visible_booking(booking_id)
+    if not can_manage(current_user, booking):
+        raise PermissionDenied(_("You cannot change this booking."))
+    return booking
+
+
+def _decidable_booking(booking_id: int) -> Booking:
+    booking = _visible_booking(booking_id)
+    if not can_decide(current_user):
+        raise PermissionDenied(_("Only staff can approve or reject bookings."))
+    return booking
+
+
 # --- endpoints ---------------------------------------------------------------------------------
 
 @api_bp.get("/bookings")
@@ -272,7 +289,7 @@ def get_booking(booking_id: int):
 
 @api_bp.patch("/bookings/<int:booking_id>")
 def update_booking(booking_id: int):
-    booking = _visible_booking(booking_id)
+    booking = _manageable_booking(booking_id)
     data = json_body()
     errors = {key: _("Unknown field.") for key in data if key not in UPDATE_FIELDS}
     changes = {key: value for key, value in data.items() if key in UPDATE_FIELDS and key != "scope"}
@@ -290,7 +307,7 @@ def update_booking(booking_id: int):
 
 @api_bp.post("/bookings/<int:booking_id>/cancel")
 def cancel_booking(booking_id: int):
-    booking = _visible_booking(booking_id)
+    booking = _manageable_booking(booking_id)
     data = _optional_body()
     cancel_equipment = data.get("cancel_equipment", True)
     if not isinstance(cancel_equipment, bool):
@@ -303,7 +320,7 @@ def cancel_booking(booking_id: int):
 
 @api_bp.post("/bookings/<int:booking_id>/approve")
 def approve_booking(booking_id: int):
-    booking = _visible_booking(booking_id)
+    booking = _decidable_booking(booking_id)
     services.approve_booking(current_user, booking, _optional_body().get("reason", ""))
     db.session.commit()
     return jsonify(booking_json(booking))
@@ -311,7 +328,7 @@ def approve_booking(booking_id: int):
 
 @api_bp.post("/bookings/<int:booking_id>/reject")
 def reject_booking(booking_id: int):
-    booking = _visible_booking(booking_id)
+    booking = _decidable_booking(booking_id)
     services.reject_booking(current_user, booking, _optional_body().get("reason", ""))
     db.session.commit()
     return jsonify(booking_json(booking))
@@ -319,7 +336,8 @@ def reject_booking(booking_id: int):
 
 @api_bp.get("/spaces/<int:space_id>/availability")
 def space_availability(space_id: int):
-    space = db.session.get(Space, space_id) if space_id <= MAX_ID else None
+    # An inactive space is not found, except by administrators (as in the spaces API).
+    space = visible_space(current_user, space_id=space_id) if space_id <= MAX_ID else None
     if space is None:
         raise NotFound(_("No such space."))
     start, end = _window()

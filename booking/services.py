@@ -25,16 +25,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 
 from accounts.models import Organisation
-from accounts.permissions import is_staff
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
-from booking.permissions import can_book_for_other_organisations, can_decide, can_manage, can_view_details
+from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_override_opening_hours,
+                                 can_view_details)
 from booking.recurrence import Recurrence, expand
 from samskap import audit
+from samskap.ids import MAX_ID  # noqa: F401 (re-exported for booking.api/views)
 from samskap.database import is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
-from samskap.timeutil import UTC, LocalTimeError, local_to_utc, local_tz, to_local, utcnow
+from samskap.timeutil import UTC, LocalTimeError, local_to_utc, local_tz, utcnow
 from spaces.hours import is_within_opening_hours
 from spaces.models import WEEKDAYS, Closure, Space
 
@@ -124,7 +125,6 @@ def _period_for_people(start: datetime, end: datetime) -> str:
     return f"{local_datetime_text(start, 'day')}–{local_datetime_text(end, 'day')}"
 
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers; anything larger cannot exist (and would overflow a query)
 
 
 def _is_int(value) -> bool:
@@ -238,7 +238,7 @@ def _check_bookable_by(actor, space: Space, organisation: Organisation) -> None:
 
 
 def _check_override(actor, requested: bool) -> bool:
-    if requested and not is_staff(actor):
+    if requested and not can_override_opening_hours(actor):
         raise PermissionDenied(_("Only staff can book outside opening hours."))
     return bool(requested)
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.models import Organisation
-from accounts.permissions import is_staff, staff_required
+from accounts.permissions import can_choose_any_organisation, staff_required
 from booking import grid
 from booking import services
 from booking.equipment import permissions as equipment_permissions
@@ -173,7 +173,7 @@ def organisation_bookings():
     user = current_user._get_current_object()
     organisations = []
     organisation = user.organisation
-    if is_staff(user):  # staff and administrators see every organisation's bookings
+    if can_choose_any_organisation(user):  # staff and administrators see every organisation's bookings
         organisations = db.session.scalars(sa.select(Organisation).order_by(Organisation.name)).all()
         chosen = request.args.get("organisation", "").strip()
         if chosen:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
+from samskap.ids import MAX_ID, parse_count
 from samskap.errors import DomainError, ValidationFailed, api_error
 from samskap.extensions import csrf, limiter
 
@@ -68,10 +69,10 @@ def json_body() -> dict:
     return data
 
 
-def query_int(name: str, *, required: bool = False, minimum: int | None = None) -> int | None:
-    """A whole-number query parameter (ASCII digits, at most 2**31-1), else 422 naming it."""
-    from samskap.ids import MAX_ID, parse_count
-
+def query_int(name: str, *, required: bool = False, minimum: int | None = None,
+              maximum: int = MAX_ID) -> int | None:
+    """An integer query parameter, or a 422; beyond ``maximum`` (by default the range of the
+    integer columns it is compared with) it is refused rather than overflowing a query."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         if required:
@@ -82,4 +83,6 @@ def query_int(name: str, *, required: bool = False, minimum: int | None = None) 
         raise ValidationFailed({name: f"'{name}' must be a whole number from 0 to {MAX_ID}."})
     if minimum is not None and value < minimum:
         raise ValidationFailed({name: f"'{name}' must be at least {minimum}."})
+    if value > maximum:
+        raise ValidationFailed({name: f"'{name}' must be at most {maximum}."})
     return value

@@ -6,7 +6,6 @@ import sys
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 from flask.cli import with_appcontext
 
 from samskap.errors import DomainError, ValidationFailed

@@ -2,7 +2,7 @@
 README, spaces, equipment and a few bookings this week. Running it twice changes nothing."""
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 import sqlalchemy as sa
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from samskap import config as config_module
-from samskap.extensions import babel, csrf, db, limiter, login_manager, migrate
+from samskap.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,9 +20,6 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder="templates",
         static_folder="static",
     )
-    from samskap.ids import IdConverter
-
-    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.update(config_module.base_config(app.instance_path))
     if config:
         app.config.update(config)
@@ -30,6 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.finalise(app)
 
     _init_extensions(app)
+    from samskap.ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route: ids beyond the columns' range are 404
     _register_blueprints(app)
     _trust_proxies(app)
 

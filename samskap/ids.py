@@ -42,8 +42,12 @@ def parse_count(value, *, maximum: int = MAX_ID) -> int | None:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: only ids the database can hold match (others are 404)."""
+    """The ``<int:...>`` of every route. A number beyond the id columns' range cannot name a
+    row; it becomes 0, which names none either (ids start at 1), so the view answers 404 as
+    for any absent id, before a query could overflow. (Refusing it in routing would answer
+    405 rather than 404 to a PATCH or DELETE: Werkzeug reports the methods of the rules
+    whose pattern matched.)"""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min if min is not None else 0,
-                         max=max if max is not None else MAX_ID, signed=signed)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_login import current_user
 
-from accounts.permissions import is_admin, is_staff
+from accounts.permissions import is_admin, is_staff, manages_organisation
 
 
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
     label: object  # lazy string
-    audience: str  # "anonymous", "everyone", "user", "staff", "admin"
+    audience: str  # "anonymous", "everyone", "user", "org_contact", "staff", "admin"
     order: int
 
 
@@ -31,6 +31,8 @@ def _visible(item: NavItem) -> bool:
         "everyone": True,
         "anonymous": not signed_in,
         "user": signed_in,
+        # organisation contacts, and staff and administrators (who manage every organisation)
+        "org_contact": signed_in and manages_organisation(current_user, current_user.organisation_id),
         "staff": is_staff(current_user),
         "admin": is_admin(current_user),
     }[item.audience]

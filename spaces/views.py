@@ -77,6 +77,7 @@ def index():
 
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _requested_monday() -> date:
@@ -87,12 +88,16 @@ def _requested_monday() -> date:
             match = _WEEK.match(week.strip())
             if not match:
                 raise ValueError
-            return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-        if day:
-            return services.week_monday(date.fromisoformat(day.strip()))
+            monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+        elif day:
+            monday = services.week_monday(date.fromisoformat(day.strip()))
+        else:
+            return services.week_monday(to_local(utcnow()).date())
+        if not FIRST_YEAR <= monday.year <= LAST_YEAR:  # far enough from date's limits for a week's arithmetic
+            raise ValueError
+        return monday
     except ValueError:
         raise DomainError(_("Give the week as YYYY-Www (for example 2026-W48) or a date as YYYY-MM-DD."))
-    return services.week_monday(to_local(utcnow()).date())
 
 
 def _iso_week(day: date) -> str:

@@ -51,9 +51,10 @@ def test_ids_the_database_cannot_hold_are_404_in_the_api(client):
 
 
 @pytest.mark.parametrize("query", [f"organisation={HUGE}", "organisation=%C2%B2", "organisation=-1"])
-def test_admin_user_filter_ignores_impossible_organisations(client, auth, query):
+def test_admin_user_filter_refuses_impossible_organisations_with_a_message(client, auth, query):
     auth.as_user(make_user(role="admin"))
-    assert client.get(f"/admin/users?{query}").status_code == 200
+    assert client.get(f"/admin/users?{query}").status_code == 400
+    assert client.get("/admin/users?organisation=").status_code == 200
 
 
 @pytest.mark.parametrize("query,status", [

@@ -1,7 +1,6 @@
 """Equipment reservations in the JSON API: parse, call one service, commit once, serialise."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user

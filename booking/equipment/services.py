@@ -34,7 +34,7 @@ from samskap.database import is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
-from samskap.timeutil import local_day_bounds, to_local, utcnow
+from samskap.timeutil import local_day_bounds, utcnow
 from spaces.models import EquipmentType, EquipmentUnit, UnitStatus
 
 ALLOCATION_CONSTRAINT = "ex_equipment_allocations_no_overlap"

@@ -30,6 +30,7 @@ from spaces.models import EquipmentType
 equipment_bp = Blueprint("equipment_reservations", __name__)
 
 TIMELINE_DAYS = 28
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 FIELD_MAP = {"equipment_id": "equipment_type", "start": "start_date", "end": "end_date"}
 
 register_nav("equipment_reservations.mine", _l("My equipment reservations"), "user", order=40)
@@ -164,6 +165,8 @@ def timeline(type_id: int):
     if raw:
         try:
             first_day = date.fromisoformat(raw)
+            if not FIRST_YEAR <= first_day.year <= LAST_YEAR:  # a window of days must fit in a date
+                raise ValueError
         except ValueError:
             raise ValidationFailed({"from": _("'%(value)s' is not a date; use yyyy-mm-dd.", value=raw[:20])})
     else:

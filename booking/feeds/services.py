@@ -21,12 +21,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from accounts.models import Organisation, User, hash_token
-from accounts.permissions import is_staff
 from booking.equipment.permissions import can_view as can_view_reservation
 from booking.models import (Booking, BookingSeries, BookingStatus, EquipmentReservation, Feed, FeedScope,
                             ReservationStatus)
-from booking.permissions import can_view_details, details_visible_clause
+from booking.permissions import can_view_details, details_visible_clause, sees_every_booking
 from samskap import audit
+from samskap.ids import MAX_ID  # noqa: F401 (re-exported for booking.api/views)
 from samskap.ids import parse_id
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
@@ -61,24 +61,25 @@ def _parse_scope(value) -> FeedScope | None:
 
 def create_feed(actor: User, scope, *, space_id=None, equipment_type_id=None, name: str = "") -> tuple[Feed, str]:
     """Create a feed for ``actor``; returns the row and the secret token (never stored)."""
-    from spaces.models import EquipmentType, Space
+    from spaces.services import visible_equipment_type, visible_space
 
     errors: dict[str, str] = {}
     parsed = _parse_scope(scope)
     if parsed is None:
         errors["scope"] = _("Choose what the feed shows: %(scopes)s.",
                             scopes=", ".join(s.value for s in FeedScope))
-    elif parsed == FeedScope.ALL and not is_staff(actor):
+    elif parsed == FeedScope.ALL and not sees_every_booking(actor):
         raise PermissionDenied(_("Only workshop staff can subscribe to every booking."))
     target_space = target_type = None
     if parsed == FeedScope.SPACE:
+        # Only what the actor may look at: an inactive space or type is "not there" (except for admins).
         sid = parse_id(space_id)
-        target_space = db.session.get(Space, sid) if sid is not None else None
+        target_space = visible_space(actor, space_id=sid) if sid is not None else None
         if target_space is None:
             errors["space_id"] = _("Choose an existing space.")
     if parsed == FeedScope.EQUIPMENT:
         tid = parse_id(equipment_type_id)
-        target_type = db.session.get(EquipmentType, tid) if tid is not None else None
+        target_type = visible_equipment_type(actor, tid) if tid is not None else None
         if target_type is None:
             errors["equipment_id"] = _("Choose an existing equipment type.")
     clean_name = name.strip() if isinstance(name, str) else ""
@@ -127,7 +128,8 @@ def revoke_feed(actor: User, feed_id) -> Feed:
         raise NotFound(_("No such feed."))
     feed.revoked_at = utcnow()
     db.session.flush()
-    audit.record(actor, "feed.revoke", feed, summary=f"feed {feed.id} ({feed.scope.value})")
+    audit.record(actor, "feed.revoke", feed, changes={"revoked_at": [None, feed.revoked_at]},
+                 summary=f"feed {feed.id} ({feed.scope.value})")
     return feed
 
 
@@ -149,7 +151,7 @@ def feed_for_token(token: str, now: datetime) -> Feed | None:
         return None
     owner = feed.owner
     usable = (feed.revoked_at is None and owner.is_active and owner.organisation.active
-              and (feed.scope != FeedScope.ALL or is_staff(owner)))
+              and (feed.scope != FeedScope.ALL or sees_every_booking(owner)))
     if not usable:
         return None
     if feed.last_used_at is None or now - feed.last_used_at >= TOUCH_INTERVAL:

@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts.forms import ConfirmForm
-from accounts.permissions import is_staff
 from booking.feeds import services
 from booking.feeds.calendar import Site, build_feed, build_single
 from booking.feeds.forms import FeedForm
+from booking.permissions import sees_every_booking
 from samskap.errors import DomainError
 from samskap.extensions import db
 from samskap.timeutil import local_tz, utcnow
@@ -78,7 +78,7 @@ def _feed_form(user, *, fresh: bool = False) -> FeedForm:
 
     form = FeedForm(formdata=None) if fresh else FeedForm()
     form.set_choices(
-        staff=is_staff(user),
+        staff=sees_every_booking(user),
         spaces=db.session.scalars(sa.select(Space).where(Space.active.is_(True)).order_by(Space.name)),
         equipment_types=db.session.scalars(sa.select(EquipmentType).where(EquipmentType.active.is_(True))
                                            .order_by(EquipmentType.name)),

@@ -1,0 +1,667 @@
+"""The route-by-role matrix (issue 7): every rule of ``app.url_map`` (pages and the API,
+GET and every state-changing method) requested by every role, with the status each role
+must get.
+
+* The table is keyed by endpoint name; a route without an entry (or a method of a route
+  without a case) fails ``test_every_route_and_method_has_a_row``, so a route added
+  later cannot slip through.
+* Objects of an organisation a role may not see answer 404, not 403 (the rows on
+  ``f_private``, ``f_reservation``, ``f_feed_revoke``, ``f_token``...); objects a role
+  may see but not change answer 403.
+* Each role works on its own copy of one seeded SQLite database (tests/access_world.py);
+  within a role, every request that changes data addresses an object of its own, so the
+  rows do not depend on each other.
+
+Expectations: ``LOGIN`` is a redirect to the sign-in page; anonymous requests to the
+API get 401 and to pages ``LOGIN`` unless a row says otherwise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from samskap import create_app
+from samskap.extensions import db
+from tests.access_world import MEMBER_ROLES, ROLES, copy_world, names_for, request_as, seed_world_file
+from tests.conftest import BASE_CONFIG, IsolatedClient
+
+LOGIN = "login"
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def _local(days: int, hour: int) -> datetime:
+    return datetime.combine(date.today() + timedelta(days=days), time(hour), tzinfo=OSLO)
+
+
+def _iso(days: int, hour: int) -> str:
+    return _local(days, hour).isoformat()
+
+
+def _day(days: int) -> str:
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+# --- expectations --------------------------------------------------------------------------------
+
+def ex(default=None, *, anon=None, member=None, contact=None, staff=None, admin=None, **per_role) -> dict:
+    """Expected status per role. Fallbacks: a named role; members -> ``member``; the contact ->
+    ``contact`` -> ``member``; the administrator -> ``admin`` -> ``staff``; then ``default``.
+    Anonymous: ``anon``, else 401 on the API and a redirect to sign in on pages."""
+    table = {}
+    for role in ROLES:
+        if role in per_role:
+            value = per_role[role]
+        elif role == "anonymous":
+            value = anon
+        elif role in MEMBER_ROLES:
+            value = member
+        elif role == "contact":
+            value = contact if contact is not None else member
+        elif role == "staff":
+            value = staff
+        else:
+            value = admin if admin is not None else staff
+        table[role] = default if value is None and role != "anonymous" else value
+    return table
+
+
+EVERYONE = ex(200, anon=200)
+SIGNED_IN = ex(200)
+STAFF_ONLY = ex(403, staff=200)
+ADMIN_ONLY = ex(403, admin=200, staff=403)
+
+
+def admin_only(status) -> dict:
+    return ex(403, staff=403, admin=status)
+
+
+def staff_only(status, member=403) -> dict:
+    return ex(member, staff=status)
+
+
+@dataclass
+class Case:
+    method: str
+    path: str                              # str.format'ed with tests.access_world.names_for
+    expect: dict
+    form: dict | Callable | None = None    # form fields (pages)
+    json: dict | Callable | None = None    # JSON body (API)
+    note: str = ""
+
+    def id(self) -> str:
+        return f"{self.method} {self.path}" + (f" [{self.note}]" if self.note else "")
+
+
+def C(method, path, expect, **kwargs) -> Case:
+    return Case(method, path, expect, **kwargs)
+
+
+BOOKING_FORM = lambda n: {  # noqa: E731 - a row's data
+    "space": n["space"], "title": "Matrix booking", "purpose": "meeting", "date": _day(200),
+    "start_time": "10:00", "end_time": "11:00", "attendees": "2", "visibility": "private", "repeat": "none",
+    "repeat_end": "count"}
+EDIT_FORM = lambda n: {  # noqa: E731
+    "space": n["space"], "title": "Renamed by the matrix", "purpose": "meeting", "date": n["own_booking_edit_date"],
+    "start_time": n["own_booking_edit_start"], "end_date": n["own_booking_edit_end_date"],
+    "end_time": n["own_booking_edit_end"], "attendees": "1",
+    "visibility": "private"}
+RESERVE_FORM = lambda n: {  # noqa: E731
+    "equipment_type": n["spare_etype"], "quantity": "1", "start_date": _day(500), "start_time": "09:00",
+    "end_date": _day(501), "end_time": "09:00", "purpose": "Matrix"}
+
+
+def api_booking(space_key: str, days: int, **extra):
+    return lambda n: {"space_id": n[space_key], "title": "Matrix API booking", "start": _iso(days, 9),
+                      "end": _iso(days, 10), **extra}
+
+
+# --- the table -----------------------------------------------------------------------------------
+# Path placeholders: world ids by name ({space}, {f_private}...), the role's own objects
+# ({own_booking}...), {own_org}, {feed_token} (the outsider's live feed).
+
+ROUTES: dict[str, list[Case]] = {
+    # site
+    "main.index": [C("GET", "/", EVERYONE)],
+    "main.health": [C("GET", "/healthz", EVERYONE)],
+    "main.openapi": [C("GET", "/api/v1/openapi.json", EVERYONE)],
+    "static": [C("GET", "/static/css/app.css", EVERYONE)],
+
+    # signing in, profile, tokens
+    "auth.login": [
+        C("GET", "/login", ex(302, anon=200)),
+        C("POST", "/login", ex(302, anon=400), form={"email": "nobody@example.test", "password": "wrong"},
+          note="wrong password"),
+    ],
+    "auth.logout": [C("POST", "/logout", ex(302, anon=302))],
+    "auth.set_language": [C("POST", "/language", ex(302, anon=302), form={"locale": "en"})],
+    "auth.profile": [
+        C("GET", "/profile", SIGNED_IN),
+        C("POST", "/profile", ex(302), form={"name": "Renamed Person", "locale": "en"}),
+    ],
+    "auth.export_data": [C("GET", "/profile/export.json", SIGNED_IN)],
+    "auth.change_password": [C("POST", "/profile/password", ex(400), note="wrong current password",
+                               form={"current_password": "wrong", "new_password": "x" * 16, "confirm": "x" * 16})],
+    "auth.create_token": [C("POST", "/profile/tokens", ex(201), form={"name": "matrix"})],
+    "auth.revoke_token": [
+        C("POST", "/profile/tokens/{own_token_revoke}/revoke", ex(302)),
+        C("POST", "/profile/tokens/{f_token}/revoke", ex(404), note="another user's token"),
+    ],
+    "auth.organisation_members": [
+        C("GET", "/organisation/members", ex(403, contact=200, staff=200)),
+        C("GET", "/organisation/members?organisation={org_outsider}", ex(404, staff=200),
+          note="another organisation"),
+        C("GET", "/organisation/members?organisation=999999", ex(404), note="no such organisation"),
+    ],
+
+    # administration: organisations, users, audit log
+    "admin.index": [C("GET", "/admin/", ADMIN_ONLY)],
+    "admin.organisations": [C("GET", "/admin/organisations", ADMIN_ONLY)],
+    "admin.new_organisation": [
+        C("GET", "/admin/organisations/new", ADMIN_ONLY),
+        C("POST", "/admin/organisations/new", admin_only(302), form={"name": "Matrix Org", "kind": "company",
+                                                                      "active": "y"}),
+    ],
+    "admin.edit_organisation": [
+        C("GET", "/admin/organisations/{org_outsider}/edit", ADMIN_ONLY),
+        C("POST", "/admin/organisations/{org_outsider}/edit", admin_only(302),
+          form={"name": "Outsider ASA", "kind": "company", "active": "y"}),
+        C("GET", "/admin/organisations/999999/edit", admin_only(404), note="no such organisation"),
+    ],
+    "admin.users": [C("GET", "/admin/users", ADMIN_ONLY)],
+    "admin.new_user": [
+        C("GET", "/admin/users/new", ADMIN_ONLY),
+        C("POST", "/admin/users/new", admin_only(302), form=lambda n: {
+            "email": "new.matrix@example.test", "name": "New Person", "organisation_id": n["org_company"],
+            "role": "member", "locale": "en", "active": "y", "password": "a long enough password"}),
+    ],
+    "admin.edit_user": [
+        C("GET", "/admin/users/{user_outsider}/edit", ADMIN_ONLY),
+        C("POST", "/admin/users/{user_outsider}/edit", admin_only(302), form=lambda n: {
+            "email": "outsider.renamed@example.test", "name": "Outsider Renamed", "organisation_id": n["org_outsider"],
+            "role": "member", "locale": "en", "active": "y"}),
+        C("GET", "/admin/users/999999/edit", admin_only(404), note="no such user"),
+    ],
+    "admin.anonymise_user": [
+        C("POST", "/admin/users/{user_leaver}/anonymise", admin_only(302)),
+        C("POST", "/admin/users/999999/anonymise", admin_only(404), note="no such user"),
+    ],
+    "admin.audit_log": [
+        C("GET", "/admin/audit", ADMIN_ONLY),
+        C("GET", "/admin/audit?from=yesterday", admin_only(400), note="bad date"),
+    ],
+
+    # catalogue administration
+    "catalogue_admin.spaces": [C("GET", "/admin/spaces", ADMIN_ONLY)],
+    "catalogue_admin.new_space_kind": [
+        C("POST", "/admin/space-kinds/new", admin_only(302), form={"name_nb": "Verksted", "name_en": "Workshop"}),
+        C("POST", "/admin/space-kinds/new", admin_only(400), form={}, note="empty form"),
+    ],
+    "catalogue_admin.new_space": [
+        C("GET", "/admin/spaces/new", ADMIN_ONLY),
+        C("POST", "/admin/spaces/new", admin_only(400), form={"name": ""}, note="invalid form"),
+    ],
+    "catalogue_admin.edit_space": [
+        C("GET", "/admin/spaces/{space}/edit", ADMIN_ONLY),
+        C("GET", "/admin/spaces/{inactive_space}/edit", ADMIN_ONLY, note="inactive space"),
+        C("POST", "/admin/spaces/{spare_space}/edit", admin_only(400), form={"name": ""}, note="invalid form"),
+        C("GET", "/admin/spaces/999999/edit", admin_only(404), note="no such space"),
+    ],
+    "catalogue_admin.deactivate_space": [C("POST", "/admin/spaces/{spare_space}/deactivate", admin_only(302))],
+    "catalogue_admin.closures": [C("GET", "/admin/closures", ADMIN_ONLY)],
+    "catalogue_admin.new_closure": [
+        C("GET", "/admin/closures/new", ADMIN_ONLY),
+        C("POST", "/admin/closures/new", admin_only(302), form=lambda n: {
+            "space_id": str(n["spare_space"]), "start_date": _day(400), "end_date": _day(401), "reason": "Paint"}),
+    ],
+    "catalogue_admin.closure": [
+        C("GET", "/admin/closures/{closure}", ADMIN_ONLY),
+        C("GET", "/admin/closures/999999", admin_only(404), note="no such closure"),
+    ],
+    "catalogue_admin.delete_closure": [C("POST", "/admin/closures/{closure_delete}/delete", admin_only(302))],
+    "catalogue_admin.equipment_types": [C("GET", "/admin/equipment", ADMIN_ONLY)],
+    "catalogue_admin.new_equipment_type": [
+        C("GET", "/admin/equipment/new", ADMIN_ONLY),
+        C("POST", "/admin/equipment/new", admin_only(400), form={"name": ""}, note="invalid form"),
+    ],
+    "catalogue_admin.equipment_type": [
+        C("GET", "/admin/equipment/{inactive_etype}", ADMIN_ONLY),
+        C("GET", "/admin/equipment/999999", admin_only(404), note="no such type"),
+    ],
+    "catalogue_admin.edit_equipment_type": [
+        C("GET", "/admin/equipment/{etype}/edit", ADMIN_ONLY),
+        C("POST", "/admin/equipment/{spare_etype}/edit", admin_only(400), form={"name": ""}, note="invalid form"),
+    ],
+    "catalogue_admin.new_unit": [
+        C("GET", "/admin/equipment/{spare_etype}/units/new", ADMIN_ONLY),
+        C("POST", "/admin/equipment/{spare_etype}/units/new", admin_only(302),
+          form={"asset_tag": "MATRIX-1", "serial": "M1", "status": "available"}),
+    ],
+    "catalogue_admin.edit_unit": [
+        C("GET", "/admin/units/{unit}/edit", ADMIN_ONLY),
+        C("POST", "/admin/units/{spare_unit}/edit", admin_only(400), form={"asset_tag": ""}, note="invalid form"),
+        C("GET", "/admin/units/999999/edit", admin_only(404), note="no such unit"),
+    ],
+    "catalogue_admin.unit_status": [
+        C("GET", "/admin/units/{unit}/maintenance", ADMIN_ONLY),
+        C("POST", "/admin/units/{spare_unit}/maintenance", admin_only(302), form={"note": "Battery"}),
+    ],
+
+    # browsing the catalogue
+    "spaces.index": [C("GET", "/spaces", SIGNED_IN)],
+    "spaces.detail": [
+        C("GET", "/spaces/open-room", SIGNED_IN),
+        C("GET", "/spaces/closed-room", ex(404, admin=200), note="inactive space"),
+        C("GET", "/spaces/no-such-room", ex(404), note="no such space"),
+    ],
+    "spaces.equipment": [C("GET", "/equipment", SIGNED_IN)],
+    "spaces.equipment_detail": [
+        C("GET", "/equipment/{etype}", SIGNED_IN),
+        C("GET", "/equipment/{inactive_etype}", ex(404, admin=200), note="inactive type"),
+    ],
+
+    # booking pages
+    "bookings.day_view": [C("GET", "/day", SIGNED_IN)],
+    "bookings.week_view": [
+        C("GET", "/booking/spaces/{space}/week", SIGNED_IN),
+        C("GET", "/booking/spaces/{inactive_space}/week", ex(404), note="inactive space"),
+    ],
+    "bookings.events": [C("GET", "/events", EVERYONE)],
+    "bookings.mine": [C("GET", "/bookings/mine", SIGNED_IN)],
+    "bookings.organisation_bookings": [
+        C("GET", "/bookings/organisation", SIGNED_IN),
+        C("GET", "/bookings/organisation?organisation={org_outsider}", SIGNED_IN, note="staff pick; others own"),
+    ],
+    "bookings.approvals": [C("GET", "/bookings/approvals", STAFF_ONLY)],
+    "bookings.booking_page": [
+        C("GET", "/bookings/{own_booking}", SIGNED_IN),
+        C("GET", "/bookings/{f_private}", ex(404, staff=200), note="another organisation's private booking"),
+        C("GET", "/bookings/{colleague_private}", ex(404, contact=200, staff=200),
+          note="a colleague's private booking"),
+        C("GET", "/bookings/{f_partners}", SIGNED_IN, note="shared with partners"),
+        C("GET", "/bookings/{f_public}", EVERYONE, note="public event"),
+        C("GET", "/bookings/999999", ex(404), note="no such booking"),
+    ],
+    "bookings.new_booking": [
+        C("GET", "/bookings/new", SIGNED_IN),
+        C("POST", "/bookings/new", ex(303), form=BOOKING_FORM),
+        C("POST", "/bookings/new", ex(422), form={"title": ""}, note="empty form"),
+    ],
+    "bookings.edit_booking": [
+        C("GET", "/bookings/{own_booking}/edit", SIGNED_IN),
+        C("POST", "/bookings/{own_booking_edit}/edit", ex(303), form=EDIT_FORM),
+        C("GET", "/bookings/{f_private}/edit", ex(404, staff=200), note="another organisation's private booking"),
+        C("POST", "/bookings/{f_edit}/edit", ex(404, staff=422), form={"title": ""},
+          note="another organisation's booking"),
+        C("GET", "/bookings/{f_partners}/edit", ex(403, staff=200), note="visible but not manageable"),
+    ],
+    "bookings.cancel_booking": [
+        C("GET", "/bookings/{own_booking}/cancel", SIGNED_IN),
+        C("POST", "/bookings/{own_booking_cancel}/cancel", ex(303), form={"reason": "Not needed"}),
+        C("POST", "/bookings/{f_cancel}/cancel", ex(404, staff=303), form={"reason": "Not needed"},
+          note="another organisation's private booking"),
+        C("POST", "/bookings/{f_partners}/cancel", ex(403, staff=422), form={},
+          note="visible but not manageable"),
+    ],
+    "bookings.approve_booking": [
+        C("POST", "/bookings/{f_pending_approve}/approve", staff_only(303),
+          form=lambda n: {f"approve-{n['f_pending_approve']}-reason": ""}),
+        C("POST", "/bookings/999999/approve", staff_only(404), note="no such booking"),
+    ],
+    "bookings.reject_booking": [
+        C("POST", "/bookings/{f_pending_reject}/reject", staff_only(303),
+          form=lambda n: {f"reject-{n['f_pending_reject']}-reason": "Full"}),
+        C("POST", "/bookings/{f_pending_approve}/reject", staff_only(422), form={}, note="no reason"),
+    ],
+    "feeds.booking_ics": [
+        C("GET", "/bookings/{own_booking}.ics", SIGNED_IN),
+        C("GET", "/bookings/{f_private}.ics", ex(404, staff=200), note="another organisation's private booking"),
+        C("GET", "/bookings/{f_public}.ics", SIGNED_IN, note="public event"),
+    ],
+
+    # equipment reservation pages
+    "equipment_reservations.new": [
+        C("GET", "/equipment-reservations/new", SIGNED_IN),
+        C("POST", "/equipment-reservations/new", ex(302), form=RESERVE_FORM),
+        C("POST", "/equipment-reservations/new", ex(400), form={}, note="empty form"),
+    ],
+    "equipment_reservations.mine": [C("GET", "/equipment-reservations/mine", SIGNED_IN)],
+    "equipment_reservations.detail": [
+        C("GET", "/equipment-reservations/{own_reservation}", SIGNED_IN),
+        C("GET", "/equipment-reservations/{f_reservation}", ex(404, staff=200), note="another organisation's"),
+        C("GET", "/equipment-reservations/{colleague_reservation}", ex(404, contact=200, staff=200),
+          note="a colleague's"),
+    ],
+    "equipment_reservations.cancel": [
+        C("POST", "/equipment-reservations/{own_reservation_cancel}/cancel", ex(302)),
+        C("POST", "/equipment-reservations/{f_reservation_cancel}/cancel", ex(404, staff=302),
+          note="another organisation's"),
+    ],
+    "equipment_reservations.timeline": [
+        C("GET", "/equipment/{etype}/timeline", SIGNED_IN),
+        C("GET", "/equipment/{inactive_etype}/timeline", ex(404, staff=200), note="inactive type"),
+    ],
+    "equipment_reservations.desk": [C("GET", "/equipment-reservations/desk", STAFF_ONLY)],
+    "equipment_reservations.overdue": [C("GET", "/equipment-reservations/overdue", STAFF_ONLY)],
+    "equipment_reservations.approvals": [C("GET", "/equipment-reservations/approvals", STAFF_ONLY)],
+    "equipment_reservations.check_out": [
+        C("GET", "/equipment-reservations/{f_reservation}/check-out", STAFF_ONLY),
+        C("POST", "/equipment-reservations/{f_reservation_checkout}/check-out", staff_only(302),
+          form={"note": "Fine"}),
+        C("GET", "/equipment-reservations/999999/check-out", staff_only(404), note="no such reservation"),
+    ],
+    "equipment_reservations.check_in": [
+        C("GET", "/equipment-reservations/{f_reservation_checkin}/check-in", STAFF_ONLY),
+        C("POST", "/equipment-reservations/{f_reservation_checkin}/check-in", staff_only(302),
+          form={"note": "Clean"}),
+        C("POST", "/equipment-reservations/{f_reservation}/check-in", staff_only(409), form={"note": ""},
+          note="not checked out"),
+    ],
+    "equipment_reservations.approve": [
+        C("POST", "/equipment-reservations/{f_reservation_pending_approve}/approve", staff_only(302), form={}),
+        C("POST", "/equipment-reservations/{f_reservation}/approve", staff_only(409), form={}, note="not pending"),
+    ],
+    "equipment_reservations.reject": [
+        C("POST", "/equipment-reservations/{f_reservation_pending_reject}/reject", staff_only(302),
+          form={"reason": "Broken"}),
+        C("POST", "/equipment-reservations/{f_reservation_pending_approve}/reject", staff_only(422), form={},
+          note="no reason"),
+    ],
+
+    # calendar feeds
+    "feeds.index": [
+        C("GET", "/feeds", SIGNED_IN),
+        C("POST", "/feeds", SIGNED_IN, form={"scope": "mine"}),
+        C("POST", "/feeds", ex(400, staff=200), form={"scope": "all"}, note="every booking: staff only"),
+    ],
+    "feeds.revoke": [
+        C("POST", "/feeds/{own_feed_revoke}/revoke", ex(302)),
+        C("POST", "/feeds/{f_feed_revoke}/revoke", ex(404), note="another user's feed"),
+    ],
+    "feeds.feed": [
+        C("GET", "/feeds/{feed_token}.ics", EVERYONE, note="the token is the credential"),
+        C("GET", "/feeds/" + "A" * 43 + ".ics", ex(404, anon=404), note="unknown token"),
+    ],
+    "feeds.public_feed": [C("GET", "/feeds/public.ics", EVERYONE)],
+
+    # JSON API: accounts and catalogue
+    "accounts_api.me": [C("GET", "/api/v1/me", SIGNED_IN)],
+    "spaces_api.list_spaces": [C("GET", "/api/v1/spaces", SIGNED_IN)],
+    "spaces_api.get_space": [
+        C("GET", "/api/v1/spaces/{space}", SIGNED_IN),
+        C("GET", "/api/v1/spaces/{inactive_space}", ex(404, admin=200), note="inactive space"),
+    ],
+    "spaces_api.create_space": [
+        C("POST", "/api/v1/spaces", admin_only(201), json={
+            "name": "Matrix Lab", "kind": "meeting-room", "capacity": 6, "bookable_by": ["company"]}),
+    ],
+    "spaces_api.update_space": [
+        C("PATCH", "/api/v1/spaces/{spare_space}", admin_only(200), json={"capacity": 12}),
+        C("PATCH", "/api/v1/spaces/999999", admin_only(404), json={"capacity": 12}, note="no such space"),
+    ],
+    "spaces_api.list_equipment": [C("GET", "/api/v1/equipment", SIGNED_IN)],
+    "spaces_api.create_equipment": [
+        C("POST", "/api/v1/equipment", admin_only(201), json={
+            "name": "Matrix Kit", "category": "sensor_kit", "max_loan_days": 7, "bookable_by": ["company"]}),
+    ],
+    "spaces_api.get_equipment": [
+        C("GET", "/api/v1/equipment/{etype}", SIGNED_IN),
+        C("GET", "/api/v1/equipment/{inactive_etype}", ex(404, admin=200), note="inactive type"),
+    ],
+
+    # JSON API: bookings
+    "booking_api.list_bookings": [C("GET", "/api/v1/bookings", SIGNED_IN)],
+    "booking_api.create_booking": [
+        C("POST", "/api/v1/bookings", ex(201), json=api_booking("space", 210)),
+        C("POST", "/api/v1/bookings", ex(403, hospital=201, staff=422), json=api_booking("hospital_space", 211),
+          note="a space only hospitals may book"),
+        C("POST", "/api/v1/bookings", ex(403, staff=201),
+          json=lambda n: api_booking("space", 212, organisation_id=n["org_outsider"])(n),
+          note="for another organisation"),
+        C("POST", "/api/v1/bookings", ex(422), json=api_booking("inactive_space", 213), note="inactive space"),
+        C("POST", "/api/v1/bookings", ex(400), json=[1, 2], note="not an object"),
+    ],
+    "booking_api.get_booking": [
+        C("GET", "/api/v1/bookings/{own_booking}", SIGNED_IN),
+        C("GET", "/api/v1/bookings/{f_private}", ex(404, staff=200), note="another organisation's private booking"),
+        C("GET", "/api/v1/bookings/{colleague_private}", ex(404, contact=200, staff=200),
+          note="a colleague's private booking"),
+        C("GET", "/api/v1/bookings/{f_occurrence}", ex(404, staff=200), note="another organisation's series"),
+    ],
+    "booking_api.update_booking": [
+        C("PATCH", "/api/v1/bookings/{own_booking_patch}", SIGNED_IN, json={"title": "Patched"}),
+        C("PATCH", "/api/v1/bookings/{f_patch}", ex(404, staff=200), json={"title": "Patched"},
+          note="another organisation's private booking"),
+        C("PATCH", "/api/v1/bookings/{f_partners}", ex(403, staff=422), json={"colour": "red"},
+          note="visible but not manageable"),
+    ],
+    "booking_api.cancel_booking": [
+        C("POST", "/api/v1/bookings/{own_booking_cancel_api}/cancel", SIGNED_IN),
+        C("POST", "/api/v1/bookings/{f_cancel_api}/cancel", ex(404, staff=200),
+          note="another organisation's private booking"),
+        C("POST", "/api/v1/bookings/{f_partners}/cancel", ex(403, staff=422), json={"reason": 5},
+          note="visible but not manageable"),
+    ],
+    "booking_api.approve_booking": [
+        C("POST", "/api/v1/bookings/{own_pending_approve}/approve", staff_only(200), note="own pending booking"),
+        C("POST", "/api/v1/bookings/{f_pending_approve_api}/approve", staff_only(200, member=404),
+          note="another organisation's private booking"),
+        C("POST", "/api/v1/bookings/{own_booking}/approve", staff_only(409), note="not pending"),
+    ],
+    "booking_api.reject_booking": [
+        C("POST", "/api/v1/bookings/{own_pending_reject}/reject", staff_only(200), json={"reason": "Full"},
+          note="own pending booking"),
+        C("POST", "/api/v1/bookings/{f_pending_reject_api}/reject", staff_only(200, member=404),
+          json={"reason": "Full"}, note="another organisation's private booking"),
+        C("POST", "/api/v1/bookings/{f_partners_pending}/reject", staff_only(422), json={},
+          note="no reason"),
+    ],
+    "booking_api.space_availability": [
+        C("GET", "/api/v1/spaces/{space}/availability", SIGNED_IN),
+        C("GET", "/api/v1/spaces/{inactive_space}/availability", ex(404, admin=200), note="inactive space"),
+        C("GET", "/api/v1/spaces/{space}/availability?start=tomorrow", ex(422), note="bad start"),
+    ],
+
+    # JSON API: equipment reservations
+    "equipment_api.create_reservation": [
+        C("POST", "/api/v1/equipment-reservations", ex(201), json=lambda n: {
+            "equipment_id": n["spare_etype"], "quantity": 1, "start": _iso(600, 9), "end": _iso(601, 9)}),
+        C("POST", "/api/v1/equipment-reservations", ex(422, staff=201), json=lambda n: {
+            "equipment_id": n["spare_etype"], "quantity": 1, "start": _iso(610, 9), "end": _iso(611, 9),
+            "booking_id": n["f_private"]}, note="for another organisation's private booking"),
+        C("POST", "/api/v1/equipment-reservations", ex(403, staff=201), json=lambda n: {
+            "equipment_id": n["spare_etype"], "quantity": 1, "start": _iso(620, 9), "end": _iso(621, 9),
+            "organisation_id": n["org_outsider"]}, note="for another organisation"),
+    ],
+    "equipment_api.list_reservations": [C("GET", "/api/v1/equipment-reservations", SIGNED_IN)],
+    "equipment_api.get_reservation": [
+        C("GET", "/api/v1/equipment-reservations/{own_reservation}", SIGNED_IN),
+        C("GET", "/api/v1/equipment-reservations/{f_reservation}", ex(404, staff=200), note="another organisation's"),
+    ],
+    "equipment_api.cancel": [
+        C("POST", "/api/v1/equipment-reservations/{own_reservation_cancel_api}/cancel", SIGNED_IN),
+        C("POST", "/api/v1/equipment-reservations/{f_reservation_cancel_api}/cancel", ex(404, staff=200),
+          note="another organisation's"),
+    ],
+    "equipment_api.checkout": [
+        C("POST", "/api/v1/equipment-reservations/{own_reservation_checkout}/checkout", staff_only(200),
+          note="own reservation"),
+        C("POST", "/api/v1/equipment-reservations/{f_reservation_checkout_api}/checkout",
+          staff_only(200, member=404), note="another organisation's"),
+    ],
+    "equipment_api.checkin": [
+        C("POST", "/api/v1/equipment-reservations/{own_reservation_checkin}/checkin", staff_only(200),
+          note="own reservation"),
+        C("POST", "/api/v1/equipment-reservations/{f_reservation_checkin_api}/checkin",
+          staff_only(200, member=404), note="another organisation's"),
+    ],
+    "equipment_api.approve": [
+        C("POST", "/api/v1/equipment-reservations/{own_reservation_pending_approve}/approve", staff_only(200),
+          note="own pending reservation"),
+        C("POST", "/api/v1/equipment-reservations/{f_reservation_pending_approve_api}/approve",
+          staff_only(200, member=404), note="another organisation's"),
+    ],
+    "equipment_api.reject": [
+        C("POST", "/api/v1/equipment-reservations/{own_reservation_pending_reject}/reject", staff_only(200),
+          json={"reason": "Broken"}, note="own pending reservation"),
+        C("POST", "/api/v1/equipment-reservations/{f_reservation_pending_reject_api}/reject",
+          staff_only(200, member=404), json={"reason": "Broken"}, note="another organisation's"),
+    ],
+
+    # JSON API: feeds
+    "feeds_api.create_feed": [
+        C("POST", "/api/v1/feeds", ex(201), json={"scope": "mine"}),
+        C("POST", "/api/v1/feeds", ex(403, staff=201), json={"scope": "all"}, note="every booking: staff only"),
+        C("POST", "/api/v1/feeds", ex(422, admin=201), json=lambda n: {"scope": "space", "space_id": n["inactive_space"]},
+          note="inactive space"),
+        C("POST", "/api/v1/feeds", ex(422, admin=201),
+          json=lambda n: {"scope": "equipment", "equipment_id": n["inactive_etype"]}, note="inactive type"),
+    ],
+    "feeds_api.list_feeds": [C("GET", "/api/v1/feeds", SIGNED_IN)],
+    "feeds_api.revoke_feed": [
+        C("DELETE", "/api/v1/feeds/{own_feed_delete_api}", ex(204)),
+        C("DELETE", "/api/v1/feeds/{f_feed_revoke}", ex(404), note="another user's feed"),
+    ],
+}
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _methods(rule) -> set[str]:
+    return set(rule.methods) - {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture(scope="module")
+def routing_app():
+    return create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_every_route_and_method_has_a_row(routing_app):
+    """A route added later without a row here fails this test (and so does a stale row)."""
+    missing = []
+    for rule in routing_app.url_map.iter_rules():
+        covered = {case.method for case in ROUTES.get(rule.endpoint, [])}
+        for method in sorted(_methods(rule) - covered):
+            missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert not missing, "Routes without a row in tests/test_route_matrix.py ROUTES:\n" + "\n".join(missing)
+    endpoints = {rule.endpoint for rule in routing_app.url_map.iter_rules()}
+    stale = sorted(set(ROUTES) - endpoints)
+    assert not stale, f"Rows for endpoints that no longer exist: {stale}"
+
+
+def test_every_row_requests_the_route_it_is_filed_under(routing_app):
+    """A row's path and method really reach its endpoint (a typo cannot test another route)."""
+    adapter = routing_app.url_map.bind("samskap.test")
+    world_ids = _Names.placeholder()
+    wrong = []
+    for endpoint, cases in ROUTES.items():
+        for case in cases:
+            path = case.path.format_map(world_ids).split("?")[0]
+            try:
+                found, _args = adapter.match(path, method=case.method)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                found = repr(exc)
+            if found != endpoint:
+                wrong.append(f"{case.id()} reaches {found}, filed under {endpoint}")
+    assert not wrong, "\n".join(wrong)
+
+
+# --- running the table ---------------------------------------------------------------------------
+
+class _Names(dict):
+    @classmethod
+    def placeholder(cls) -> "_Names":
+        return cls()
+
+    def __missing__(self, key):  # for routing checks only: any id will do
+        return "1"
+
+
+@pytest.fixture(scope="module")
+def world_file(sqlite_template, tmp_path_factory):
+    path = tmp_path_factory.mktemp("matrix-world") / "world.sqlite3"
+    world = seed_world_file(sqlite_template, path, BASE_CONFIG)
+    return path, world
+
+
+@dataclass
+class RoleRun:
+    role: str
+    app: object
+    world: object
+    names: dict = field(default_factory=dict)
+
+    def request(self, case: Case):
+        kwargs = {}
+        if case.form is not None:
+            kwargs["data"] = case.form(self.names) if callable(case.form) else case.form
+        if case.json is not None:
+            kwargs["json"] = case.json(self.names) if callable(case.json) else case.json
+        return request_as(self.app, self.world, self.role, case.method, case.path.format_map(self.names), **kwargs)
+
+
+@pytest.fixture(scope="module", params=ROLES)
+def run(request, world_file, tmp_path_factory):
+    source, world = world_file
+    role = request.param
+    path = copy_world(source, tmp_path_factory.mktemp(f"matrix-{role}") / "db.sqlite3")
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    app.test_client_class = IsolatedClient
+    names = names_for(world, role)
+    # The edit row keeps the booking's own time: read it once, as local wall-clock values.
+    with app.app_context():
+        from booking.models import Booking
+        from samskap.timeutil import to_local
+
+        booking = db.session.get(Booking, names["own_booking_edit"])
+        start, end = to_local(booking.start), to_local(booking.end)
+        names.update(own_booking_edit_date=start.date().isoformat(), own_booking_edit_start=start.strftime("%H:%M"),
+                     own_booking_edit_end=end.strftime("%H:%M"), own_booking_edit_end_date=end.date().isoformat())
+        db.session.remove()
+    yield RoleRun(role, app, world, names)
+    with app.app_context():
+        db.engine.dispose()
+
+
+CASES = [pytest.param(endpoint, case, id=f"{endpoint}: {case.id()}")
+         for endpoint, cases in ROUTES.items() for case in cases]
+
+
+@pytest.mark.parametrize("endpoint,case", CASES)
+def test_route_answers_each_role_as_the_table_says(run, endpoint, case):
+    expected = case.expect[run.role]
+    response = run.request(case)
+    location = response.headers.get("Location", "")
+    if expected == LOGIN or (expected is None and not case.path.startswith("/api/")):
+        assert response.status_code == 302 and "/login" in location, (
+            f"{run.role}: {case.id()} answered {response.status_code} {location}, expected a redirect to sign in")
+    elif expected is None:
+        assert response.status_code == 401, f"{run.role}: {case.id()} answered {response.status_code}, expected 401"
+    else:
+        assert response.status_code == expected, (
+            f"{run.role}: {case.id()} answered {response.status_code}, expected {expected}: "
+            f"{response.get_data(as_text=True)[:300]}")
+        if expected == 302 and run.role != "anonymous":
+            assert "/login" not in location, f"{run.role}: {case.id()} was sent to sign in"
+
+
+def test_a_method_a_route_does_not_take_answers_405(routing_app):
+    """Every route refuses the methods it does not take with 405 (before any sign-in check)."""
+    adapter = routing_app.url_map.bind("samskap.test")
+    client = routing_app.test_client()
+    names = _Names.placeholder()
+    wrong = []
+    for endpoint, cases in ROUTES.items():
+        path = cases[0].path.format_map(names).split("?")[0]
+        allowed = set(adapter.allowed_methods(path))
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            if method in allowed:
+                continue
+            response = client.open(path, method=method)
+            if response.status_code != 405:
+                wrong.append(f"{method} {path} ({endpoint}): {response.status_code}")
+            break
+    assert not wrong, "\n".join(wrong)
