@@ -107,9 +107,8 @@ def test_a_clash_offers_free_times_and_one_click_books_a_suggested_one(page, lan
     assert (start, end) != ("09:30", "10:30")
     submit(page, BOOKING_FORM)
     assert flash_texts(page) == [TEXT["confirmed"][lang]]
-    assert page.locator("h1").inner_text() == second
-    booked_day = page.locator("#date").count() == 0  # on the booking page now
-    assert booked_day and f"–{end}" in page.locator("dl.details dd").first.inner_text()
+    assert page.locator("h1").inner_text() == second  # the booking's own page
+    assert page.locator("dl.details dd").first.inner_text().endswith(f"{start}–{end}")
 
 
 # --- a weekly series ------------------------------------------------------------------------------
@@ -268,10 +267,11 @@ def test_day_grid_works_with_the_keyboard_alone(page, lang):
             break
     else:
         raise AssertionError("no free slot reached by Tab")
-    focused = page.evaluate("() => { const el = document.activeElement, s = getComputedStyle(el); return "
-                            "{outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2, "
-                            "name: el.innerText + ' ' + el.textContent}; }")
-    assert focused["outline"], "the focused slot shows where the focus is"
+    outlined = page.evaluate("() => { const s = getComputedStyle(document.activeElement); "
+                             "return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; }")
+    assert outlined, "the focused slot shows where the focus is"
+    name = page.evaluate("() => document.activeElement.textContent.trim()")
+    assert re.fullmatch(r"\+Book .+ \d\d:\d\d–\d\d:\d\d", name), f"a screen reader hears what it books: {name!r}"
     href = page.evaluate(ACTIVE_HREF)
     start = re.search(r"start=([\d-]+T\d\d:\d\d)", href).group(1)
     with page.expect_navigation():
