@@ -27,6 +27,7 @@ from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Equi
 from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_view_details,
                                  details_visible_clause, manageable_clause)
 from booking.services import MAX_ID, BookingRequest, Recurrence
+from samskap.ids import parse_count, parse_id
 from samskap.errors import Conflict, DomainError
 from samskap.extensions import db, login_manager
 from samskap.i18n import local_datetime_text
@@ -177,9 +178,10 @@ def organisation_bookings():
         organisations = db.session.scalars(sa.select(Organisation).order_by(Organisation.name)).all()
         chosen = request.args.get("organisation", "").strip()
         if chosen:
-            if not chosen.isdigit():
+            chosen_id = parse_id(chosen)
+            if chosen_id is None:
                 raise BadQuery(_("Choose an organisation from the list."))
-            organisation = _get(Organisation, int(chosen))
+            organisation = _get(Organisation, chosen_id)
             if organisation is None:
                 abort(404)
     show_past = request.args.get("when") == "past"
@@ -271,10 +273,11 @@ def _local_datetime_arg(name: str):
     except ValueError:
         raise BadQuery(_("'%(value)s' is not a date and time. Use the form YYYY-MM-DDTHH:MM, "
                          "for example 2026-03-10T09:00.", value=text[:40])) from None
-    if value.tzinfo is not None:
-        value = to_local(value).replace(tzinfo=None)
+    # The year first: converting a time near year 1 or 9999 to local time would overflow.
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise BadQuery(_("Choose a date between the years %(first)d and %(last)d.", first=MIN_YEAR, last=MAX_YEAR))
+    if value.tzinfo is not None:
+        value = to_local(value).replace(tzinfo=None)
     return value
 
 
@@ -283,9 +286,10 @@ def _prefill_from_query() -> dict:
     data = {}
     space = request.args.get("space", "").strip()
     if space:
-        if not space.isdigit():
+        space_id = parse_id(space)
+        if space_id is None:
             raise BadQuery(_("Choose a space from the list."))
-        data["space"] = int(space) if int(space) <= MAX_ID else 0
+        data["space"] = space_id
     start, end = _local_datetime_arg("start"), _local_datetime_arg("end")
     if start is not None:
         data["date"], data["start_time"] = start.date(), start.time()
@@ -299,8 +303,9 @@ def _prefill_from_query() -> dict:
         data["purpose"] = request.args["purpose"]
     if request.args.get("visibility") in VISIBILITY_LABELS:
         data["visibility"] = request.args["visibility"]
-    if request.args.get("attendees", "").isdigit():
-        data["attendees"] = int(request.args["attendees"])
+    attendees = parse_count(request.args.get("attendees", ""), maximum=100_000)
+    if attendees:
+        data["attendees"] = attendees
     return data
 
 
