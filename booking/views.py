@@ -178,10 +178,10 @@ def organisation_bookings():
         organisations = db.session.scalars(sa.select(Organisation).order_by(Organisation.name)).all()
         chosen = request.args.get("organisation", "").strip()
         if chosen:
-            chosen_id = parse_id(chosen)
-            if chosen_id is None:
+            if not (chosen.isascii() and chosen.isdigit()):
                 raise BadQuery(_("Choose an organisation from the list."))
-            organisation = _get(Organisation, chosen_id)
+            chosen_id = parse_id(chosen)  # None for a number no row can have: "not found" below
+            organisation = _get(Organisation, chosen_id) if chosen_id else None
             if organisation is None:
                 abort(404)
     show_past = request.args.get("when") == "past"
