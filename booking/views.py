@@ -286,10 +286,9 @@ def _prefill_from_query() -> dict:
     data = {}
     space = request.args.get("space", "").strip()
     if space:
-        space_id = parse_id(space)
-        if space_id is None:
+        if not (space.isascii() and space.isdigit()):
             raise BadQuery(_("Choose a space from the list."))
-        data["space"] = space_id
+        data["space"] = parse_id(space) or 0  # 0: a number no space can have, so none is preselected
     start, end = _local_datetime_arg("start"), _local_datetime_arg("end")
     if start is not None:
         data["date"], data["start_time"] = start.date(), start.time()
