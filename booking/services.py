@@ -49,6 +49,11 @@ SCOPES = ("this", "following", "series")
 OVERLAP_CONSTRAINT = "ex_bookings_no_overlap"
 SUGGESTION_STEP = timedelta(minutes=15)
 SUGGESTION_HORIZON = timedelta(days=14)
+# Nothing can be booked further ahead than this, whatever the space allows: keeps every date
+# (plus buffers, local time, feeds) far from the limits of datetime. Equipment uses the same.
+HORIZON_YEARS = 10
+BOOKING_HORIZON = timedelta(days=366 * HORIZON_YEARS)
+NUL = "\x00"
 AUDITED_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
                   "status", "sequence")
 
@@ -159,6 +164,8 @@ def _clean_details(values: dict, errors: dict) -> dict:
         title = values["title"].strip() if isinstance(values["title"], str) else ""
         if not title:
             errors["title"] = _("Give the booking a title.")
+        elif NUL in title:
+            errors["title"] = _("The text contains a character that is not allowed.")
         elif len(title) > TITLE_MAX:
             errors["title"] = _("The title can be at most %(n)d characters long.", n=TITLE_MAX)
         clean["title"] = title
@@ -168,6 +175,8 @@ def _clean_details(values: dict, errors: dict) -> dict:
             errors["description"] = _("The description must be text.")
         elif len(description) > DESCRIPTION_MAX:
             errors["description"] = _("The description can be at most %(n)d characters long.", n=DESCRIPTION_MAX)
+        elif NUL in description:
+            errors["description"] = _("The text contains a character that is not allowed.")
         else:
             clean["description"] = description.strip()
     if "purpose" in values:
@@ -190,6 +199,8 @@ def _clean_reason(reason, *, required: bool) -> str:
         raise ValidationFailed({"reason": _("Give a reason.")})
     if len(text) > REASON_MAX:
         raise ValidationFailed({"reason": _("The reason can be at most %(n)d characters long.", n=REASON_MAX)})
+    if NUL in text:
+        raise ValidationFailed({"reason": _("The text contains a character that is not allowed.")})
     return text
 
 
@@ -250,6 +261,13 @@ def _period_problems(space: Space, start: datetime, end: datetime, *, now: datet
     errors: dict[str, str] = {}
     if end <= start:
         errors["end"] = _("The end must be after the start.")
+        return errors
+    horizon = now + BOOKING_HORIZON
+    if end > horizon:
+        # Checked first and alone: further rules would do date arithmetic on absurd dates.
+        errors["start" if start >= horizon else "end"] = _(
+            "Bookings can reach at most %(n)d years ahead (until %(date)s).", n=HORIZON_YEARS,
+            date=horizon.astimezone(local_tz()).date().isoformat())
         return errors
     if start < now:
         errors["start"] = _("The start is in the past.")

@@ -42,26 +42,38 @@ def register_i18n(app) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories(app.root_path))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
+    # An instant so close to the end of the calendar (year 9999) that local time would be
+    # past it cannot be converted; such a row is shown in UTC rather than failing the page.
+
     @app.template_filter("localdt")
     def localdt(value, fmt="medium"):
         """Date and time in the site's time zone, formatted for the user's language."""
         if value is None:
             return ""
-        return format_datetime(value, _pattern(fmt))
+        try:
+            return format_datetime(value, _pattern(fmt))
+        except OverflowError:
+            return format_datetime(value, _pattern(fmt), rebase=False) + " UTC"
 
     @app.template_filter("localdate")
     def localdate(value, fmt="medium"):
         if value is None:
             return ""
         if hasattr(value, "tzinfo") and getattr(value, "hour", None) is not None:
-            value = to_local(value)
+            try:
+                value = to_local(value)
+            except OverflowError:
+                value = value.date()  # shown as the UTC date
         return format_date(value, _date_pattern(fmt))
 
     @app.template_filter("localtime")
     def localtime(value):
         if value is None:
             return ""
-        return format_time(value, "HH:mm")
+        try:
+            return format_time(value, "HH:mm")
+        except OverflowError:
+            return format_time(value, "HH:mm", rebase=False) + " UTC"
 
     @app.context_processor
     def inject_locale():
