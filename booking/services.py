@@ -343,6 +343,47 @@ def _conflict_message(space: Space, clashes: list[dict]) -> str:
     return _("%(space)s is already booked at that time (%(periods)s).", space=space.name, periods=periods)
 
 
+def _self_overlaps(space: Space, periods) -> list[tuple]:
+    """Pairs ``(earlier, later)`` of planned ``(start, end)`` periods of one series where the
+    later one starts before the earlier one's blocked period (end plus the space's buffer)
+    is over. Sorted by start, each start is compared with the furthest blocked end so far."""
+    buffer = timedelta(minutes=space.buffer_minutes or 0)
+    pairs, furthest = [], None
+    for period in sorted(periods, key=lambda p: p[0]):
+        if furthest is not None and period[0] < furthest[1] + buffer:
+            pairs.append((furthest, period))
+        if furthest is None or period[1] > furthest[1]:
+            furthest = period
+    return pairs
+
+
+def _check_self_overlap(space: Space, periods) -> None:
+    """Refuse planned occurrences of a series that would overlap each other (checked before
+    anything is written: the database would refuse them too, but could not say why)."""
+    pairs = _self_overlaps(space, periods)
+    if not pairs:
+        return
+    buffer = timedelta(minutes=space.buffer_minutes or 0)
+    dates = [f"{to_local(later[0]):%Y-%m-%d}" for _earlier, later in pairs]
+    shown = ", ".join(_("%(first)s and %(second)s", first=_period_text(*earlier), second=_period_text(*later))
+                      for earlier, later in pairs[:5])
+    if buffer:
+        message = _("The bookings of the series would overlap each other: %(pairs)s. Each booking, plus "
+                    "%(n)d minutes of preparation time in %(space)s, must end before the next one starts; make "
+                    "the bookings shorter or repeat them less often.", pairs=shown, n=space.buffer_minutes,
+                    space=space.name)
+    else:
+        message = _("The bookings of the series would overlap each other: %(pairs)s. Each booking must end "
+                    "before the next one starts; make the bookings shorter or repeat them less often.",
+                    pairs=shown)
+    conflicts = [{"start": iso(earlier[0]), "end": iso(earlier[1]), "blocked_until": iso(earlier[1] + buffer),
+                  "booking_id": None, "title": _("Another booking of this series"),
+                  "reason": "series_self_overlap", "occurrence_start": iso(later[0])}
+                 for earlier, later in pairs]
+    raise Conflict(message, code="series_self_overlap",
+                   details={"reason": "series_self_overlap", "conflicts": conflicts, "dates": dates})
+
+
 def _write_guarded(viewer, space: Space, periods, apply) -> None:
     """Run ``apply`` (which adds or changes rows) and flush, inside a SAVEPOINT; the
     database's overlap refusal becomes a Conflict and the session stays usable.
@@ -451,6 +492,7 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
                  skip_conflicts: bool, override: bool) -> BookingResult:
     tz = local_tz()
     expansion = expand(recurrence, start, end, tz)
+    _check_self_overlap(space, [(occurrence.start, occurrence.end) for occurrence in expansion.occurrences])
     now = utcnow()
     skipped: list[dict] = [
         {"start": moment.isoformat(timespec="minutes"), "end": None, "reason": "nonexistent_time",
@@ -485,10 +527,21 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
         raise ValidationFailed({"recurrence": _("Some dates of the series break the rules of %(space)s: "
                                                 "%(problems)s", space=space.name,
                                                 problems="; ".join(rule_breaks[:5]))})
-    if all_clashes and not skip_conflicts:
-        raise Conflict(_("The series clashes on %(count)d dates: %(dates)s. Choose another time, or skip "
-                         "those dates.", count=len(clashing_dates), dates=", ".join(clashing_dates)),
-                       details={"conflicts": all_clashes, "dates": clashing_dates})
+    if (all_clashes or expansion.nonexistent) and not skip_conflicts:
+        # Whole or nothing unless the user chose to skip: a date whose time does not exist
+        # (spring-forward gap) counts like a clash.
+        parts = []
+        if clashing_dates:
+            parts.append(_("The series clashes on %(count)d dates: %(dates)s.", count=len(clashing_dates),
+                           dates=", ".join(clashing_dates)))
+        if expansion.nonexistent:
+            parts.append(_("These times do not exist, because the clocks go forward then: %(times)s.",
+                           times=", ".join(f"{moment:%Y-%m-%d %H:%M}" for moment in expansion.nonexistent)))
+        parts.append(_("Choose another time, or skip those dates."))
+        dates = sorted(clashing_dates + [f"{moment:%Y-%m-%d}" for moment in expansion.nonexistent])
+        raise Conflict(" ".join(parts), details={
+            "conflicts": all_clashes, "dates": dates,
+            "nonexistent": [moment.isoformat(timespec="minutes") for moment in expansion.nonexistent]})
     if not free:
         raise Conflict(_("No date of the series is free."), details={"conflicts": all_clashes,
                                                                       "dates": clashing_dates})
@@ -629,12 +682,25 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         plans.append((target, start, end))
     if errors:
         raise ValidationFailed(errors)
+    if moving or space_changed:
+        _check_self_overlap(space, [(start, end) for _t, start, end in plans])
     if clashes:
         raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
 
     before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
 
     def apply():
+        if (moving or space_changed) and len(plans) > 1:
+            # PostgreSQL checks the overlap constraint row by row: moving a series onto its
+            # own later dates would briefly overlap an occurrence not moved yet. Take the
+            # moving rows out of the constraint first (inside this savepoint), so the database
+            # compares only the final periods; the checks above already compared them.
+            statuses = {target.id: target.status for target, _s, _e in plans}
+            for target, _s, _e in plans:
+                target.status = BookingStatus.CANCELLED
+            db.session.flush()
+            for target, _s, _e in plans:
+                target.status = statuses[target.id]
         for target, start, end in plans:
             for key, value in details.items():
                 setattr(target, key, value)
@@ -700,9 +766,14 @@ def approve_booking(actor, booking: Booking, reason: str = "") -> None:
 
 
 def reject_booking(actor, booking: Booking, reason: str) -> None:
-    """Staff reject a pending booking, saying why; the slot becomes free."""
+    """Staff reject a pending booking, saying why; the slot becomes free, and so does the
+    equipment reserved with it (not yet handed out)."""
+    from booking.equipment.services import cancel_for_booking
+
     _require_decide(actor, booking)
-    _decide(actor, booking, BookingStatus.REJECTED, _clean_reason(reason, required=True), "booking.reject")
+    reason = _clean_reason(reason, required=True)
+    _decide(actor, booking, BookingStatus.REJECTED, reason, "booking.reject")
+    cancel_for_booking(actor, booking, reason)
 
 
 def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action: str) -> None:

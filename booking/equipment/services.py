@@ -339,17 +339,29 @@ def reserve_for_booking(actor, booking: Booking, items: list[dict], *,
     return reservations
 
 
-def cancel_for_booking(actor, booking: Booking, reason: str = "") -> list[EquipmentReservation]:
-    """Cancel the booking's equipment reservations that have not been handed out yet."""
-    reservations = db.session.scalars(
+def _linked_reservations(booking: Booking) -> list[EquipmentReservation]:
+    """The booking's equipment reservations that have not been handed out (pending or confirmed)."""
+    return list(db.session.scalars(
         sa.select(EquipmentReservation)
         .where(EquipmentReservation.booking_id == booking.id,
                EquipmentReservation.status.in_(CANCELLABLE_STATUSES))
         .order_by(EquipmentReservation.id)
-    ).all()
+    ))
+
+
+def cancel_for_booking(actor, booking: Booking, reason: str = "") -> list[EquipmentReservation]:
+    """Cancel the booking's equipment reservations that have not been handed out yet.
+
+    Whoever may manage the booking (or decide it: staff) may cancel its equipment, also
+    equipment a colleague added to it: the reservations belong to the booking.
+    """
+    if not (can_manage_booking(actor, booking) or can_handle(actor)):
+        raise PermissionDenied(_("You cannot cancel the equipment of this booking."))
+    reason = _clean_text(reason, "reason")
+    reservations = _linked_reservations(booking)
     for reservation in reservations:
-        cancel_reservation(actor, reservation, reason)
-    return list(reservations)
+        _cancel(actor, reservation, reason)
+    return reservations
 
 
 # --- state changes -----------------------------------------------------------------------
@@ -379,7 +391,10 @@ def cancel_reservation(actor, reservation: EquipmentReservation, reason: str = "
     """Cancel a reservation that has not been handed out; its units are free again at once."""
     if not can_cancel(actor, reservation):
         raise PermissionDenied(_("You cannot cancel this reservation."))
-    reason = _clean_text(reason, "reason")
+    return _cancel(actor, reservation, _clean_text(reason, "reason"))
+
+
+def _cancel(actor, reservation: EquipmentReservation, reason: str) -> EquipmentReservation:
     if reservation.status == ReservationStatus.CHECKED_OUT:
         raise Conflict(_("The equipment has been handed out; it must be checked in instead of cancelled."))
     if reservation.status not in CANCELLABLE_STATUSES:
