@@ -472,6 +472,21 @@ def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: 
             raise
 
 
+def _move_equipment_for(actor, bookings: list[Booking], *, now: datetime) -> None:
+    """Move the equipment reserved with each booking to its new period (all or nothing; for
+    a series the error names the occurrence whose equipment could not follow)."""
+    from booking.equipment.services import move_for_booking
+
+    for booking in bookings:
+        try:
+            move_for_booking(actor, booking, now=now)
+        except Conflict as exc:
+            when = to_local(booking.start).strftime("%Y-%m-%d %H:%M")
+            raise Conflict(_("The equipment reserved with the booking cannot be moved to %(when)s: %(problem)s",
+                             when=when, problem=exc.message),
+                           details={**exc.details, "occurrence_start": iso(booking.start)}, code=exc.code) from None
+
+
 def _new_booking(space: Space, start: datetime, end: datetime, fields: dict, **extra) -> Booking:
     booking = Booking(start=start, end=end, blocked_until=end + timedelta(minutes=space.buffer_minutes or 0),
                       sequence=0, **fields, **extra)
@@ -618,8 +633,10 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
 
     A new time is applied to each occurrence in local wall-clock time (moving this one from
     09:00 to 10:00 moves the others to 10:00 too, across DST). Every rule is checked again
-    for the new time or place; moving bumps ``sequence``, and moving a booking of a space
-    that requires approval (unless staff do it) makes it pending again.
+    for the new time or place, and the occurrences are compared with each other; moving
+    bumps ``sequence``, and moving a booking of a space that requires approval (unless
+    staff do it) makes it pending again. Equipment reserved with a moved booking (and not
+    handed out) moves with it, or the whole change is refused (Conflict).
     """
     _require_manage(actor, booking)
     scope = _check_scope(scope)
@@ -713,6 +730,10 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
                 if space.requires_approval and not can_decide(actor) and target.status == BookingStatus.CONFIRMED:
                     target.status = BookingStatus.PENDING
                     target.decided_by_id, target.decided_at, target.decision_reason = None, None, ""
+        if moving:
+            # In the same savepoint: equipment that cannot follow undoes the move.
+            db.session.flush()
+            _move_equipment_for(actor, [target for target, _s, _e in plans], now=now)
 
     _write_guarded(actor, space, [(start, end, target_ids) for _t, start, end in plans], apply)
     for target, _start, _end in plans:

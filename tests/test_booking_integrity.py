@@ -191,3 +191,87 @@ def test_series_naming_both_clashes_and_spring_gap_dates(client, clock, backend)
     assert details["dates"] == ["2026-03-29", "2026-03-30"]
     assert "2026-03-30" in response.json["error"]["message"] and "2026-03-29 02:30" in response.json["error"]["message"]
     assert count_active(space) == 1
+
+
+# --- equipment follows a moved booking ---------------------------------------------------------
+
+def book_with_kit(user, space, start, end, kit, **fields):
+    result = book_space(user, request_for(space, start, end, equipment=[{"equipment_id": kit.id, "quantity": 1}],
+                                          **fields))
+    db.session.commit()
+    return result.bookings
+
+
+@BOTH
+def test_moving_a_booking_moves_its_equipment_and_frees_the_old_time(app, clock, backend):
+    user, other = en_user(), en_user()
+    kit = make_equipment_type(units=1)
+    [booking] = book_with_kit(user, make_space(), oslo(2026, 4, 6, 9), oslo(2026, 4, 6, 10), kit)
+    update_booking(user, booking, {"start": oslo(2026, 4, 13, 9), "end": oslo(2026, 4, 13, 11)})
+    db.session.commit()
+    [reservation] = reservations_of(booking)
+    assert (reservation.start, reservation.end) == (oslo(2026, 4, 13, 9), oslo(2026, 4, 13, 11))
+    assert reservation.status == ReservationStatus.CONFIRMED
+    assert [(a.start, a.blocked_until) for a in active_allocations()] == [(oslo(2026, 4, 13, 9), oslo(2026, 4, 13, 11))]
+    # The old time is free for someone else; the new time is not.
+    equipment.reserve_equipment(other, kit.id, 1, oslo(2026, 4, 6, 9), oslo(2026, 4, 6, 10), now=clock.now)
+    with pytest.raises(Conflict):
+        equipment.reserve_equipment(other, kit.id, 1, oslo(2026, 4, 13, 10), oslo(2026, 4, 13, 12), now=clock.now)
+
+
+@BOTH
+def test_moving_a_booking_to_a_time_its_equipment_is_taken_is_refused_whole(client, clock, backend):
+    user, other = en_user(), en_user()
+    kit = make_equipment_type(units=1)
+    [booking] = book_with_kit(user, make_space(), oslo(2026, 4, 6, 9), oslo(2026, 4, 6, 10), kit)
+    equipment.reserve_equipment(other, kit.id, 1, oslo(2026, 4, 13, 8), oslo(2026, 4, 13, 12), now=clock.now)
+    db.session.commit()
+    response = client.patch(f"/api/v1/bookings/{booking.id}", headers=token(user),
+                            json={"start": "2026-04-13T09:00:00+02:00", "end": "2026-04-13T10:00:00+02:00"})
+    assert response.status_code == 409, response.get_data(as_text=True)
+    assert "cannot be moved to 2026-04-13 09:00" in response.json["error"]["message"]
+    db.session.expire_all()
+    moved = db.session.get(Booking, booking.id)
+    assert (moved.start, moved.sequence) == (oslo(2026, 4, 6, 9), 0)
+    [reservation] = reservations_of(booking)
+    assert (reservation.start, reservation.status) == (oslo(2026, 4, 6, 9), ReservationStatus.CONFIRMED)
+    assert sorted(a.start for a in active_allocations()) == [oslo(2026, 4, 6, 9), oslo(2026, 4, 13, 8)]
+
+
+@BOTH
+def test_moving_a_series_moves_the_equipment_of_every_occurrence(app, clock, backend):
+    user = en_user()
+    kit = make_equipment_type(units=1)
+    bookings = book_with_kit(user, make_space(), oslo(2026, 4, 6, 9), oslo(2026, 4, 6, 10), kit,
+                             recurrence=Recurrence(freq="daily", count=3))
+    update_booking(user, bookings[0], {"start": oslo(2026, 4, 6, 9, 30), "end": oslo(2026, 4, 6, 10, 30)},
+                   scope="series")
+    db.session.commit()
+    assert [(r.start, r.end) for b in bookings for r in reservations_of(b)] == [
+        (oslo(2026, 4, d, 9, 30), oslo(2026, 4, d, 10, 30)) for d in (6, 7, 8)]
+    assert sorted(a.start for a in active_allocations()) == [oslo(2026, 4, d, 9, 30) for d in (6, 7, 8)]
+
+
+def test_a_colleagues_equipment_moves_with_the_organisers_booking_and_needs_approval_again(app, clock):
+    org = make_org(members_share_bookings=False)
+    organiser, contact, staff = en_user(org=org), en_user(org=org, is_org_contact=True), en_user(role="staff")
+    kit = make_equipment_type(units=2, requires_approval=True)
+    booking = book_space(organiser, request_for(make_space(), oslo(2026, 4, 6, 9), oslo(2026, 4, 6, 10))).bookings[0]
+    added = equipment.reserve_equipment(contact, kit.id, 1, booking.start, booking.end, booking=booking, now=clock.now)
+    equipment.approve_reservation(staff, added)
+    db.session.commit()
+    update_booking(organiser, booking, {"start": oslo(2026, 4, 7, 9), "end": oslo(2026, 4, 7, 10)})
+    db.session.commit()
+    assert (added.start, added.status) == (oslo(2026, 4, 7, 9), ReservationStatus.PENDING)
+    assert [a.start for a in active_allocations()] == [oslo(2026, 4, 7, 9)]
+
+
+def test_renaming_a_booking_leaves_its_equipment_alone(app, clock):
+    user = en_user()
+    kit = make_equipment_type(units=1)
+    [booking] = book_with_kit(user, make_space(), oslo(2026, 4, 6, 9), oslo(2026, 4, 6, 10), kit)
+    [reservation] = reservations_of(booking)
+    sequence = reservation.sequence
+    update_booking(user, booking, {"title": "Renamed"})
+    db.session.commit()
+    assert reservation.sequence == sequence and len(active_allocations()) == 1

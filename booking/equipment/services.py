@@ -364,6 +364,56 @@ def cancel_for_booking(actor, booking: Booking, reason: str = "") -> list[Equipm
     return reservations
 
 
+def move_for_booking(actor, booking: Booking, *, now: datetime | None = None) -> list[EquipmentReservation]:
+    """Move the booking's equipment reservations that have not been handed out to the
+    booking's (new) period: their units are released and free units are allocated for the
+    new time.
+
+    All or nothing: when one reservation cannot get its units at the new time, none moves
+    (Conflict naming the type, as for a new reservation). Whoever may manage the booking may
+    move its equipment, also equipment a colleague added. A reservation of a type that
+    requires approval waits for approval again, unless staff move it. Handed-out equipment
+    stays as it is (it is checked in as usual).
+    """
+    if not (can_manage_booking(actor, booking) or can_handle(actor)):
+        raise PermissionDenied(_("You cannot change the equipment of this booking."))
+    now = now or utcnow()
+    reservations = [r for r in _linked_reservations(booking) if (r.start, r.end) != (booking.start, booking.end)]
+    if not reservations:
+        return []
+    errors: dict[str, str] = {}
+    for reservation in reservations:
+        problems: dict[str, str] = {}
+        _check_period(reservation.equipment_type, booking.start, booking.end, now, problems)
+        for key, message in problems.items():
+            errors.setdefault(key, f"{reservation.equipment_type.name}: {message}")
+    if errors:
+        raise ValidationFailed(errors)
+    with db.session.begin_nested():  # a shortage moves nothing
+        before = {r.id: (audit.snapshot(r, AUDIT_FIELDS), [u.asset_tag for u in allocated_units(r)])
+                  for r in reservations}
+        # Release every unit first, so that reservations of the booking never compete with
+        # their own old periods for the new time.
+        for reservation in reservations:
+            for allocation in list(reservation.allocations):
+                db.session.delete(allocation)
+            reservation.start, reservation.end = booking.start, booking.end
+            etype = reservation.equipment_type
+            if (reservation.status == ReservationStatus.CONFIRMED and etype.requires_approval
+                    and not can_handle(actor)):
+                reservation.status = ReservationStatus.PENDING
+                reservation.decided_by_id, reservation.decision_reason = None, ""
+        db.session.flush()
+        for reservation in reservations:
+            db.session.expire(reservation, ["allocations"])
+            units = _allocate(reservation, reservation.equipment_type, now)
+            snapshot, old_tags = before[reservation.id]
+            _changed(actor, "equipment_reservation.move", reservation, snapshot,
+                     summary=f"{reservation.equipment_type.name} x{reservation.quantity}: {', '.join(old_tags)} → "
+                             f"{', '.join(unit.asset_tag for unit in units)}")
+    return reservations
+
+
 # --- state changes -----------------------------------------------------------------------
 
 def _release(reservation: EquipmentReservation) -> None:
