@@ -38,7 +38,7 @@ from spaces.hours import is_within_opening_hours
 from spaces.models import WEEKDAYS, Closure, Space
 
 __all__ = [
-    "BookingRequest", "BookingResult", "Recurrence", "approve_booking", "book_space", "busy_periods",
+    "BookingRequest", "BookingResult", "Recurrence", "approve_booking", "blocking_rows", "book_space", "busy_periods",
     "cancel_booking", "find_conflicts", "free_spaces", "reject_booking", "suggest_free_slots", "update_booking",
 ]
 
@@ -813,6 +813,15 @@ def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action:
 
 # --- availability ----------------------------------------------------------------------------
 
+def blocking_rows(space: Space, start: datetime, end: datetime) -> tuple[list[Booking], list[Closure]]:
+    """What makes the space unavailable in ``[start, end)``: its active bookings whose
+    blocked period (the booking plus the space's preparation buffer) overlaps, in time order,
+    and the closures of the space or of the whole workshop. The one query behind
+    :func:`busy_periods` and the catalogue's week at a glance; callers mask details with
+    :func:`booking.permissions.can_view_details`."""
+    return find_conflicts(space.id, start, end), _closures(space.id, start, end)
+
+
 def busy_periods(space: Space, start: datetime, end: datetime, viewer) -> list[dict]:
     """What makes the space unavailable between ``start`` and ``end``, in time order.
 
@@ -821,18 +830,14 @@ def busy_periods(space: Space, start: datetime, end: datetime, viewer) -> list[d
     details. Closures: the same keys with ``status`` "closed", ``kind`` "closure" and the
     closure's reason as title.
     """
-    rows = db.session.scalars(
-        sa.select(Booking)
-        .where(Booking.space_id == space.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-               Booking.start < end, Booking.blocked_until > start)
-        .order_by(Booking.start))
+    bookings, closures = blocking_rows(space, start, end)
     periods = []
-    for booking in rows:
+    for booking in bookings:
         visible = can_view_details(viewer, booking)
         periods.append({"start": booking.start, "end": booking.end, "blocked_until": booking.blocked_until,
                         "status": booking.status.value, "booking_id": booking.id if visible else None,
                         "title": booking.title if visible else _("Busy"), "kind": "booking"})
-    for closure in _closures(space.id, start, end):
+    for closure in closures:
         periods.append({"start": closure.start, "end": closure.end, "blocked_until": closure.end,
                         "status": "closed", "booking_id": None, "title": closure.reason, "kind": "closure"})
     return sorted(periods, key=lambda p: p["start"])
