@@ -472,14 +472,15 @@ def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: 
             raise
 
 
-def _move_equipment_for(actor, bookings: list[Booking], *, now: datetime) -> None:
-    """Move the equipment reserved with each booking to its new period (all or nothing; for
-    a series the error names the occurrence whose equipment could not follow)."""
+def _move_equipment_for(actor, moves: list[tuple], *, now: datetime) -> None:
+    """Move the equipment reserved with each moved booking along with it (``moves``:
+    ``(booking, old_start, old_end)``); all or nothing, and the error names the occurrence
+    whose equipment could not follow."""
     from booking.equipment.services import move_for_booking
 
-    for booking in bookings:
+    for booking, old_start, old_end in moves:
         try:
-            move_for_booking(actor, booking, now=now)
+            move_for_booking(actor, booking, old_start, old_end, now=now)
         except Conflict as exc:
             when = to_local(booking.start).strftime("%Y-%m-%d %H:%M")
             raise Conflict(_("The equipment reserved with the booking cannot be moved to %(when)s: %(problem)s",
@@ -705,6 +706,7 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
 
     before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
+    old_periods = [(t, t.start, t.end) for t, _s, _e in plans]
 
     def apply():
         if (moving or space_changed) and len(plans) > 1:
@@ -733,7 +735,7 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         if moving:
             # In the same savepoint: equipment that cannot follow undoes the move.
             db.session.flush()
-            _move_equipment_for(actor, [target for target, _s, _e in plans], now=now)
+            _move_equipment_for(actor, old_periods, now=now)
 
     _write_guarded(actor, space, [(start, end, target_ids) for _t, start, end in plans], apply)
     for target, _start, _end in plans:

@@ -275,3 +275,15 @@ def test_renaming_a_booking_leaves_its_equipment_alone(app, clock):
     update_booking(user, booking, {"title": "Renamed"})
     db.session.commit()
     assert reservation.sequence == sequence and len(active_allocations()) == 1
+
+
+def test_equipment_for_part_of_a_booking_moves_by_as_much_as_the_booking(app, clock):
+    user = en_user()
+    kit = make_equipment_type(units=1)
+    booking = book_space(user, request_for(make_space(), oslo(2026, 4, 6, 9), oslo(2026, 4, 6, 12))).bookings[0]
+    part = equipment.reserve_equipment(user, kit.id, 1, oslo(2026, 4, 6, 10), oslo(2026, 4, 6, 11), booking=booking,
+                                       now=clock.now)
+    db.session.commit()
+    update_booking(user, booking, {"start": oslo(2026, 4, 8, 13), "end": oslo(2026, 4, 8, 17)})
+    db.session.commit()
+    assert (part.start, part.end) == (oslo(2026, 4, 8, 14), oslo(2026, 4, 8, 15))

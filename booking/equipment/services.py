@@ -364,10 +364,13 @@ def cancel_for_booking(actor, booking: Booking, reason: str = "") -> list[Equipm
     return reservations
 
 
-def move_for_booking(actor, booking: Booking, *, now: datetime | None = None) -> list[EquipmentReservation]:
-    """Move the booking's equipment reservations that have not been handed out to the
-    booking's (new) period: their units are released and free units are allocated for the
-    new time.
+def move_for_booking(actor, booking: Booking, old_start: datetime, old_end: datetime, *,
+                     now: datetime | None = None) -> list[EquipmentReservation]:
+    """Move the booking's equipment reservations that have not been handed out along with
+    the booking, which was moved from ``old_start``–``old_end`` to its present period: a
+    reservation for the booking's whole old period gets the new period; one for part of it
+    moves by as much as the booking's start did, keeping its length. Its units are released
+    and free units are allocated for the new time.
 
     All or nothing: when one reservation cannot get its units at the new time, none moves
     (Conflict naming the type, as for a new reservation). Whoever may manage the booking may
@@ -378,13 +381,20 @@ def move_for_booking(actor, booking: Booking, *, now: datetime | None = None) ->
     if not (can_manage_booking(actor, booking) or can_handle(actor)):
         raise PermissionDenied(_("You cannot change the equipment of this booking."))
     now = now or utcnow()
-    reservations = [r for r in _linked_reservations(booking) if (r.start, r.end) != (booking.start, booking.end)]
+    shift = booking.start - old_start
+    targets = {}
+    for reservation in _linked_reservations(booking):
+        if (reservation.start, reservation.end) == (old_start, old_end):
+            targets[reservation] = (booking.start, booking.end)
+        else:
+            targets[reservation] = (reservation.start + shift, reservation.end + shift)
+    reservations = [r for r, period in targets.items() if period != (r.start, r.end)]
     if not reservations:
         return []
     errors: dict[str, str] = {}
     for reservation in reservations:
         problems: dict[str, str] = {}
-        _check_period(reservation.equipment_type, booking.start, booking.end, now, problems)
+        _check_period(reservation.equipment_type, *targets[reservation], now, problems)
         for key, message in problems.items():
             errors.setdefault(key, f"{reservation.equipment_type.name}: {message}")
     if errors:
@@ -397,7 +407,7 @@ def move_for_booking(actor, booking: Booking, *, now: datetime | None = None) ->
         for reservation in reservations:
             for allocation in list(reservation.allocations):
                 db.session.delete(allocation)
-            reservation.start, reservation.end = booking.start, booking.end
+            reservation.start, reservation.end = targets[reservation]
             etype = reservation.equipment_type
             if (reservation.status == ReservationStatus.CONFIRMED and etype.requires_approval
                     and not can_handle(actor)):
