@@ -132,6 +132,31 @@ def wall_clock_slot(day: date, minutes: int) -> Slot | None:
     return Slot(start, start + SLOT)
 
 
+def wall_clock_slots(day: date, minutes: int) -> list[Slot]:
+    """Every real slot starting at local wall-clock time ``minutes`` after midnight: none in
+    the spring-forward gap, two in the repeated autumn hour (first and second 02:00)."""
+    first = wall_clock_slot(day, minutes)
+    if first is None:
+        return []
+    clock = time(minutes // 60, minutes % 60)
+    second = datetime.combine(day, clock, tzinfo=local_tz()).replace(fold=1).astimezone(first.start.tzinfo)
+    return [first] if second == first.start else [first, Slot(second, second + SLOT)]
+
+
+# Which of two slots sharing one wall-clock time a week cell shows: the more occupied one, so
+# that a booking in either of the repeated autumn hours is never offered as free.
+_OCCUPIED_FIRST = {"booked": 0, "buffer": 1, "closure": 2, "closed": 3, "past": 4, "free": 5}
+
+
+def week_cell(space: Space, day: date, minutes: int, bookings, closures, viewer, now: datetime) -> Cell:
+    """The week grid's cell for one wall-clock time of one day (rows are wall-clock times)."""
+    slots = wall_clock_slots(day, minutes)
+    if not slots:
+        return classify(space, None, bookings, closures, viewer, now)
+    cells = [classify(space, slot, bookings, closures, viewer, now) for slot in slots]
+    return min(cells, key=lambda cell: _OCCUPIED_FIRST[cell.state])
+
+
 def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: datetime) -> Cell:
     """What one slot of one space shows."""
     if slot is None:
@@ -192,6 +217,8 @@ def day_grid(spaces: list[Space], day: date, viewer, now: datetime) -> tuple[lis
 
 def week_grid(space: Space, monday: date, viewer, now: datetime):
     """Rows of wall-clock times, one column per day; merged cells carry their row span.
+    On the autumn day a row stands for both of its real half hours (see :func:`week_cell`);
+    the day view shows them apart.
 
     Returns (days, times, rows) where ``rows[i]`` is a list with one entry per day: a Cell
     that starts in that row, or None where a cell from above spans over it.
@@ -205,7 +232,7 @@ def week_grid(space: Space, monday: date, viewer, now: datetime):
     minutes = list(range(first * 60, last * 60, 30))
     columns = []
     for day in days:
-        cells = [classify(space, wall_clock_slot(day, m), bookings, closures, viewer, now) for m in minutes]
+        cells = [week_cell(space, day, m, bookings, closures, viewer, now) for m in minutes]
         columns.append(merge(cells))
     rows: list[list] = [[None] * len(days) for _ in minutes]
     for col, cells in enumerate(columns):

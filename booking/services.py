@@ -35,12 +35,12 @@ from samskap.database import is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
-from samskap.timeutil import UTC, LocalTimeError, local_to_utc, local_tz, utcnow
+from samskap.timeutil import LocalTimeError, UTC, local_to_utc, local_tz, to_local, utcnow
 from spaces.hours import is_within_opening_hours
 from spaces.models import WEEKDAYS, Closure, Space
 
 __all__ = [
-    "BookingRequest", "BookingResult", "Recurrence", "approve_booking", "book_space", "busy_periods",
+    "BookingRequest", "BookingResult", "Recurrence", "approve_booking", "blocking_rows", "book_space", "busy_periods",
     "cancel_booking", "find_conflicts", "free_spaces", "reject_booking", "suggest_free_slots", "update_booking",
 ]
 
@@ -51,6 +51,11 @@ SCOPES = ("this", "following", "series")
 OVERLAP_CONSTRAINT = "ex_bookings_no_overlap"
 SUGGESTION_STEP = timedelta(minutes=15)
 SUGGESTION_HORIZON = timedelta(days=14)
+# Nothing can be booked further ahead than this, whatever the space allows: keeps every date
+# (plus buffers, local time, feeds) far from the limits of datetime. Equipment uses the same.
+HORIZON_YEARS = 10
+BOOKING_HORIZON = timedelta(days=366 * HORIZON_YEARS)
+NUL = "\x00"
 AUDITED_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
                   "status", "sequence")
 
@@ -167,6 +172,8 @@ def _clean_details(values: dict, errors: dict) -> dict:
         title = values["title"].strip() if isinstance(values["title"], str) else ""
         if not title:
             errors["title"] = _("Give the booking a title.")
+        elif NUL in title:
+            errors["title"] = _("The text contains a character that is not allowed.")
         elif len(title) > TITLE_MAX:
             errors["title"] = _("The title can be at most %(n)d characters long.", n=TITLE_MAX)
         clean["title"] = title
@@ -176,6 +183,8 @@ def _clean_details(values: dict, errors: dict) -> dict:
             errors["description"] = _("The description must be text.")
         elif len(description) > DESCRIPTION_MAX:
             errors["description"] = _("The description can be at most %(n)d characters long.", n=DESCRIPTION_MAX)
+        elif NUL in description:
+            errors["description"] = _("The text contains a character that is not allowed.")
         else:
             clean["description"] = description.strip()
     if "purpose" in values:
@@ -198,6 +207,8 @@ def _clean_reason(reason, *, required: bool) -> str:
         raise ValidationFailed({"reason": _("Give a reason.")})
     if len(text) > REASON_MAX:
         raise ValidationFailed({"reason": _("The reason can be at most %(n)d characters long.", n=REASON_MAX)})
+    if NUL in text:
+        raise ValidationFailed({"reason": _("The text contains a character that is not allowed.")})
     return text
 
 
@@ -258,6 +269,13 @@ def _period_problems(space: Space, start: datetime, end: datetime, *, now: datet
     errors: dict[str, str] = {}
     if end <= start:
         errors["end"] = _("The end must be after the start.")
+        return errors
+    horizon = now + BOOKING_HORIZON
+    if end > horizon:
+        # Checked first and alone: further rules would do date arithmetic on absurd dates.
+        errors["start" if start >= horizon else "end"] = _(
+            "Bookings can reach at most %(n)d years ahead (until %(date)s).", n=HORIZON_YEARS,
+            date=horizon.astimezone(local_tz()).date().isoformat())
         return errors
     if start < now:
         errors["start"] = _("The start is in the past.")
@@ -331,6 +349,47 @@ def _conflict_message(space: Space, clashes: list[dict]) -> str:
     periods = ", ".join(_period_for_people(datetime.fromisoformat(c["start"]), datetime.fromisoformat(c["end"]))
                         for c in clashes)
     return _("%(space)s is already booked at that time (%(periods)s).", space=space.name, periods=periods)
+
+
+def _self_overlaps(space: Space, periods) -> list[tuple]:
+    """Pairs ``(earlier, later)`` of planned ``(start, end)`` periods of one series where the
+    later one starts before the earlier one's blocked period (end plus the space's buffer)
+    is over. Sorted by start, each start is compared with the furthest blocked end so far."""
+    buffer = timedelta(minutes=space.buffer_minutes or 0)
+    pairs, furthest = [], None
+    for period in sorted(periods, key=lambda p: p[0]):
+        if furthest is not None and period[0] < furthest[1] + buffer:
+            pairs.append((furthest, period))
+        if furthest is None or period[1] > furthest[1]:
+            furthest = period
+    return pairs
+
+
+def _check_self_overlap(space: Space, periods) -> None:
+    """Refuse planned occurrences of a series that would overlap each other (checked before
+    anything is written: the database would refuse them too, but could not say why)."""
+    pairs = _self_overlaps(space, periods)
+    if not pairs:
+        return
+    buffer = timedelta(minutes=space.buffer_minutes or 0)
+    dates = [f"{to_local(later[0]):%Y-%m-%d}" for _earlier, later in pairs]
+    shown = ", ".join(_("%(first)s and %(second)s", first=_period_text(*earlier), second=_period_text(*later))
+                      for earlier, later in pairs[:5])
+    if buffer:
+        message = _("The bookings of the series would overlap each other: %(pairs)s. Each booking, plus "
+                    "%(n)d minutes of preparation time in %(space)s, must end before the next one starts; make "
+                    "the bookings shorter or repeat them less often.", pairs=shown, n=space.buffer_minutes,
+                    space=space.name)
+    else:
+        message = _("The bookings of the series would overlap each other: %(pairs)s. Each booking must end "
+                    "before the next one starts; make the bookings shorter or repeat them less often.",
+                    pairs=shown)
+    conflicts = [{"start": iso(earlier[0]), "end": iso(earlier[1]), "blocked_until": iso(earlier[1] + buffer),
+                  "booking_id": None, "title": _("Another booking of this series"),
+                  "reason": "series_self_overlap", "occurrence_start": iso(later[0])}
+                 for earlier, later in pairs]
+    raise Conflict(message, code="series_self_overlap",
+                   details={"reason": "series_self_overlap", "conflicts": conflicts, "dates": dates})
 
 
 def _write_guarded(viewer, space: Space, periods, apply) -> None:
@@ -421,6 +480,22 @@ def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: 
             raise
 
 
+def _move_equipment_for(actor, moves: list[tuple], *, now: datetime) -> None:
+    """Move the equipment reserved with each moved booking along with it (``moves``:
+    ``(booking, old_start, old_end)``); all or nothing, and the error names the occurrence
+    whose equipment could not follow."""
+    from booking.equipment.services import move_for_booking
+
+    for booking, old_start, old_end in moves:
+        try:
+            move_for_booking(actor, booking, old_start, old_end, now=now)
+        except Conflict as exc:
+            when = to_local(booking.start).strftime("%Y-%m-%d %H:%M")
+            raise Conflict(_("The equipment reserved with the booking cannot be moved to %(when)s: %(problem)s",
+                             when=when, problem=exc.message),
+                           details={**exc.details, "occurrence_start": iso(booking.start)}, code=exc.code) from None
+
+
 def _new_booking(space: Space, start: datetime, end: datetime, fields: dict, **extra) -> Booking:
     booking = Booking(start=start, end=end, blocked_until=end + timedelta(minutes=space.buffer_minutes or 0),
                       sequence=0, **fields, **extra)
@@ -441,6 +516,7 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
                  skip_conflicts: bool, override: bool) -> BookingResult:
     tz = local_tz()
     expansion = expand(recurrence, start, end, tz)
+    _check_self_overlap(space, [(occurrence.start, occurrence.end) for occurrence in expansion.occurrences])
     now = utcnow()
     skipped: list[dict] = [
         {"start": moment.isoformat(timespec="minutes"), "end": None, "reason": "nonexistent_time",
@@ -475,10 +551,21 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
         raise ValidationFailed({"recurrence": _("Some dates of the series break the rules of %(space)s: "
                                                 "%(problems)s", space=space.name,
                                                 problems="; ".join(rule_breaks[:5]))})
-    if all_clashes and not skip_conflicts:
-        raise Conflict(_("The series clashes on %(count)d dates: %(dates)s. Choose another time, or skip "
-                         "those dates.", count=len(clashing_dates), dates=", ".join(clashing_dates)),
-                       details={"conflicts": all_clashes, "dates": clashing_dates})
+    if (all_clashes or expansion.nonexistent) and not skip_conflicts:
+        # Whole or nothing unless the user chose to skip: a date whose time does not exist
+        # (spring-forward gap) counts like a clash.
+        parts = []
+        if clashing_dates:
+            parts.append(_("The series clashes on %(count)d dates: %(dates)s.", count=len(clashing_dates),
+                           dates=", ".join(clashing_dates)))
+        if expansion.nonexistent:
+            parts.append(_("These times do not exist, because the clocks go forward then: %(times)s.",
+                           times=", ".join(f"{moment:%Y-%m-%d %H:%M}" for moment in expansion.nonexistent)))
+        parts.append(_("Choose another time, or skip those dates."))
+        dates = sorted(clashing_dates + [f"{moment:%Y-%m-%d}" for moment in expansion.nonexistent])
+        raise Conflict(" ".join(parts), details={
+            "conflicts": all_clashes, "dates": dates,
+            "nonexistent": [moment.isoformat(timespec="minutes") for moment in expansion.nonexistent]})
     if not free:
         raise Conflict(_("No date of the series is free."), details={"conflicts": all_clashes,
                                                                       "dates": clashing_dates})
@@ -555,8 +642,10 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
 
     A new time is applied to each occurrence in local wall-clock time (moving this one from
     09:00 to 10:00 moves the others to 10:00 too, across DST). Every rule is checked again
-    for the new time or place; moving bumps ``sequence``, and moving a booking of a space
-    that requires approval (unless staff do it) makes it pending again.
+    for the new time or place, and the occurrences are compared with each other; moving
+    bumps ``sequence``, and moving a booking of a space that requires approval (unless
+    staff do it) makes it pending again. Equipment reserved with a moved booking (and not
+    handed out) moves with it, or the whole change is refused (Conflict).
     """
     _require_manage(actor, booking)
     scope = _check_scope(scope)
@@ -619,12 +708,26 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         plans.append((target, start, end))
     if errors:
         raise ValidationFailed(errors)
+    if moving or space_changed:
+        _check_self_overlap(space, [(start, end) for _t, start, end in plans])
     if clashes:
         raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
 
     before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
+    old_periods = [(t, t.start, t.end) for t, _s, _e in plans]
 
     def apply():
+        if (moving or space_changed) and len(plans) > 1:
+            # PostgreSQL checks the overlap constraint row by row: moving a series onto its
+            # own later dates would briefly overlap an occurrence not moved yet. Take the
+            # moving rows out of the constraint first (inside this savepoint), so the database
+            # compares only the final periods; the checks above already compared them.
+            statuses = {target.id: target.status for target, _s, _e in plans}
+            for target, _s, _e in plans:
+                target.status = BookingStatus.CANCELLED
+            db.session.flush()
+            for target, _s, _e in plans:
+                target.status = statuses[target.id]
         for target, start, end in plans:
             for key, value in details.items():
                 setattr(target, key, value)
@@ -637,6 +740,10 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
                 if space.requires_approval and not can_decide(actor) and target.status == BookingStatus.CONFIRMED:
                     target.status = BookingStatus.PENDING
                     target.decided_by_id, target.decided_at, target.decision_reason = None, None, ""
+        if moving:
+            # In the same savepoint: equipment that cannot follow undoes the move.
+            db.session.flush()
+            _move_equipment_for(actor, old_periods, now=now)
 
     _write_guarded(actor, space, [(start, end, target_ids) for _t, start, end in plans], apply)
     for target, _start, _end in plans:
@@ -690,9 +797,14 @@ def approve_booking(actor, booking: Booking, reason: str = "") -> None:
 
 
 def reject_booking(actor, booking: Booking, reason: str) -> None:
-    """Staff reject a pending booking, saying why; the slot becomes free."""
+    """Staff reject a pending booking, saying why; the slot becomes free, and so does the
+    equipment reserved with it (not yet handed out)."""
+    from booking.equipment.services import cancel_for_booking
+
     _require_decide(actor, booking)
-    _decide(actor, booking, BookingStatus.REJECTED, _clean_reason(reason, required=True), "booking.reject")
+    reason = _clean_reason(reason, required=True)
+    _decide(actor, booking, BookingStatus.REJECTED, reason, "booking.reject")
+    cancel_for_booking(actor, booking, reason)
 
 
 def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action: str) -> None:
@@ -711,6 +823,15 @@ def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action:
 
 # --- availability ----------------------------------------------------------------------------
 
+def blocking_rows(space: Space, start: datetime, end: datetime) -> tuple[list[Booking], list[Closure]]:
+    """What makes the space unavailable in ``[start, end)``: its active bookings whose
+    blocked period (the booking plus the space's preparation buffer) overlaps, in time order,
+    and the closures of the space or of the whole workshop. The one query behind
+    :func:`busy_periods` and the catalogue's week at a glance; callers mask details with
+    :func:`booking.permissions.can_view_details`."""
+    return find_conflicts(space.id, start, end), _closures(space.id, start, end)
+
+
 def busy_periods(space: Space, start: datetime, end: datetime, viewer) -> list[dict]:
     """What makes the space unavailable between ``start`` and ``end``, in time order.
 
@@ -719,18 +840,14 @@ def busy_periods(space: Space, start: datetime, end: datetime, viewer) -> list[d
     details. Closures: the same keys with ``status`` "closed", ``kind`` "closure" and the
     closure's reason as title.
     """
-    rows = db.session.scalars(
-        sa.select(Booking)
-        .where(Booking.space_id == space.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-               Booking.start < end, Booking.blocked_until > start)
-        .order_by(Booking.start))
+    bookings, closures = blocking_rows(space, start, end)
     periods = []
-    for booking in rows:
+    for booking in bookings:
         visible = can_view_details(viewer, booking)
         periods.append({"start": booking.start, "end": booking.end, "blocked_until": booking.blocked_until,
                         "status": booking.status.value, "booking_id": booking.id if visible else None,
                         "title": booking.title if visible else _("Busy"), "kind": "booking"})
-    for closure in _closures(space.id, start, end):
+    for closure in closures:
         periods.append({"start": closure.start, "end": closure.end, "blocked_until": closure.end,
                         "status": "closed", "booking_id": None, "title": closure.reason, "kind": "closure"})
     return sorted(periods, key=lambda p: p["start"])

@@ -49,14 +49,20 @@ def register_i18n(app) -> None:
         if value is None:
             return ""
         if hasattr(value, "tzinfo") and getattr(value, "hour", None) is not None:
-            value = to_local(value)
+            try:
+                value = to_local(value)
+            except OverflowError:
+                value = value.date()  # shown as the UTC date
         return format_date(value, _date_pattern(fmt))
 
     @app.template_filter("localtime")
     def localtime(value):
         if value is None:
             return ""
-        return format_time(value, "HH:mm")
+        try:
+            return format_time(value, "HH:mm")
+        except OverflowError:
+            return format_time(value, "HH:mm", rebase=False) + " UTC"
 
     @app.context_processor
     def inject_locale():
@@ -68,7 +74,12 @@ def local_datetime_text(value, fmt="medium") -> str:
     10:00" in nb with ``fmt="day"``): the ``localdt`` filter, and for messages that name a time."""
     if value is None:
         return ""
-    return format_datetime(value, _pattern(fmt))
+    try:
+        return format_datetime(value, _pattern(fmt))
+    except OverflowError:
+        # An instant so close to the end of the calendar (year 9999) that local time would be
+        # past it cannot be converted; such a row is shown in UTC rather than failing the page.
+        return format_datetime(value, _pattern(fmt), rebase=False) + " UTC"
 
 
 def _pattern(fmt: str) -> str:

@@ -433,6 +433,7 @@ class BusyPeriod:
     booking: Booking | None = None
     closure: Closure | None = None
     visible: bool = False  # may the viewer see the booking's details?
+    preparation: bool = False  # the space's preparation time after ``booking``
     continues_before: bool = False
     continues_after: bool = False
 
@@ -451,34 +452,33 @@ def week_monday(day: date) -> date:
 def week_at_a_glance(viewer, space: Space, monday: date) -> list[GlanceDay]:
     """The busy periods of ``space`` in the local week starting ``monday``, day by day.
 
-    Bookings whose details the viewer may not see (booking.permissions) carry
-    ``visible=False``: the page shows them only as busy.
+    The rows come from the booking area's own rule (:func:`booking.services.blocking_rows`):
+    active bookings with their preparation time after them, and closures. Bookings whose
+    details the viewer may not see (booking.permissions) carry ``visible=False``: the page
+    shows them only as busy.
     """
+    from booking.services import blocking_rows
+
     week_start = local_day_bounds(monday)[0]
     week_end = local_day_bounds(monday + timedelta(days=6))[1]
-    bookings = db.session.scalars(
-        sa.select(Booking)
-        .where(Booking.space_id == space.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-               Booking.start < week_end, week_start < Booking.end)
-        .order_by(Booking.start)
-    ).all()
-    closures = closures_between(space, week_start, week_end)
+    bookings, closures = blocking_rows(space, week_start, week_end)
+    spans = [(c.start, c.end, {"closure": c}) for c in closures]
+    for booking in bookings:
+        visible = can_view_details(viewer, booking)
+        spans.append((booking.start, booking.end, {"booking": booking, "visible": visible}))
+        if booking.blocked_until > booking.end:
+            spans.append((booking.end, booking.blocked_until,
+                          {"booking": booking, "visible": visible, "preparation": True}))
     days = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
         day_start, day_end = local_day_bounds(day)
         glance = GlanceDay(day, [(to_local(s), to_local(e)) for s, e in open_intervals(space.opening_hours, day)])
-        for item in [*closures, *bookings]:
-            if not (item.start < day_end and day_start < item.end):
-                continue
-            period = BusyPeriod(start=to_local(max(item.start, day_start)), end=to_local(min(item.end, day_end)),
-                                continues_before=item.start < day_start, continues_after=item.end > day_end)
-            if isinstance(item, Closure):
-                period.closure = item
-            else:
-                period.booking = item
-                period.visible = can_view_details(viewer, item)
-            glance.periods.append(period)
+        for start, end, what in spans:
+            if start < day_end and day_start < end:
+                glance.periods.append(BusyPeriod(
+                    start=to_local(max(start, day_start)), end=to_local(min(end, day_end)),
+                    continues_before=start < day_start, continues_after=end > day_end, **what))
         glance.periods.sort(key=lambda p: p.start)
         days.append(glance)
     return days

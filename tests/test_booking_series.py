@@ -70,9 +70,9 @@ def test_daily_and_monthly_series_with_interval(app, clock):
     assert [b.start for b in monthly.bookings] == [oslo(2026, 3, 10, 9), oslo(2026, 4, 10, 9), oslo(2026, 5, 10, 9)]
 
 
-def test_occurrence_in_the_spring_forward_gap_is_skipped_and_reported(app, clock):
+def test_occurrence_in_the_spring_forward_gap_is_skipped_and_reported_when_skipping(app, clock):
     result = book_series(en_user(), make_space(), oslo(2026, 3, 28, 2, 30), oslo(2026, 3, 28, 3, 30),
-                         Recurrence(freq="daily", count=3))
+                         Recurrence(freq="daily", count=3), skip_conflicts=True)
     assert [b.start for b in result.bookings] == [oslo(2026, 3, 28, 2, 30), oslo(2026, 3, 30, 2, 30)]
     assert result.skipped == [{"start": "2026-03-29T02:30", "end": None, "reason": "nonexistent_time",
                                "message": "2026-03-29 02:30 does not exist: the clocks go forward then."}]

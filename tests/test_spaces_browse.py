@@ -124,3 +124,13 @@ def test_navigation_has_spaces_and_equipment_in_both_languages(client, auth):
     auth.as_user(make_user(locale="en"))
     page = client.get("/").get_data(as_text=True)
     assert ">Spaces</a>" in page and ">Equipment</a>" in page
+
+
+def test_week_at_a_glance_shows_the_preparation_time_after_a_booking(client, auth):
+    space = make_space(slug="mjosa", buffer_minutes=30)
+    owner = make_user(make_org(kind="hospital"), locale="en")
+    make_booking(space=space, user=owner, start=local_to_utc(date(2027, 3, 9), time(9)), title="Pilot")
+    auth.as_user(owner)
+    page = client.get(f"/spaces/mjosa?week={MARCH_9_WEEK}").get_data(as_text=True)
+    assert "09:00–10:00" in page and "Pilot" in page
+    assert "10:00–10:30" in page and "Preparation time" in page

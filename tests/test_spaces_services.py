@@ -283,3 +283,19 @@ def test_week_at_a_glance_splits_multi_day_bookings_and_shows_closures(admin):
     assert [len(d.periods) for d in days] == [1, 1, 1, 0, 1, 0, 0]
     assert days[0].periods[0].continues_after and days[1].periods[0].continues_before
     assert days[4].periods[0].closure.reason == "Holiday"
+
+
+def test_week_at_a_glance_shows_preparation_time_after_bookings_like_the_booking_rules(admin):
+    """The glance asks the booking area which rows block the space, so a buffer counts here too."""
+    space = make_space(buffer_minutes=30)
+    owner, outsider = make_user(make_org(kind="hospital")), make_user(make_org(kind="company"))
+    monday = date(2027, 3, 8)
+    make_booking(space=space, user=owner, start=at(monday, 9), title="Pilot")
+    make_booking(space=space, user=owner, start=at(monday, 0) - timedelta(minutes=30), minutes=15)  # Sun 23:30-23:45
+    days = services.week_at_a_glance(outsider, space, monday)
+    shown = [(f"{p.start:%H:%M}", f"{p.end:%H:%M}", p.preparation, p.visible, p.continues_before)
+             for p in days[0].periods]
+    assert shown == [("00:00", "00:15", True, False, True),  # the buffer of Sunday night's booking
+                     ("09:00", "10:00", False, False, False),
+                     ("10:00", "10:30", True, False, False)]
+    assert all(p.booking is not None for p in days[0].periods)

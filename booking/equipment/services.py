@@ -342,17 +342,89 @@ def reserve_for_booking(actor, booking: Booking, items: list[dict], *,
     return reservations
 
 
-def cancel_for_booking(actor, booking: Booking, reason: str = "") -> list[EquipmentReservation]:
-    """Cancel the booking's equipment reservations that have not been handed out yet."""
-    reservations = db.session.scalars(
+def _linked_reservations(booking: Booking) -> list[EquipmentReservation]:
+    """The booking's equipment reservations that have not been handed out (pending or confirmed)."""
+    return list(db.session.scalars(
         sa.select(EquipmentReservation)
         .where(EquipmentReservation.booking_id == booking.id,
                EquipmentReservation.status.in_(CANCELLABLE_STATUSES))
         .order_by(EquipmentReservation.id)
-    ).all()
+    ))
+
+
+def cancel_for_booking(actor, booking: Booking, reason: str = "") -> list[EquipmentReservation]:
+    """Cancel the booking's equipment reservations that have not been handed out yet.
+
+    Whoever may manage the booking (or decide it: staff) may cancel its equipment, also
+    equipment a colleague added to it: the reservations belong to the booking.
+    """
+    if not (can_manage_booking(actor, booking) or can_handle(actor)):
+        raise PermissionDenied(_("You cannot cancel the equipment of this booking."))
+    reason = _clean_text(reason, "reason")
+    reservations = _linked_reservations(booking)
     for reservation in reservations:
-        cancel_reservation(actor, reservation, reason)
-    return list(reservations)
+        _cancel(actor, reservation, reason)
+    return reservations
+
+
+def move_for_booking(actor, booking: Booking, old_start: datetime, old_end: datetime, *,
+                     now: datetime | None = None) -> list[EquipmentReservation]:
+    """Move the booking's equipment reservations that have not been handed out along with
+    the booking, which was moved from ``old_start``–``old_end`` to its present period: a
+    reservation for the booking's whole old period gets the new period; one for part of it
+    moves by as much as the booking's start did, keeping its length. Its units are released
+    and free units are allocated for the new time.
+
+    All or nothing: when one reservation cannot get its units at the new time, none moves
+    (Conflict naming the type, as for a new reservation). Whoever may manage the booking may
+    move its equipment, also equipment a colleague added. A reservation of a type that
+    requires approval waits for approval again, unless staff move it. Handed-out equipment
+    stays as it is (it is checked in as usual).
+    """
+    if not (can_manage_booking(actor, booking) or can_handle(actor)):
+        raise PermissionDenied(_("You cannot change the equipment of this booking."))
+    now = now or utcnow()
+    shift = booking.start - old_start
+    targets = {}
+    for reservation in _linked_reservations(booking):
+        if (reservation.start, reservation.end) == (old_start, old_end):
+            targets[reservation] = (booking.start, booking.end)
+        else:
+            targets[reservation] = (reservation.start + shift, reservation.end + shift)
+    reservations = [r for r, period in targets.items() if period != (r.start, r.end)]
+    if not reservations:
+        return []
+    errors: dict[str, str] = {}
+    for reservation in reservations:
+        problems: dict[str, str] = {}
+        _check_period(reservation.equipment_type, *targets[reservation], now, problems)
+        for key, message in problems.items():
+            errors.setdefault(key, f"{reservation.equipment_type.name}: {message}")
+    if errors:
+        raise ValidationFailed(errors)
+    with db.session.begin_nested():  # a shortage moves nothing
+        before = {r.id: (audit.snapshot(r, AUDIT_FIELDS), [u.asset_tag for u in allocated_units(r)])
+                  for r in reservations}
+        # Release every unit first, so that reservations of the booking never compete with
+        # their own old periods for the new time.
+        for reservation in reservations:
+            for allocation in list(reservation.allocations):
+                db.session.delete(allocation)
+            reservation.start, reservation.end = targets[reservation]
+            etype = reservation.equipment_type
+            if (reservation.status == ReservationStatus.CONFIRMED and etype.requires_approval
+                    and not can_handle(actor)):
+                reservation.status = ReservationStatus.PENDING
+                reservation.decided_by_id, reservation.decision_reason = None, ""
+        db.session.flush()
+        for reservation in reservations:
+            db.session.expire(reservation, ["allocations"])
+            units = _allocate(reservation, reservation.equipment_type, now)
+            snapshot, old_tags = before[reservation.id]
+            _changed(actor, "equipment_reservation.move", reservation, snapshot,
+                     summary=f"{reservation.equipment_type.name} x{reservation.quantity}: {', '.join(old_tags)} → "
+                             f"{', '.join(unit.asset_tag for unit in units)}")
+    return reservations
 
 
 # --- state changes -----------------------------------------------------------------------
@@ -382,7 +454,10 @@ def cancel_reservation(actor, reservation: EquipmentReservation, reason: str = "
     """Cancel a reservation that has not been handed out; its units are free again at once."""
     if not can_cancel(actor, reservation):
         raise PermissionDenied(_("You cannot cancel this reservation."))
-    reason = _clean_text(reason, "reason")
+    return _cancel(actor, reservation, _clean_text(reason, "reason"))
+
+
+def _cancel(actor, reservation: EquipmentReservation, reason: str) -> EquipmentReservation:
     if reservation.status == ReservationStatus.CHECKED_OUT:
         raise Conflict(_("The equipment has been handed out; it must be checked in instead of cancelled."))
     if reservation.status not in CANCELLABLE_STATUSES:
