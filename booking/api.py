@@ -31,6 +31,7 @@ from spaces.services import visible_space
 api_bp = api_blueprint("booking_api", __name__)
 
 MAX_WINDOW_DAYS = 366
+MAX_AVAILABILITY_DAYS = 31  # every space at once: a month at most
 DEFAULT_WINDOW_DAYS = 7
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
@@ -200,7 +201,7 @@ def _scope(data: dict) -> str:
     return scope
 
 
-def _window() -> tuple:
+def _window(max_days: int = MAX_WINDOW_DAYS) -> tuple:
     """The ``start``/``end`` query parameters (default: today and the next 7 days, local)."""
     errors: dict[str, str] = {}
     start = _parse_time(request.args, "start", errors, required=False)
@@ -213,8 +214,8 @@ def _window() -> tuple:
         end = start + timedelta(days=DEFAULT_WINDOW_DAYS)
     if end <= start:
         raise ValidationFailed({"end": _("The end must be after the start.")})
-    if end - start > timedelta(days=MAX_WINDOW_DAYS):
-        raise ValidationFailed({"end": _("Ask for at most %(n)d days at a time.", n=MAX_WINDOW_DAYS)})
+    if end - start > timedelta(days=max_days):
+        raise ValidationFailed({"end": _("Ask for at most %(n)d days at a time.", n=max_days)})
     return start, end
 
 
@@ -334,6 +335,10 @@ def reject_booking(booking_id: int):
     return jsonify(booking_json(booking))
 
 
+def _busy_json(period: dict) -> dict:
+    return dict(period, start=iso(period["start"]), end=iso(period["end"]), blocked_until=iso(period["blocked_until"]))
+
+
 @api_bp.get("/spaces/<int:space_id>/availability")
 def space_availability(space_id: int):
     # An inactive space is not found, except by administrators (as in the spaces API).
@@ -341,10 +346,39 @@ def space_availability(space_id: int):
     if space is None:
         raise NotFound(_("No such space."))
     start, end = _window()
-    busy = [dict(period, start=iso(period["start"]), end=iso(period["end"]),
-                 blocked_until=iso(period["blocked_until"]))
-            for period in services.busy_periods(space, start, end, current_user)]
+    busy = [_busy_json(period) for period in services.busy_periods(space, start, end, current_user)]
     return jsonify({"space_id": space.id, "start": iso(start), "end": iso(end), "busy": busy})
+
+
+def _space_ids_arg() -> list[int] | None:
+    """The ``space_id`` query parameters (may repeat), each an existing space; None when absent."""
+    raw = [value for value in request.args.getlist("space_id") if value != ""]
+    if not raw:
+        return None
+    ids = []
+    for value in raw:
+        if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
+            raise ValidationFailed({"space_id": _("'%(field)s' must be the id of a space (a whole number).",
+                                                  field="space_id")})
+        ids.append(int(value))
+    found = set(db.session.scalars(sa.select(Space.id).where(Space.id.in_(ids))))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationFailed({"space_id": _("There is no space with id %(id)s.", id=missing[0])})
+    return list(dict.fromkeys(ids))
+
+
+@api_bp.get("/availability")
+def availability():
+    """Busy periods of every active space (or of the ``space_id`` ones) in one answer."""
+    start, end = _window(MAX_AVAILABILITY_DAYS)
+    space_ids = _space_ids_arg()
+    if space_ids is None:
+        space_ids = list(db.session.scalars(sa.select(Space.id).where(Space.active.is_(True)).order_by(Space.id)))
+    by_space = services.busy_periods_by_space(space_ids, start, end, current_user)
+    return jsonify({"start": iso(start), "end": iso(end),
+                    "spaces": [{"space_id": space_id, "busy": [_busy_json(p) for p in by_space[space_id]]}
+                               for space_id in space_ids]})
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------
@@ -433,5 +467,19 @@ register_paths({
                                *_WINDOW],
                 "responses": {"200": {"description": "{space_id, start, end, busy: [...]}"},
                               **error_responses(401, 404, 422)}},
+    },
+    "/availability": {
+        "get": {"summary": "Busy periods of every active space (or of the given ones) in one answer; each "
+                           "period as in /spaces/{space_id}/availability",
+                "parameters": [
+                    {"name": "start", "in": "query", "schema": _TIME,
+                     "description": "default: start of today (Europe/Oslo)"},
+                    {"name": "end", "in": "query", "schema": _TIME,
+                     "description": f"default: start + {DEFAULT_WINDOW_DAYS} days; at most "
+                                    f"{MAX_AVAILABILITY_DAYS} days after start"},
+                    {"name": "space_id", "in": "query", "schema": {"type": "array", "items": {"type": "integer"}},
+                     "style": "form", "explode": True, "description": "only these spaces (may repeat)"}],
+                "responses": {"200": {"description": "{start, end, spaces: [{space_id, busy: [...]}]}"},
+                              **error_responses(401, 422)}},
     },
 })

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import format_datetime, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.models import Organisation
@@ -34,6 +35,7 @@ from samskap.i18n import local_datetime_text
 from samskap.timeutil import parse_aware_iso, to_local, utcnow
 from samskap.web import apply_errors, flash_success
 from spaces.models import EquipmentType, Space
+from spaces.models import Space, SpaceKind
 
 bookings_bp = Blueprint("bookings", __name__)
 
@@ -95,8 +97,22 @@ def _today() -> date:
     return to_local(utcnow()).date()
 
 
-def _active_spaces() -> list[Space]:
-    return list(db.session.scalars(sa.select(Space).where(Space.active.is_(True)).order_by(Space.name)))
+def _active_spaces(kind: SpaceKind | None = None) -> list[Space]:
+    query = sa.select(Space).where(Space.active.is_(True)).order_by(Space.name)
+    if kind is not None:
+        query = query.where(Space.kind_id == kind.id)
+    return list(db.session.scalars(query))
+
+
+def _kind_arg(kinds: list[SpaceKind]) -> SpaceKind | None:
+    """The space kind of ``?kind=<code>`` (empty: every kind)."""
+    code = request.args.get("kind", "").strip()
+    if not code:
+        return None
+    for kind in kinds:
+        if kind.code == code.lower():
+            return kind
+    raise BadQuery(_("Unknown kind of space '%(kind)s'. Choose one from the list.", kind=code[:40]))
 
 
 @bookings_bp.app_context_processor
@@ -114,12 +130,16 @@ def booking_labels():
 @login_required
 def day_view():
     day = _date_arg("date") or _today()
-    spaces = _active_spaces()
+    kinds = list(db.session.scalars(sa.select(SpaceKind).order_by(SpaceKind.id)))
+    kind = _kind_arg(kinds)
+    spaces = _active_spaces(kind)
     slots, rows = grid.day_grid(spaces, day, current_user, utcnow())
     bookable = {space.id for space in services.bookable_spaces(current_user)}
+    locale = str(get_locale() or "nb")
     return render_template("booking/day.html", day=day, slots=slots, rows=rows, bookable=bookable,
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
-                           today=_today())
+                           today=_today(), kind=kind.code if kind else None,
+                           kinds=[(k.code, k.label(locale)) for k in kinds])
 
 
 @bookings_bp.get("/booking/spaces/<int:space_id>/week")
