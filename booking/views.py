@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from flask_babel import format_datetime, get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from accounts.models import Organisation
@@ -35,7 +35,7 @@ from samskap.i18n import local_datetime_text
 from samskap.timeutil import parse_aware_iso, to_local, utcnow
 from samskap.web import apply_errors, flash_success
 from spaces.models import EquipmentType, Space
-from spaces.models import Space, SpaceKind
+from spaces.models import SpaceKind
 
 bookings_bp = Blueprint("bookings", __name__)
 
