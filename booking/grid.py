@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import lazyload
 
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus
 from booking.permissions import can_view_details
@@ -74,8 +75,11 @@ def load_bookings(space_ids, start: datetime, end: datetime) -> list[Booking]:
     """Active bookings whose blocked period overlaps [start, end) in these spaces."""
     if not space_ids:
         return []
+    # The grids have their spaces loaded already and look at a booking's organisation only when
+    # it is the viewer's own (loaded with the viewer): no joins to fetch them again on every row.
     return list(db.session.scalars(
         sa.select(Booking)
+        .options(lazyload(Booking.space), lazyload(Booking.organisation))
         .where(Booking.space_id.in_(space_ids), Booking.status.in_(ACTIVE_BOOKING_STATUSES),
                Booking.start < end, Booking.blocked_until > start)
         .order_by(Booking.start)
@@ -157,8 +161,9 @@ def week_cell(space: Space, day: date, minutes: int, bookings, closures, viewer,
     return min(cells, key=lambda cell: _OCCUPIED_FIRST[cell.state])
 
 
-def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: datetime) -> Cell:
-    """What one slot of one space shows."""
+def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: datetime, opening=None) -> Cell:
+    """What one slot of one space shows. ``opening``: the space's open intervals on the slot's
+    local day, when the caller has them already (they are worked out otherwise)."""
     if slot is None:
         return Cell("none", None, None, space=space, key=("none",))
     start, end = slot.start, slot.end
@@ -174,8 +179,9 @@ def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: d
     for closure in closures:
         if (closure.space_id in (None, space.id)) and _overlaps(start, end, closure.start, closure.end):
             return Cell("closure", start, end, space=space, key=("closure", closure.id))
-    local_day = to_local(start).date()
-    inside = any(s <= start and end <= e for s, e in _open(space, local_day))
+    if opening is None:
+        opening = _open(space, to_local(start).date())
+    inside = any(s <= start and end <= e for s, e in opening)
     if not inside:
         return Cell("closed", start, end, space=space, key=("closed",))
     if start < now:
@@ -185,6 +191,20 @@ def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: d
 
 def _open(space: Space, day: date):
     return open_intervals(space.opening_hours, day)
+
+
+def _by_space(spaces, bookings, closures) -> dict[int, tuple[list, list]]:
+    """Each space's own bookings and the closures that reach it (its own and the workshop's),
+    so that a cell looks only at its space's rows, not at every row of the page."""
+    grouped = {space.id: ([], []) for space in spaces}
+    for booking in bookings:
+        if booking.space_id in grouped:
+            grouped[booking.space_id][0].append(booking)
+    for closure in closures:
+        for space_id in ([closure.space_id] if closure.space_id is not None else grouped):
+            if space_id in grouped:
+                grouped[space_id][1].append(closure)
+    return grouped
 
 
 def merge(cells: list[Cell]) -> list[Cell]:
@@ -208,9 +228,12 @@ def day_grid(spaces: list[Space], day: date, viewer, now: datetime) -> tuple[lis
     closures = load_closures(ids, day_start, day_end)
     first, last = hour_range(bookings)
     slots = day_slots(day, first, last)
+    grouped = _by_space(spaces, bookings, closures)
     rows = []
     for space in spaces:
-        cells = [classify(space, slot, bookings, closures, viewer, now) for slot in slots]
+        own_bookings, own_closures = grouped[space.id]
+        opening = _open(space, day)
+        cells = [classify(space, slot, own_bookings, own_closures, viewer, now, opening) for slot in slots]
         rows.append(DayRow(space, merge(cells)))
     return slots, rows
 
