@@ -269,7 +269,8 @@ def list_bookings():
 def create_booking():
     booking_request = _parse_booking_request(json_body())
     result = services.book_space(current_user, booking_request)
-    db.session.commit()
+    # Serialised before the commit, while the flushed rows are still loaded: after it they would
+    # be read back from the database only to be written out again.
     if result.series is None:
         booking = result.bookings[0]
         response = jsonify(booking_json(booking))
@@ -279,6 +280,7 @@ def create_booking():
                             "tzid": result.series.tzid, "dtstart_local": result.series.dtstart_local,
                             "occurrences": [booking_json(b) for b in result.bookings],
                             "skipped": result.skipped})
+    db.session.commit()
     response.status_code = 201
     return response
 

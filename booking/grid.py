@@ -13,8 +13,9 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
 
-from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus
+from booking.models import Booking, BookingStatus
 from booking.permissions import can_view_details
+from booking.services import blocked_overlaps
 from samskap.extensions import db
 from samskap.timeutil import LocalTimeError, local_day_bounds, local_to_utc, local_tz, to_local
 from spaces.hours import open_intervals
@@ -80,8 +81,7 @@ def load_bookings(space_ids, start: datetime, end: datetime) -> list[Booking]:
     return list(db.session.scalars(
         sa.select(Booking)
         .options(lazyload(Booking.space), lazyload(Booking.organisation))
-        .where(Booking.space_id.in_(space_ids), Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-               Booking.start < end, Booking.blocked_until > start)
+        .where(Booking.space_id.in_(space_ids), blocked_overlaps(start, end))
         .order_by(Booking.start)
     ))
 

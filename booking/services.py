@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask_babel import format_time, gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import lazyload
 
 from accounts.models import Organisation
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
@@ -301,9 +302,32 @@ def _period_problems(space: Space, start: datetime, end: datetime, *, now: datet
 
 # --- conflicts -------------------------------------------------------------------------------
 
+def blocked_overlaps(start: datetime, end: datetime):
+    """SQL condition: active bookings whose blocked period ``[start, blocked_until)`` overlaps
+    ``[start, end)``, the question of the availability and grid queries.
+
+    On PostgreSQL it is written as a range overlap with the active statuses as literals, the form
+    the GiST index ``ix_bookings_blocked_period`` (migration 0002) serves from the window alone;
+    two comparisons would walk every earlier booking. Elsewhere, and for an empty window, the
+    plain comparisons (the same answer: half-open ranges overlap exactly when each starts before
+    the other ends).
+    """
+    if start < end and db.session.get_bind().dialect.name == "postgresql":
+        statuses = [sa.literal_column(f"'{status.value}'") for status in ACTIVE_BOOKING_STATUSES]
+        window = sa.func.tstzrange(sa.literal(start, Booking.start.type), sa.literal(end, Booking.start.type),
+                                   sa.literal_column("'[)'"))
+        period = sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.literal_column("'[)'"))
+        return sa.and_(Booking.status.in_(statuses), period.op("&&")(window))
+    return sa.and_(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < end, Booking.blocked_until > start)
+
+
 def find_conflicts(space_id: int, start: datetime, blocked_until: datetime, exclude_ids=()) -> list:
-    """Active bookings of the space whose blocked period overlaps ``[start, blocked_until)``."""
-    query = sa.select(Booking).where(
+    """Active bookings of the space whose blocked period overlaps ``[start, blocked_until)``.
+
+    Loaded without joining their space and organisation: the callers have the space already,
+    and a booking's organisation is looked at only when it is the viewer's own (loaded with
+    the viewer)."""
+    query = sa.select(Booking).options(lazyload(Booking.space), lazyload(Booking.organisation)).where(
         Booking.space_id == space_id,
         Booking.status.in_(ACTIVE_BOOKING_STATUSES),
         Booking.start < blocked_until,
@@ -866,8 +890,7 @@ def busy_periods_by_space(space_ids, start: datetime, end: datetime, viewer) -> 
     rows = db.session.execute(
         sa.select(Booking.id, Booking.space_id, Booking.start, Booking.end, Booking.blocked_until, Booking.status,
                   Booking.title, details_visible_clause(viewer).label("visible"))
-        .where(Booking.space_id.in_(space_ids), Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-               Booking.start < end, Booking.blocked_until > start)
+        .where(Booking.space_id.in_(space_ids), blocked_overlaps(start, end))
         .order_by(Booking.start, Booking.id))
     busy = _("Busy")
     for row in rows:
@@ -945,8 +968,7 @@ def free_spaces(actor, start: datetime, end: datetime, attendees: int = 1) -> li
     longest_buffer = timedelta(minutes=max(s.buffer_minutes or 0 for s in spaces))
     bookings = list(db.session.scalars(
         sa.select(Booking).where(Booking.space_id.in_([s.id for s in spaces]),
-                                 Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-                                 Booking.start < end + longest_buffer, Booking.blocked_until > start)))
+                                 blocked_overlaps(start, end + longest_buffer))))
     closures = list(db.session.scalars(
         sa.select(Closure).where(Closure.start < end, Closure.end > start)))
     now = utcnow()

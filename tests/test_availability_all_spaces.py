@@ -115,3 +115,19 @@ def test_openapi_describes_the_all_spaces_availability(client):
     operation = client.get("/api/v1/openapi.json").json["paths"]["/availability"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"start", "end", "space_id"}
     assert {"200", "401", "422"} <= set(operation["responses"])
+
+
+@BOTH
+def test_periods_touching_the_window_are_left_out_and_a_buffer_reaching_into_it_counts(app, clock):
+    from booking.services import busy_periods_by_space
+
+    plain, buffered = make_space(), make_space(buffer_minutes=30)
+    user = make_user(locale="en")
+    make_booking(space=plain, user=user, start=oslo(2026, 3, 10, 8), title="Ends at the start")  # 08-09
+    make_booking(space=plain, user=user, start=oslo(2026, 3, 10, 12), title="Starts at the end")  # 12-13
+    make_booking(space=plain, user=user, start=oslo(2026, 3, 10, 10), title="Inside")
+    make_booking(space=buffered, user=user, start=oslo(2026, 3, 10, 8), title="Buffer reaches in")  # blocked to 09:30
+    make_booking(space=plain, user=user, start=oslo(2026, 3, 10, 10, 30), title="Cancelled", status="cancelled")
+    found = busy_periods_by_space([plain.id, buffered.id], oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 12), user)
+    assert [p["title"] for p in found[plain.id]] == ["Inside"]
+    assert [p["title"] for p in found[buffered.id]] == ["Buffer reaches in"]
