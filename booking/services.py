@@ -111,7 +111,8 @@ def iso(value: datetime | None) -> str | None:
     """An instant as ISO 8601 in UTC with ``Z``."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times faster than strftime, which counts in answers of a thousand periods.
+    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def _local_text(value: datetime) -> str:
@@ -878,6 +879,9 @@ def busy_periods(space: Space, start: datetime, end: datetime, viewer) -> list[d
     return sorted(periods, key=lambda p: p["start"])
 
 
+FEW_SPACES = 20
+
+
 def busy_periods_by_space(space_ids, start: datetime, end: datetime, viewer) -> dict[int, list[dict]]:
     """:func:`busy_periods` for many spaces at once: ``{space_id: [period, ...]}`` with an entry
     (maybe empty) for every id asked for. One query for the bookings and one for the closures,
@@ -887,23 +891,30 @@ def busy_periods_by_space(space_ids, start: datetime, end: datetime, viewer) -> 
     periods: dict[int, list[dict]] = {space_id: [] for space_id in space_ids}
     if not space_ids:
         return periods
-    rows = db.session.execute(
-        sa.select(Booking.id, Booking.space_id, Booking.start, Booking.end, Booking.blocked_until, Booking.status,
-                  Booking.title, details_visible_clause(viewer).label("visible"))
-        .where(Booking.space_id.in_(space_ids), blocked_overlaps(start, end))
-        .order_by(Booking.start, Booking.id))
+    query = (sa.select(Booking.id, Booking.space_id, Booking.start, Booking.end, Booking.blocked_until,
+                       Booking.status, Booking.title, details_visible_clause(viewer).label("visible"))
+             .where(blocked_overlaps(start, end))
+             .order_by(Booking.start, Booking.id))
+    if len(space_ids) <= FEW_SPACES:
+        query = query.where(Booking.space_id.in_(space_ids))
+    # For many spaces the window's bookings are read whatever their space and the others dropped
+    # here: the period index answers a window at once, where a list of ids would be looked up in
+    # the exclusion constraint's (space, period) index once per space.
+    rows = db.session.execute(query)
     busy = _("Busy")
     for row in rows:
+        if row.space_id not in periods:
+            continue
         periods[row.space_id].append({
             "start": row.start, "end": row.end, "blocked_until": row.blocked_until, "status": row.status.value,
             "booking_id": row.id if row.visible else None, "title": row.title if row.visible else busy,
             "kind": "booking"})
-    closures = db.session.scalars(
-        sa.select(Closure)
-        .where(sa.or_(Closure.space_id.is_(None), Closure.space_id.in_(space_ids)),
-               Closure.start < end, Closure.end > start)
-        .order_by(Closure.start))
-    for closure in closures:
+    closures = sa.select(Closure).where(Closure.start < end, Closure.end > start).order_by(Closure.start)
+    if len(space_ids) <= FEW_SPACES:
+        closures = closures.where(sa.or_(Closure.space_id.is_(None), Closure.space_id.in_(space_ids)))
+    for closure in db.session.scalars(closures):
+        if closure.space_id is not None and closure.space_id not in periods:
+            continue
         period = {"start": closure.start, "end": closure.end, "blocked_until": closure.end, "status": "closed",
                   "booking_id": None, "title": closure.reason, "kind": "closure"}
         for space_id in ([closure.space_id] if closure.space_id is not None else space_ids):

@@ -131,3 +131,21 @@ def test_periods_touching_the_window_are_left_out_and_a_buffer_reaching_into_it_
     found = busy_periods_by_space([plain.id, buffered.id], oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 12), user)
     assert [p["title"] for p in found[plain.id]] == ["Inside"]
     assert [p["title"] for p in found[buffered.id]] == ["Buffer reaches in"]
+
+
+@BOTH
+def test_many_spaces_at_once_get_only_their_own_bookings_and_closures(app, clock):
+    from booking.services import FEW_SPACES, busy_periods_by_space
+
+    spaces = [make_space() for _ in range(FEW_SPACES + 2)]
+    asked, other = spaces[:-1], spaces[-1]
+    user = make_user(locale="en")
+    make_booking(space=asked[0], user=user, start=oslo(2026, 3, 10, 9), title="Asked")
+    make_booking(space=other, user=user, start=oslo(2026, 3, 10, 9), title="Not asked")
+    db.session.add_all([Closure(space_id=other.id, start=oslo(2026, 3, 10, 7), end=oslo(2026, 3, 10, 8), reason="Paint"),
+                        Closure(space_id=None, start=oslo(2026, 3, 10, 15), end=oslo(2026, 3, 10, 16), reason="Drill")])
+    db.session.commit()
+    found = busy_periods_by_space([s.id for s in asked], oslo(2026, 3, 10, 0), oslo(2026, 3, 11, 0), user)
+    assert set(found) == {s.id for s in asked}
+    assert [p["title"] for p in found[asked[0].id]] == ["Asked", "Drill"]
+    assert all([p["title"] for p in found[s.id]] == ["Drill"] for s in asked[1:])
