@@ -5,7 +5,7 @@ The scope column is a string with a named CHECK constraint listing the allowed v
 alter a constraint, so batch mode copies the table with the new one.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-23 06:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
