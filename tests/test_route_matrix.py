@@ -459,6 +459,11 @@ ROUTES: dict[str, list[Case]] = {
         C("POST", "/api/v1/bookings/{f_partners_pending}/reject", staff_only(422), json={},
           note="no reason"),
     ],
+    "booking_api.availability": [
+        C("GET", "/api/v1/availability", SIGNED_IN, note="every active space, today"),
+        C("GET", "/api/v1/availability?space_id={space}", SIGNED_IN, note="one space"),
+        C("GET", "/api/v1/availability?start=tomorrow", ex(422), note="bad start"),
+    ],
     "booking_api.space_availability": [
         C("GET", "/api/v1/spaces/{space}/availability", SIGNED_IN),
         C("GET", "/api/v1/spaces/{inactive_space}/availability", ex(404, admin=200), note="inactive space"),
