@@ -132,28 +132,27 @@ def get_reservation(reservation_id: int):
     return jsonify(reservation_json(services.get_visible_reservation(_user(), reservation_id)))
 
 
-@api_bp.post("/equipment-reservations/<int:reservation_id>/cancel")
-def cancel(reservation_id: int):
+def _act_with_text(reservation_id: int, field: str, act):
+    """Load the reservation the caller may see (404 otherwise), read one optional text field
+    from the body, run one service (``act(user, reservation, text)``) and commit."""
     reservation = services.get_visible_reservation(_user(), reservation_id)
     data = _optional_body()
     errors: dict[str, str] = {}
-    reason = _text(data, "reason", errors)
+    text = _text(data, field, errors)
     if errors:
         raise ValidationFailed(errors)
-    _commit_or_rollback(lambda: services.cancel_reservation(_user(), reservation, reason))
+    _commit_or_rollback(lambda: act(_user(), reservation, text))
     return jsonify(reservation_json(reservation))
+
+
+@api_bp.post("/equipment-reservations/<int:reservation_id>/cancel")
+def cancel(reservation_id: int):
+    return _act_with_text(reservation_id, "reason", services.cancel_reservation)
 
 
 @api_bp.post("/equipment-reservations/<int:reservation_id>/checkout")
 def checkout(reservation_id: int):
-    reservation = services.get_visible_reservation(_user(), reservation_id)
-    data = _optional_body()
-    errors: dict[str, str] = {}
-    note = _text(data, "note", errors)
-    if errors:
-        raise ValidationFailed(errors)
-    _commit_or_rollback(lambda: services.check_out(_user(), reservation, note))
-    return jsonify(reservation_json(reservation))
+    return _act_with_text(reservation_id, "note", services.check_out)
 
 
 @api_bp.post("/equipment-reservations/<int:reservation_id>/checkin")
@@ -175,26 +174,12 @@ def checkin(reservation_id: int):
 
 @api_bp.post("/equipment-reservations/<int:reservation_id>/approve")
 def approve(reservation_id: int):
-    reservation = services.get_visible_reservation(_user(), reservation_id)
-    data = _optional_body()
-    errors: dict[str, str] = {}
-    reason = _text(data, "reason", errors)
-    if errors:
-        raise ValidationFailed(errors)
-    _commit_or_rollback(lambda: services.approve_reservation(_user(), reservation, reason))
-    return jsonify(reservation_json(reservation))
+    return _act_with_text(reservation_id, "reason", services.approve_reservation)
 
 
 @api_bp.post("/equipment-reservations/<int:reservation_id>/reject")
 def reject(reservation_id: int):
-    reservation = services.get_visible_reservation(_user(), reservation_id)
-    data = _optional_body()
-    errors: dict[str, str] = {}
-    reason = _text(data, "reason", errors)
-    if errors:
-        raise ValidationFailed(errors)
-    _commit_or_rollback(lambda: services.reject_reservation(_user(), reservation, reason))
-    return jsonify(reservation_json(reservation))
+    return _act_with_text(reservation_id, "reason", services.reject_reservation)
 
 
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
