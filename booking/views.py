@@ -618,36 +618,32 @@ def _pending_booking(booking_id: int) -> Booking:
 @bookings_bp.post("/bookings/<int:booking_id>/approve")
 @staff_required
 def approve_booking(booking_id: int):
-    booking = _pending_booking(booking_id)
-    form = ApproveForm(prefix=f"approve-{booking.id}")
-    if not form.validate_on_submit():
-        return _render_approvals({("approve", booking.id): form}, 422)
-    try:
-        services.approve_booking(current_user._get_current_object(), booking, reason=(form.reason.data or "").strip())
-    except DomainError as exc:
-        db.session.rollback()
-        apply_errors(form, exc)
-        return _render_approvals({("approve", booking.id): form}, exc.status)
-    db.session.commit()
-    flash_success(_("“%(title)s” is approved.", title=booking.title))
-    return redirect(url_for("bookings.approvals"), 303)
+    return _decide(booking_id, "approve", ApproveForm, services.approve_booking,
+                   lambda title: _("“%(title)s” is approved.", title=title))
 
 
 @bookings_bp.post("/bookings/<int:booking_id>/reject")
 @staff_required
 def reject_booking(booking_id: int):
+    return _decide(booking_id, "reject", RejectForm, services.reject_booking,
+                   lambda title: _("“%(title)s” is rejected.", title=title))
+
+
+def _decide(booking_id: int, kind: str, form_class, decide, done_message):
+    """Approve or reject from the queue: one service call; on a problem the queue is shown
+    again with the message on that booking's form."""
     booking = _pending_booking(booking_id)
-    form = RejectForm(prefix=f"reject-{booking.id}")
+    form = form_class(prefix=f"{kind}-{booking.id}")
     if not form.validate_on_submit():
-        return _render_approvals({("reject", booking.id): form}, 422)
+        return _render_approvals({(kind, booking.id): form}, 422)
     try:
-        services.reject_booking(current_user._get_current_object(), booking, reason=form.reason.data.strip())
+        decide(current_user._get_current_object(), booking, reason=(form.reason.data or "").strip())
     except DomainError as exc:
         db.session.rollback()
         apply_errors(form, exc)
-        return _render_approvals({("reject", booking.id): form}, exc.status)
+        return _render_approvals({(kind, booking.id): form}, exc.status)
     db.session.commit()
-    flash_success(_("“%(title)s” is rejected.", title=booking.title))
+    flash_success(done_message(booking.title))
     return redirect(url_for("bookings.approvals"), 303)
 
 
