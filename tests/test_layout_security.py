@@ -75,8 +75,6 @@ def test_cookie_authenticated_api_writes_need_csrf_header(app, client, auth):
     response = client.post("/api/v1/probe-area/probe", json={})
     assert response.status_code == 400
     assert response.json["error"]["code"] == "csrf_failed"
-    with client.session_transaction() as session:
-        pass
     page = client.get("/profile").get_data(as_text=True)
     import re
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
