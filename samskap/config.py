@@ -66,6 +66,8 @@ def base_config(instance_path: str) -> dict:
         "SAMSKAP_HSTS": _bool("SAMSKAP_HSTS", True),
         # How many reverse proxies (setting X-Forwarded-For/-Proto/-Host) stand in front of the app.
         "SAMSKAP_PROXY_COUNT": _int("SAMSKAP_PROXY_COUNT", 0),
+        # Built calendar feeds kept per process (booking/feeds/cache.py); 0 turns the cache off.
+        "SAMSKAP_FEED_CACHE_BYTES": _int("SAMSKAP_FEED_CACHE_BYTES", 64 * 1024 * 1024),
     }
 
 

@@ -31,11 +31,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule as RRule, rrulestr
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from icalendar import (Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vDuration, vRecur,
                        vText)
 
-from booking.feeds.services import FeedContents, SeriesRows, ShownBooking, ShownReservation, Window
+from booking.feeds.services import FeedBooking, FeedContents, SeriesRows, ShownBooking, ShownReservation, Window
 from booking.models import Booking, BookingStatus, Purpose, ReservationStatus
 from samskap.timeutil import UTC
 
@@ -83,16 +83,23 @@ def _in_repeated_hour(instant: datetime, tz: ZoneInfo) -> bool:
     return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
 
 
+def _zone_known(tzid: str) -> bool:
+    try:
+        ZoneInfo(tzid)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _times_agree_with(events: list[Event], tzid: str) -> bool:
     """Whether every UTC time of ``events`` has one unambiguous local time in ``tzid``.
 
     Some readers (Python's x-wr-timezone, used by recurring-ical-events) rewrite UTC times
     into the X-WR-TIMEZONE zone and lose which of the two 02:30s of the October change was
     meant. A feed with such a time leaves X-WR-TIMEZONE out rather than be misread."""
-    try:
-        tz = ZoneInfo(tzid)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not _zone_known(tzid):
         return False
+    tz = ZoneInfo(tzid)
     for event in events:
         for name in ("dtstart", "dtend"):
             value = event.decoded(name)
@@ -101,14 +108,14 @@ def _times_agree_with(events: list[Event], tzid: str) -> bool:
     return True
 
 
-def _new_calendar(title: str, site: Site, events: list[Event], *, subscription: bool) -> Calendar:
+def _new_calendar(title: str, site: Site, *, x_wr_timezone: bool, subscription: bool) -> Calendar:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", vText(title))
     cal.add("name", vText(title))
-    if _times_agree_with(events, site.tzid):
+    if x_wr_timezone:
         cal.add("x-wr-timezone", vText(site.tzid))
     if subscription:
         # icalendar omits VALUE=DURATION on REFRESH-INTERVAL and mis-writes a bare
@@ -118,72 +125,117 @@ def _new_calendar(title: str, site: Site, events: list[Event], *, subscription: 
     return cal
 
 
+@dataclass(frozen=True)
+class Group:
+    """Events sharing a UID (one event, or a series' master with its overrides) as text."""
+
+    start: datetime  # the first DTSTART, in UTC: groups are written in order of (start, uid)
+    uid: str
+    text: bytes
+    repeated_hour: bool  # a UTC time falls in the repeated autumn hour of the site's zone
+
+
+def _as_group(events: list[Event], site: Site) -> Group:
+    first = events[0]
+    return Group(start=first.decoded("dtstart").astimezone(UTC), uid=str(first["uid"]),
+                 text=b"".join(event.to_ical() for event in events),
+                 repeated_hour=not _times_agree_with(events, site.tzid))
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+# Text of bookings and series, cached under everything it is made from (the rows' values, the
+# site and the language), so a cached text can never be stale. A feed of thousands of events is
+# then rebuilt from the database in a fraction of the time it takes to write them all.
+TEXT_CACHE_SIZE = 50_000
+
+
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
+def _single_group(shown: ShownBooking, site: Site, locale: str) -> Group:
+    return _as_group([_booking_event(shown, site)], site)
+
+
+@lru_cache(maxsize=TEXT_CACHE_SIZE // 10)
+def _series_group(series_rows: SeriesRows, site: Site, locale: str) -> tuple[Group, tuple[int, int]] | None:
+    written = _series_events(series_rows, site)
+    if written is None:
+        return None
+    events, years = written
+    return _as_group(events, site), years
+
+
+def clear_text_cache() -> None:
+    """Forget every cached event text (benchmarks and tests of a cold build)."""
+    _single_group.cache_clear()
+    _series_group.cache_clear()
+
+
+@lru_cache(maxsize=64)
+def _vtimezone_text(tzid: str, first_year: int, last_year: int) -> bytes | None:
+    zone = compact_vtimezone(tzid, first_year, last_year)
+    return zone.to_ical() if zone is not None else None
+
+
 def build_feed(contents: FeedContents, site: Site) -> bytes:
     """The feed's exact bytes (CRLF lines, folded at 75 octets, UTF-8)."""
-    # Groups of events sharing a UID (a master and its overrides), ordered by first start and
-    # UID, so that the same data always gives the same bytes.
-    groups: list[tuple[datetime, str, list[Event]]] = []
-    zones: dict[str, Timezone] = {}
-    for shown in contents.singles:
-        groups.append(_group([_booking_event(shown, site)]))
-    masters: dict[str, list[tuple[SeriesRows, list[Event], tuple[int, int]]]] = {}
+    locale = _locale()
+    groups: list[Group] = [_single_group(shown, site, locale) for shown in contents.singles]
+    masters: dict[str, list[tuple[SeriesRows, Group, tuple[int, int]]]] = {}
     for series_rows in contents.series:
-        written = _series_events(series_rows, site)
+        written = _series_group(series_rows, site, locale)
         if written is None:
-            groups.extend(_group([_booking_event(shown, site)])
-                          for shown in _shown_in_window(series_rows, contents.window))
+            groups.extend(_single_group(shown, site, locale) for shown in _shown_in_window(series_rows, contents.window))
         else:
-            events, years = written
-            masters.setdefault(series_rows.series.tzid, []).append((series_rows, events, years))
+            group, years = written
+            masters.setdefault(series_rows.series.tzid, []).append((series_rows, group, years))
+    zones: dict[str, bytes] = {}
     for tzid, written_series in masters.items():
         # One VTIMEZONE per zone must hold for every year any of its series spans.
-        zone = compact_vtimezone(tzid, min(years[0] for *_rest, years in written_series),
-                                 max(years[1] for *_rest, years in written_series))
+        zone = _vtimezone_text(tzid, min(years[0] for *_rest, years in written_series),
+                               max(years[1] for *_rest, years in written_series))
         if zone is None:  # the zone's rules changed between those years: no compact form fits all
-            for series_rows, _events, _years in written_series:
-                groups.extend(_group([_booking_event(shown, site)])
+            for series_rows, _group, _years in written_series:
+                groups.extend(_single_group(shown, site, locale)
                               for shown in _shown_in_window(series_rows, contents.window))
             continue
         zones[tzid] = zone
-        groups.extend(_group(events) for _series_rows, events, _years in written_series)
+        groups.extend(group for _series_rows, group, _years in written_series)
     for shown in contents.reservations:
-        groups.append(_group([_reservation_event(shown, site)]))
-    ordered = [event for _start, _uid, events in sorted(groups, key=lambda g: (g[0], g[1])) for event in events]
-    cal = _new_calendar(f"Samskap – {contents.title}", site, ordered, subscription=True)
-    for tzid in sorted(zones):
-        cal.add_component(zones[tzid])
-    for event in ordered:
-        cal.add_component(event)
-    return cal.to_ical()
+        groups.append(_as_group([_reservation_event(shown, site)], site))
+    groups.sort(key=lambda g: (g.start, g.uid))
+    cal = _new_calendar(f"Samskap – {contents.title}", site, subscription=True,
+                        x_wr_timezone=_zone_known(site.tzid) and not any(g.repeated_hour for g in groups))
+    # The calendar's own lines, then its components: what Calendar.to_ical() writes for a
+    # calendar holding them, without building and serialising thousands of events again.
+    head = cal.to_ical()
+    if not head.endswith(CALENDAR_END):
+        raise AssertionError("unexpected calendar serialisation")
+    return b"".join([head[:-len(CALENDAR_END)], *(zones[tzid] for tzid in sorted(zones)),
+                     *(group.text for group in groups), CALENDAR_END])
+
+
+CALENDAR_END = b"END:VCALENDAR\r\n"
 
 
 def build_single(booking: Booking, site: Site) -> bytes:
     """One booking as a calendar file to download and add (a viewer who may see it)."""
-    event = _booking_event(ShownBooking(booking, True), site)
-    cal = _new_calendar(booking.title, site, [event], subscription=False)
+    event = _booking_event(ShownBooking(FeedBooking.of(booking), True), site)
+    cal = _new_calendar(booking.title, site, subscription=False, x_wr_timezone=_times_agree_with([event], site.tzid))
     cal.add_component(event)
     return cal.to_ical()
 
 
-def _group(events: list[Event]) -> tuple[datetime, str, list[Event]]:
-    first = events[0]
-    return first.decoded("dtstart").astimezone(UTC), str(first["uid"]), events
-
-
-def _shown_in_order(series_rows: SeriesRows) -> list[ShownBooking]:
-    return sorted(series_rows.shown.values(), key=lambda s: (s.booking.start, s.booking.id))
-
-
 def _shown_in_window(series_rows: SeriesRows, window: Window) -> list[ShownBooking]:
     """A series written occurrence by occurrence shows, like single bookings, its rows in the window."""
-    return [shown for shown in _shown_in_order(series_rows) if window.contains(shown.booking.start)]
+    return [shown for shown in series_rows.shown if window.contains(shown.booking.start)]
 
 
 # --- one booking -----------------------------------------------------------------------------
 
-def _location(booking: Booking, site: Site) -> str:
-    space = booking.space
-    name = f"{space.name} ({space.location})" if space.location else space.name
+def _location(space_name: str, space_location: str, site: Site) -> str:
+    name = f"{space_name} ({space_location})" if space_location else space_name
     return f"{name}, {site.address}" if site.address else name
 
 
@@ -196,7 +248,7 @@ def _booking_fields(shown: ShownBooking, site: Site) -> dict:
     booking = shown.booking
     fields = {
         "status": BOOKING_STATUS[booking.status],
-        "location": _location(booking, site),
+        "location": _location(booking.space_name, booking.space_location, site),
     }
     if not shown.details:  # another organisation's private booking: only that the slot is busy
         fields["summary"] = _("Busy")
@@ -204,13 +256,13 @@ def _booking_fields(shown: ShownBooking, site: Site) -> dict:
     lines = []
     if booking.description:
         lines += [booking.description.strip(), ""]
-    lines.append(_("Organisation: %(name)s", name=booking.organisation.name))
+    lines.append(_("Organisation: %(name)s", name=booking.organisation_name))
     lines.append(_("Purpose: %(purpose)s", purpose=PURPOSE_LABELS[booking.purpose]()))
     if booking.status == BookingStatus.PENDING:
         lines.append(_("Awaiting approval by the workshop."))
     elif booking.status == BookingStatus.CANCELLED:
         lines.append(_("Cancelled."))
-    fields.update(summary=booking.title, description="\n".join(lines), organisation=booking.organisation.name)
+    fields.update(summary=booking.title, description="\n".join(lines), organisation=booking.organisation_name)
     return fields
 
 
@@ -258,7 +310,7 @@ def _reservation_event(shown: ShownReservation, site: Site) -> Event:
     event.add("dtend", reservation.end.astimezone(UTC))
     event.add("status", RESERVATION_STATUS[reservation.status])
     linked = reservation.booking
-    location = _location(linked, site) if linked is not None else site.address
+    location = _location(linked.space.name, linked.space.location, site) if linked is not None else site.address
     if location:
         event.add("location", vText(location))
     if not shown.details:
@@ -341,17 +393,18 @@ def _series_events(series_rows: SeriesRows, site: Site) -> tuple[list[Event], tu
         return None
 
     # Each row belongs to exactly one instance.
-    rows_by_instance: dict[datetime, Booking] = {}
+    shown = series_rows.shown
+    shown_ids = {s.booking.id for s in shown}
+    rows_by_instance: dict[datetime, FeedBooking] = {}
     for row in series_rows.rows:
         if row.original_start is None or row.original_start in rows_by_instance:
             return None
         if row.original_start not in instances:
-            if row.id in series_rows.shown:
+            if row.id in shown_ids:
                 return None  # a shown row the rule does not produce
             continue
         rows_by_instance[row.original_start] = row
 
-    shown = _shown_in_order(series_rows)
     live = [s for s in shown if s.booking.status != BookingStatus.CANCELLED]
     # A cancelled occurrence becomes an EXDATE; a wholly cancelled series stays as one
     # cancelled master for a while so that clients remove it.

@@ -14,6 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -23,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from accounts.models import Organisation, User, hash_token
 from booking.equipment.permissions import can_view as can_view_reservation
 from booking.models import (Booking, BookingSeries, BookingStatus, EquipmentReservation, Feed, FeedScope,
-                            ReservationStatus)
+                            Purpose, ReservationStatus)
 from booking.permissions import can_view_details, details_visible_clause, sees_every_booking
 from samskap import audit
 from samskap.ids import MAX_ID  # noqa: F401 (re-exported for booking.api/views)
@@ -185,30 +186,76 @@ class Window:
         return self.start <= start < self.end
 
 
-@dataclass
-class ShownBooking:
-    booking: Booking
+class FeedBooking(NamedTuple):
+    """What a feed writes of a booking: plain values, loaded in one query together with its
+    space's and organisation's names. Hashable, so the text of a booking can be cached under
+    everything it is made from (calendar.py)."""
+
+    id: int
+    series_id: int | None
+    original_start: datetime | None
+    start: datetime
+    end: datetime
+    status: BookingStatus
+    purpose: Purpose
+    title: str
+    description: str
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+    space_name: str
+    space_location: str
+    organisation_name: str
+
+    @classmethod
+    def of(cls, booking: Booking) -> "FeedBooking":
+        return cls(booking.id, booking.series_id, booking.original_start, booking.start, booking.end,
+                   booking.status, booking.purpose, booking.title, booking.description, booking.sequence,
+                   booking.created_at, booking.updated_at, booking.space.name, booking.space.location,
+                   booking.organisation.name)
+
+
+def _feed_booking_columns():
+    from spaces.models import Space
+
+    return (Booking.id, Booking.series_id, Booking.original_start, Booking.start, Booking.end, Booking.status,
+            Booking.purpose, Booking.title, Booking.description, Booking.sequence, Booking.created_at,
+            Booking.updated_at, Space.name, Space.location, Organisation.name)
+
+
+class ShownBooking(NamedTuple):
+    booking: FeedBooking
     details: bool  # False: shown only as "Busy"
 
 
-@dataclass
+class FeedSeries(NamedTuple):
+    id: int
+    rrule: str
+    tzid: str
+    dtstart_local: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class ShownReservation:
     reservation: EquipmentReservation
     details: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class SeriesRows:
     """Every row of a series (whatever the feed shows), and which of them the feed shows.
 
     ``shown`` follows the feed's scope and status rules over the *whole* series, not only the
     window: a series in the feed is written the same way whenever it is fetched (one master
     event with its complete rule, so its UID never changes); only a series that cannot be
-    written that way falls back to its rows inside the window (see calendar.py)."""
+    written that way falls back to its rows inside the window (see calendar.py). Hashable: a
+    series' text is cached under it."""
 
-    series: BookingSeries
-    rows: list[Booking]
-    shown: dict[int, ShownBooking]
+    series: FeedSeries
+    rows: tuple[FeedBooking, ...]
+    shown: tuple[ShownBooking, ...]  # in order of start and id
 
 
 @dataclass
@@ -242,10 +289,6 @@ def _booking_scope(feed: Feed | None):
     if feed.scope == FeedScope.ALL:
         return sa.true()
     return sa.false()
-
-
-def _visible(viewer, booking: Booking) -> bool:
-    return can_view_details(viewer, booking)
 
 
 def _watermark(*candidates) -> datetime | None:
@@ -300,6 +343,15 @@ def feed_contents(feed: Feed, now: datetime) -> FeedContents:
     return contents
 
 
+def feed_cache_key(feed: Feed) -> tuple:
+    """What a feed's text depends on besides the rows the feed generation covers: the feed
+    itself and its owner's rights, organisation and language (users and feeds move no
+    generation). The window and the site are added by the caller."""
+    owner = feed.owner
+    return (feed.id, feed.scope, feed.space_id, feed.equipment_type_id, feed.name, feed.created_at,
+            owner.id, owner.role, owner.organisation_id, owner.is_org_contact, owner.locale, owner.updated_at)
+
+
 def public_contents(now: datetime) -> FeedContents:
     """The public events, for anyone, without a token."""
     window = Window.around(now)
@@ -311,29 +363,45 @@ def public_contents(now: datetime) -> FeedContents:
 
 
 def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: Window) -> None:
+    from spaces.models import Space
+
+    # Plain columns, not ORM objects: a feed has thousands of rows, and loading them as objects
+    # cost more than writing their text (which calendar.py caches). Whether the viewer sees a
+    # row's details is decided by details_visible_clause, the list form of can_view_details.
+    details = sa.case((details_visible_clause(viewer), True), else_=False).label("details")
+
+    def select(*extra):
+        return (sa.select(*_feed_booking_columns(), *extra)
+                .join(Space, Space.id == Booking.space_id)
+                .join(Organisation, Organisation.id == Booking.organisation_id))
+
     # Bounded by the window on ``start`` so the indexes on (…, start) serve the query.
-    rows = db.session.scalars(
-        sa.select(Booking)
+    rows = db.session.execute(
+        select(details, Booking.series_id.label("in_series"))
         .where(scope_clause, Booking.start >= window.start, Booking.start < window.end, _status_shown(window))
         .order_by(Booking.start, Booking.id)
     ).all()
-    series_ids = sorted({b.series_id for b in rows if b.series_id is not None})
-    by_series: dict[int, SeriesRows] = {}
-    if series_ids:
-        for series in db.session.scalars(sa.select(BookingSeries).where(BookingSeries.id.in_(series_ids))):
-            by_series[series.id] = SeriesRows(series=series, rows=[], shown={})
-        # Every row of those series in one query (a series has at most a few hundred), each with
-        # whether the feed shows it by the same rules as above except the window.
-        in_feed = sa.case((sa.and_(scope_clause, _status_shown(window)), 1), else_=0).label("in_feed")
-        for row, shown in db.session.execute(sa.select(Booking, in_feed).where(Booking.series_id.in_(series_ids))
-                                             .order_by(Booking.start, Booking.id)):
-            by_series[row.series_id].rows.append(row)
-            if shown:
-                by_series[row.series_id].shown[row.id] = ShownBooking(row, _visible(viewer, row))
-    for booking in rows:
-        if booking.series_id is None:
-            contents.singles.append(ShownBooking(booking, _visible(viewer, booking)))
-    contents.series = [by_series[sid] for sid in series_ids]
+    series_ids = sorted({row.in_series for row in rows if row.in_series is not None})
+    contents.singles = [ShownBooking(FeedBooking._make(row[:-2]), bool(row.details))
+                        for row in rows if row.in_series is None]
+    if not series_ids:
+        return
+    series = {s.id: s for s in db.session.execute(
+        sa.select(BookingSeries.id, BookingSeries.rrule, BookingSeries.tzid, BookingSeries.dtstart_local,
+                  BookingSeries.created_at, BookingSeries.updated_at).where(BookingSeries.id.in_(series_ids)))}
+    # Every row of those series in one query (a series has at most a few hundred), each with
+    # whether the feed shows it by the same rules as above except the window.
+    in_feed = sa.case((sa.and_(scope_clause, _status_shown(window)), True), else_=False).label("in_feed")
+    by_series: dict[int, tuple[list, list]] = {sid: ([], []) for sid in series_ids}
+    for row in db.session.execute(select(details, in_feed).where(Booking.series_id.in_(series_ids))
+                                  .order_by(Booking.start, Booking.id)):
+        booking = FeedBooking._make(row[:-2])
+        all_rows, shown = by_series[booking.series_id]
+        all_rows.append(booking)
+        if row.in_feed:
+            shown.append(ShownBooking(booking, bool(row.details)))
+    contents.series = [SeriesRows(series=FeedSeries._make(series[sid]), rows=tuple(by_series[sid][0]),
+                                  shown=tuple(by_series[sid][1])) for sid in series_ids]
 
 
 def _collect_reservations(contents: FeedContents, feed: Feed) -> None:

@@ -1,7 +1,7 @@
 """The "Calendar feeds" page, the feeds themselves and one booking as an .ics file."""
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from accounts.forms import ConfirmForm
 from booking.feeds import services
+from booking.feeds.cache import BuiltFeed, built_feed
 from booking.feeds.calendar import Site, build_feed, build_single
 from booking.feeds.forms import FeedForm
 from booking.permissions import sees_every_booking
@@ -49,11 +50,11 @@ def feed_clock() -> datetime:
     return utcnow()
 
 
-def _calendar_response(body: bytes, watermark: datetime | None, *, cache: str) -> Response:
-    response = Response(body, mimetype="text/calendar")  # Flask adds "; charset=utf-8"
-    response.set_etag(hashlib.sha256(body).hexdigest())
-    if watermark is not None:
-        last_modified = watermark.replace(microsecond=0)
+def _calendar_response(built: BuiltFeed, *, cache: str) -> Response:
+    response = Response(built.body, mimetype="text/calendar")  # Flask adds "; charset=utf-8"
+    response.set_etag(built.etag)
+    if built.watermark is not None:
+        last_modified = built.watermark.replace(microsecond=0)
         # HTTP dates have whole seconds. While the watermark's second is still running, another
         # change could follow within it and get the same date, hiding it from a client that
         # revalidates by date only (Apple). Such a date is not sent yet; the ETag still works.
@@ -135,12 +136,27 @@ def revoke(feed_id: int):
 
 # --- the feeds themselves ----------------------------------------------------------------------
 
+def _built(slot, contents: Callable[[], services.FeedContents], *, locale: str, key: tuple) -> BuiltFeed:
+    """The feed's text, from the per-process cache while nothing it shows has changed.
+
+    ``key`` holds everything besides the database rows that the text depends on; the rows are
+    covered by the feed generation (booking/feeds/cache.py)."""
+    where = site()
+
+    def build():
+        with force_locale(locale):
+            shown = contents()
+            return build_feed(shown, where), shown.watermark
+
+    return built_feed(slot, (key, locale, where, services.Window.around(feed_clock()).anchor), build)
+
+
 @feeds_bp.route("/feeds/public.ics")
 def public_feed():
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        contents = services.public_contents(feed_clock())
-        body = build_feed(contents, site())
-    return _calendar_response(body, contents.watermark, cache="public, no-cache")
+    now = feed_clock()
+    built = _built("public", lambda: services.public_contents(now),
+                   locale=current_app.config["BABEL_DEFAULT_LOCALE"], key=())
+    return _calendar_response(built, cache="public, no-cache")
 
 
 @feeds_bp.route("/feeds/<token>.ics")
@@ -150,12 +166,12 @@ def feed(token: str):
     if feed is None:
         return _not_found()
     touched = db.session.is_modified(feed)
-    with force_locale(feed.owner.locale):
-        contents = services.feed_contents(feed, now)
-        body = build_feed(contents, site())
+    owner = feed.owner
+    built = _built(("feed", feed.id), lambda: services.feed_contents(feed, now), locale=owner.locale,
+                   key=services.feed_cache_key(feed))
     if touched:
         db.session.commit()  # the hourly last-used touch; otherwise a fetch writes nothing
-    return _calendar_response(body, contents.watermark, cache="private, no-cache")
+    return _calendar_response(built, cache="private, no-cache")
 
 
 @feeds_bp.route("/bookings/<int:booking_id>.ics")

@@ -1,0 +1,105 @@
+"""Built feeds, kept per process under the feed generation (migration 0004).
+
+Calendar clients poll every feed every few minutes, and nearly always nothing has changed. The
+database moves the feed generation (one counter row) with every committed change to a table
+whose rows a feed shows or names, so a feed built while the counter read N is still exact for
+any later fetch that reads N, given the same feed, owner, window and site: all of those are in
+the key. A fetch then costs the token lookup and one read of the counter, and a 304 nothing more.
+
+The counter is read *before* the feed's rows, so a cached text is never older than its key.
+Each app keeps its own cache (``app.extensions``), bounded in bytes, least recently used first
+out; ``SAMSKAP_FEED_CACHE_BYTES = 0`` turns it off.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from samskap.extensions import db
+
+# Not a mapped model: only the migration and the triggers write it, and tests that empty
+# every mapped table leave it (and its never-decreasing value) alone.
+GENERATION = sa.table("feed_generation", sa.column("id", sa.Integer), sa.column("value", sa.BigInteger))
+
+
+def current_generation() -> int | None:
+    """The counter as this transaction sees it now; None if the row is missing (no caching)."""
+    return db.session.scalar(sa.select(GENERATION.c.value).where(GENERATION.c.id == 1))
+
+
+@dataclass(frozen=True)
+class BuiltFeed:
+    body: bytes
+    etag: str  # SHA-256 of the body
+    watermark: datetime | None  # for Last-Modified
+
+
+class FeedCache:
+    """One entry per slot (a feed, or the public feed), replaced when its key changes."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, tuple[Hashable, BuiltFeed]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, slot: Hashable, key: Hashable) -> BuiltFeed | None:
+        with self._lock:
+            found = self._entries.get(slot)
+            if found is None or found[0] != key:
+                return None
+            self._entries.move_to_end(slot)
+            return found[1]
+
+    def put(self, slot: Hashable, key: Hashable, built: BuiltFeed) -> None:
+        size = len(built.body)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(slot, None)
+            if old is not None:
+                self._bytes -= len(old[1].body)
+            self._entries[slot] = (key, built)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _slot, (_key, evicted) = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.body)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def feed_cache() -> FeedCache | None:
+    app = current_app._get_current_object()
+    if "samskap_feed_cache" not in app.extensions:
+        max_bytes = int(app.config.get("SAMSKAP_FEED_CACHE_BYTES", 0) or 0)
+        app.extensions["samskap_feed_cache"] = FeedCache(max_bytes) if max_bytes > 0 else None
+    return app.extensions["samskap_feed_cache"]
+
+
+def built_feed(slot: Hashable, key: Hashable, build: Callable[[], tuple[bytes, datetime | None]]) -> BuiltFeed:
+    """The feed for ``slot`` as ``build`` makes it, from the cache when neither ``key`` nor the
+    feed generation has moved since it was built."""
+    cache = feed_cache()
+    generation = current_generation() if cache is not None else None
+    full_key = (generation, key)
+    if generation is not None:
+        found = cache.get(slot, full_key)
+        if found is not None:
+            return found
+    body, watermark = build()
+    built = BuiltFeed(body=body, etag=hashlib.sha256(body).hexdigest(), watermark=watermark)
+    if generation is not None:
+        cache.put(slot, full_key, built)
+    return built
