@@ -389,3 +389,18 @@ def test_with_the_cache_off_every_fetch_builds(client, monkeypatch):
     with counted_statements() as count:
         assert b"Kick-off" in fetch(client, token).data
     assert count[0] > 3
+
+
+def test_the_cycle_collector_is_back_on_after_a_build_even_a_failed_one(app):
+    import gc
+
+    from booking.feeds.cache import built_feed
+
+    def fails():
+        assert not gc.isenabled()
+        raise RuntimeError("build failed")
+
+    with app.test_request_context():
+        with pytest.raises(RuntimeError):
+            built_feed("slot", (), fails)
+    assert gc.isenabled()

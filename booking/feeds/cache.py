@@ -12,10 +12,12 @@ out; ``SAMSKAP_FEED_CACHE_BYTES = 0`` turns it off.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,6 +90,21 @@ def feed_cache() -> FeedCache | None:
     return app.extensions["samskap_feed_cache"]
 
 
+@contextmanager
+def _cyclic_gc_paused():
+    """Building a feed allocates tens of thousands of short-lived, acyclic objects (rows,
+    tuples), which set off full collections that scan every cached event: measured at 65 ms for
+    a 5,000-event rebuild, and 135-160 ms in about one build of three when a collection ran.
+    Reference counting still frees everything at once; only the cycle collector waits."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def built_feed(slot: Hashable, key: Hashable, build: Callable[[], tuple[bytes, datetime | None]]) -> BuiltFeed:
     """The feed for ``slot`` as ``build`` makes it, from the cache when neither ``key`` nor the
     feed generation has moved since it was built."""
@@ -98,7 +115,8 @@ def built_feed(slot: Hashable, key: Hashable, build: Callable[[], tuple[bytes, d
         found = cache.get(slot, full_key)
         if found is not None:
             return found
-    body, watermark = build()
+    with _cyclic_gc_paused():
+        body, watermark = build()
     built = BuiltFeed(body=body, etag=hashlib.sha256(body).hexdigest(), watermark=watermark)
     if generation is not None:
         cache.put(slot, full_key, built)
