@@ -37,7 +37,11 @@ def main(argv=None) -> int:
     parser.add_argument("--day", help="the bench day (YYYY-MM-DD); default: 30 days from today")
     parser.add_argument("--plain", action="store_true", help="time only (no profiler), e.g. with --repeat 20")
     parser.add_argument("--sql", action="store_true", help="print the statements of the last request")
+    parser.add_argument("--no-feed-cache", action="store_true",
+                        help="build every feed from scratch: no cached feed and no cached event text")
     args = parser.parse_args(argv)
+    if args.no_feed_cache:
+        os.environ["SAMSKAP_FEED_CACHE_BYTES"] = "0"
     os.environ.update({"DATABASE_URL": f"{args.server_url}/{args.database}", "SECRET_KEY": "bench-profile",
                        "RATELIMIT_ENABLED": "false"})
 
@@ -63,6 +67,9 @@ def main(argv=None) -> int:
     counter = iter(range(10**6))
 
     def request():
+        if args.no_feed_cache:
+            from booking.feeds.calendar import clear_text_cache
+            clear_text_cache()
         if args.scenario == "availability":
             query = urlencode({"start": day_start.isoformat(), "end": (day_start + timedelta(days=1)).isoformat()})
             return client.get(f"/api/v1/availability?{query}", headers=member)
