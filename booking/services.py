@@ -32,7 +32,7 @@ from booking.permissions import (can_book_for_other_organisations, can_decide, c
 from booking.recurrence import Recurrence, expand
 from samskap import audit
 from samskap.ids import MAX_ID  # noqa: F401 (re-exported for booking.api/views)
-from samskap.database import is_exclusion_violation
+from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
@@ -432,7 +432,9 @@ def _write_guarded(viewer, space: Space, periods, apply) -> None:
             apply()
             db.session.flush()
     except DBAPIError as exc:
-        if not is_exclusion_violation(exc, OVERLAP_CONSTRAINT):
+        # A collision: two requests wrote overlapping bookings at the same moment and each waited
+        # in the constraint's check for the other (PostgreSQL ends one); it clashes like a refusal.
+        if not (is_exclusion_violation(exc, OVERLAP_CONSTRAINT) or is_collision(exc)):
             raise
         clashes = []
         for start, end, exclude_ids in periods:

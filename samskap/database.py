@@ -13,6 +13,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
+# PostgreSQL ends one of two transactions that wait for each other. Two requests inserting
+# overlapping rows at the same moment can do that inside the exclusion constraint's check
+# (each waits to see whether the other commits); serialisation failures are the same kind
+# of collision.
+COLLISION_STATES = ("40P01", "40001")
 
 
 def configure_engine(engine) -> None:
@@ -53,6 +58,11 @@ def is_exclusion_violation(error: Exception, name: str | None = None) -> bool:
     if not isinstance(error, DBAPIError) or sqlstate(error) != EXCLUSION_VIOLATION:
         return False
     return name is None or constraint_name(error) == name
+
+
+def is_collision(error: Exception) -> bool:
+    """A deadlock or serialisation failure: nothing is wrong with the request, it met another one."""
+    return isinstance(error, DBAPIError) and sqlstate(error) in COLLISION_STATES
 
 
 def is_unique_violation(error: Exception) -> bool:

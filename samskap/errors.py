@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 
@@ -102,6 +103,22 @@ def register_error_handlers(app) -> None:
         response.set_data(body)
         response.content_type = "text/html; charset=utf-8"
         return response
+
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError):
+        from samskap.database import is_collision
+        from samskap.extensions import db
+
+        if not is_collision(error):
+            return handle_unexpected(error)
+        # The database ended this request's transaction because another one was changing the
+        # same rows at the same moment: nothing was saved, and trying again is safe.
+        db.session.rollback()
+        app.logger.warning("Concurrent-write collision on %s %s", request.method, request.url_rule or "(no route)")
+        message = _("Someone else changed the same thing at the same moment, so nothing was saved. Please try again.")
+        if is_api_request():
+            return api_error(409, "concurrent_change", message)
+        return render_template("errors/error.html", status=409, message=message), 409
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

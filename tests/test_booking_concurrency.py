@@ -105,3 +105,66 @@ def test_database_refuses_the_overlap_even_when_the_service_check_sees_nothing(a
     outcomes = _race(app, backend, user_ids, space_id, [(oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10))])
     assert sorted(outcomes) == ["booked"] + ["conflict"] * (THREADS - 1), outcomes
     assert _active_bookings(space_id) == 1
+
+
+@POSTGRES
+def test_a_deadlock_in_the_overlap_check_is_a_conflict_not_an_error(app, backend, clock):
+    """Two transactions writing overlapping bookings can each wait in the exclusion constraint's
+    check for the other; PostgreSQL then ends one of them with a deadlock error. When that is
+    ours, the person gets the usual conflict answer, and the other booking stands."""
+    user_ids, space_id = _setup(1)
+    engine = db.engine
+    other = engine.connect()
+    other_tx = other.begin()
+    # The other transaction never looks for deadlocks first, so this request is the one ended.
+    other.exec_driver_sql("SET LOCAL deadlock_timeout = '60s'")
+    insert = sa.text(
+        "INSERT INTO bookings (space_id, organiser_id, organisation_id, title, description, purpose, start, \"end\", "
+        "blocked_until, attendees, visibility, status, sequence, opening_hours_overridden, decision_reason, "
+        "cancel_reason, created_at, updated_at) SELECT :space, id, organisation_id, 'Other', '', 'meeting', :start, "
+        ":end, :end, 1, 'private', 'confirmed', 0, false, '', '', now(), now() FROM users WHERE id = :user")
+    first_half = dict(space=space_id, user=user_ids[0], start=oslo(2026, 3, 10, 9), end=oslo(2026, 3, 10, 9, 30))
+    second_half = dict(first_half, start=oslo(2026, 3, 10, 9, 30), end=oslo(2026, 3, 10, 10))
+    other.execute(insert, first_half)
+    outcomes = []
+
+    def ours():
+        from accounts.models import User
+        from spaces.models import Space
+
+        with app.app_context():
+            try:
+                user, space = db.session.get(User, user_ids[0]), db.session.get(Space, space_id)
+                book_space(user, request_for(space, oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10)))
+                db.session.commit()
+                outcomes.append("booked")
+            except Conflict:
+                db.session.rollback()
+                outcomes.append("conflict")
+            except Exception as exc:  # noqa: BLE001 - reported in the assertion below
+                db.session.rollback()
+                outcomes.append(f"error: {exc!r}")
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=ours)
+    thread.start()
+    try:
+        # Wait until our request waits for the other transaction inside the constraint's check...
+        with engine.connect() as watcher:
+            for _attempt in range(200):
+                waiting = watcher.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()")).scalar()
+                if waiting:
+                    break
+                threading.Event().wait(0.05)
+            assert waiting, "our request never waited for the other transaction"
+        # ...then make the other transaction wait for ours: a deadlock, which PostgreSQL ends in ours.
+        other.execute(insert, second_half)
+        other_tx.commit()
+    finally:
+        thread.join(timeout=60)
+        other.close()
+    assert outcomes == ["conflict"]
+    assert _active_bookings(space_id) == 2  # the other transaction's two halves

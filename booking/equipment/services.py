@@ -30,7 +30,7 @@ from booking.models import (ACTIVE_BOOKING_STATUSES, Booking, EquipmentAllocatio
                             ReservationStatus)
 from booking.permissions import can_manage as can_manage_booking
 from samskap import audit
-from samskap.database import is_exclusion_violation
+from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
@@ -175,9 +175,9 @@ def _allocate(reservation: EquipmentReservation, etype: EquipmentType, now: date
                 ])
                 db.session.flush()
         except DBAPIError as exc:
-            if not is_exclusion_violation(exc, ALLOCATION_CONSTRAINT):
+            if not (is_exclusion_violation(exc, ALLOCATION_CONSTRAINT) or is_collision(exc)):
                 raise
-            continue  # someone took one of these units a moment ago: look again
+            continue  # someone took (or is taking) one of these units a moment ago: look again
         db.session.expire(reservation, ["allocations"])
         return chosen
     raise Conflict(_("Other people were reserving the same units at the same moment. Please try again."),
@@ -590,7 +590,7 @@ def _hold_from_hand_out(reservation: EquipmentReservation, now: datetime) -> Non
                 allocation.start = now
             db.session.flush()
     except DBAPIError as exc:
-        if not is_exclusion_violation(exc, ALLOCATION_CONSTRAINT):
+        if not (is_exclusion_violation(exc, ALLOCATION_CONSTRAINT) or is_collision(exc)):
             raise
         raise Conflict(_("A unit was reserved by someone else at this very moment. Please try again."))
 
@@ -661,7 +661,7 @@ def check_in(actor, reservation: EquipmentReservation, note: str = "", to_mainte
     try:
         _changed(actor, "equipment_reservation.check_in", reservation, before, summary=note or None)
     except DBAPIError as exc:
-        if not is_exclusion_violation(exc, ALLOCATION_CONSTRAINT):
+        if not (is_exclusion_violation(exc, ALLOCATION_CONSTRAINT) or is_collision(exc)):
             raise
         raise Conflict(_("A unit was reserved by someone else at this very moment. Please try again."))
     return receipt
