@@ -136,7 +136,8 @@ def revoke(feed_id: int):
 
 # --- the feeds themselves ----------------------------------------------------------------------
 
-def _built(slot, contents: Callable[[], services.FeedContents], *, locale: str, key: tuple) -> BuiltFeed:
+def _built(slot, contents: Callable[[], services.FeedContents], *, now: datetime, locale: str,
+           key: tuple) -> BuiltFeed:
     """The feed's text, from the per-process cache while nothing it shows has changed.
 
     ``key`` holds everything besides the database rows that the text depends on; the rows are
@@ -148,13 +149,13 @@ def _built(slot, contents: Callable[[], services.FeedContents], *, locale: str, 
             shown = contents()
             return build_feed(shown, where), shown.watermark
 
-    return built_feed(slot, (key, locale, where, services.Window.around(feed_clock()).anchor), build)
+    return built_feed(slot, (key, locale, where, services.Window.around(now).anchor), build)
 
 
 @feeds_bp.route("/feeds/public.ics")
 def public_feed():
     now = feed_clock()
-    built = _built("public", lambda: services.public_contents(now),
+    built = _built("public", lambda: services.public_contents(now), now=now,
                    locale=current_app.config["BABEL_DEFAULT_LOCALE"], key=())
     return _calendar_response(built, cache="public, no-cache")
 
@@ -167,7 +168,7 @@ def feed(token: str):
         return _not_found()
     touched = db.session.is_modified(feed)
     owner = feed.owner
-    built = _built(("feed", feed.id), lambda: services.feed_contents(feed, now), locale=owner.locale,
+    built = _built(("feed", feed.id), lambda: services.feed_contents(feed, now), now=now, locale=owner.locale,
                    key=services.feed_cache_key(feed))
     if touched:
         db.session.commit()  # the hourly last-used touch; otherwise a fetch writes nothing
