@@ -16,6 +16,7 @@ One overlap predicate, half-open: ``start < other_blocked_until and other_start 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -349,40 +350,64 @@ def _closures(space_id: int, start: datetime, end: datetime) -> list:
         .order_by(Closure.start)))
 
 
+class _ClashingBooking:
+    """What :func:`booking.permissions.can_view_details` reads of a clashing booking, from one
+    row of :func:`find_clashes`; its organisation is read only if the rule asks for it (which it
+    does only for the viewer's own, already loaded with the viewer)."""
+
+    __slots__ = ("visibility", "status", "organiser_id", "organisation_id")
+
+    def __init__(self, row):
+        self.visibility, self.status = row.visibility, row.status
+        self.organiser_id, self.organisation_id = row.organiser_id, row.organisation_id
+
+    @property
+    def organisation(self) -> Organisation:
+        return db.session.get(Organisation, self.organisation_id)
+
+
+@functools.cache
+def _clash_query():
+    """Built once (building it costs more than running it): closures overlapping
+    ``[:start, :end)`` of the space or the whole workshop, then the active bookings of the space
+    overlapping ``[:start, :blocked_until)``, not counting ``:exclude_ids``, each in time order."""
+    bookings = (sa.select(sa.literal_column("1", sa.Integer).label("kind"), Booking.start, Booking.end,
+                          Booking.blocked_until, Booking.id, Booking.title, Booking.visibility, Booking.status,
+                          Booking.organiser_id, Booking.organisation_id)
+                .where(Booking.space_id == sa.bindparam("space_id"), Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                       Booking.start < sa.bindparam("blocked_until"), Booking.blocked_until > sa.bindparam("start"),
+                       Booking.id.not_in(sa.bindparam("exclude_ids", expanding=True))))
+    closures = (sa.select(sa.literal_column("0", sa.Integer), Closure.start, Closure.end, Closure.end,
+                          sa.null(), Closure.reason, sa.null(), sa.null(), sa.null(), sa.null())
+                .where(sa.or_(Closure.space_id.is_(None), Closure.space_id == sa.bindparam("space_id")),
+                       Closure.start < sa.bindparam("end"), Closure.end > sa.bindparam("start")))
+    both = sa.union_all(bookings, closures).subquery()
+    return sa.select(both).order_by(both.c.kind, both.c.start, both.c.id)
+
+
 def find_clashes(viewer, space: Space, start: datetime, end: datetime, exclude_ids=()) -> list[dict]:
     """What stops booking ``space`` for ``[start, end)``, as the conflicts a reply lists: the
     closures (of the space or the whole workshop) overlapping the period itself, then the active
-    bookings of the space overlapping it plus the space's buffer, each in time order. Bookings
-    whose details ``viewer`` may not see (:func:`details_visible_clause`, the list form of
-    ``can_view_details``) are named "Busy" without their id.
+    bookings of the space overlapping it plus the space's buffer, each in time order; a booking
+    whose details ``viewer`` may not see (:func:`can_view_details`) is named "Busy", without its id.
 
-    One statement for both, reading only the columns the reply needs: this is the check every
-    booking request makes before writing (the database's exclusion constraint has the last word).
+    One statement for both, of only the columns the reply needs: this is the check every booking
+    request makes before writing (the database's exclusion constraint has the last word).
     """
     blocked_until = end + timedelta(minutes=space.buffer_minutes or 0)
-    closures = (sa.select(sa.literal_column("0", sa.Integer).label("kind"), Closure.start.label("start"),
-                          Closure.end.label("end"), Closure.end.label("blocked_until"), sa.null().label("id"),
-                          Closure.reason.label("title"), sa.true().label("visible"))
-                .where(sa.or_(Closure.space_id.is_(None), Closure.space_id == space.id),
-                       Closure.start < end, Closure.end > start))
-    bookings = (sa.select(sa.literal_column("1", sa.Integer), Booking.start, Booking.end, Booking.blocked_until,
-                          Booking.id, Booking.title, details_visible_clause(viewer))
-                .where(Booking.space_id == space.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-                       Booking.start < blocked_until, Booking.blocked_until > start))
-    exclude_ids = [i for i in exclude_ids if i is not None]
-    if exclude_ids:
-        bookings = bookings.where(Booking.id.not_in(exclude_ids))
-    both = sa.union_all(closures, bookings).subquery()
-    rows = db.session.execute(sa.select(both).order_by(both.c.kind, both.c.start, both.c.id))
+    rows = db.session.execute(_clash_query(), {
+        "space_id": space.id, "start": start, "end": end, "blocked_until": blocked_until,
+        "exclude_ids": [i for i in exclude_ids if i is not None]})
     found = []
     for row in rows:
         if row.kind == 0:
             found.append({"start": iso(row.start), "end": iso(row.end), "booking_id": None, "title": row.title,
                           "reason": "closure"})
-        else:
-            found.append({"start": iso(row.start), "end": iso(row.end), "blocked_until": iso(row.blocked_until),
-                          "booking_id": row.id if row.visible else None,
-                          "title": row.title if row.visible else _("Busy"), "reason": "booking"})
+            continue
+        visible = can_view_details(viewer, _ClashingBooking(row))
+        found.append({"start": iso(row.start), "end": iso(row.end), "blocked_until": iso(row.blocked_until),
+                      "booking_id": row.id if visible else None, "title": row.title if visible else _("Busy"),
+                      "reason": "booking"})
     return found
 
 
