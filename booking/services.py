@@ -25,6 +25,7 @@ from flask_babel import format_time, gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.models import Organisation
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
@@ -477,12 +478,50 @@ def _write_guarded(viewer, space: Space, periods, apply) -> None:
     except DBAPIError as exc:
         if not is_exclusion_violation(exc, OVERLAP_CONSTRAINT):
             raise
-        clashes = []
-        for start, end, exclude_ids in periods:
-            clashes += find_clashes(viewer, space, start, end, exclude_ids)
-        message = _conflict_message(space, clashes) if clashes else _(
-            "%(space)s was booked by someone else at the same moment; choose another time.", space=space.name)
-        raise Conflict(message, details={"conflicts": clashes}) from None
+        raise _refused(viewer, space, periods) from None
+
+
+def _refused(viewer, space: Space, periods) -> Conflict:
+    """The Conflict for periods the database refused after our own check had passed them."""
+    clashes = []
+    for start, end, exclude_ids in periods:
+        clashes += find_clashes(viewer, space, start, end, exclude_ids)
+    message = _conflict_message(space, clashes) if clashes else _(
+        "%(space)s was booked by someone else at the same moment; choose another time.", space=space.name)
+    return Conflict(message, details={"conflicts": clashes})
+
+
+@functools.cache
+def _insert_unless_overlapping():
+    """``INSERT ... ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap DO NOTHING RETURNING``: the
+    exclusion constraint still decides, but a refusal returns no row instead of raising."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    return insert(Booking).on_conflict_do_nothing(constraint=OVERLAP_CONSTRAINT).returning(Booking)
+
+
+def _write_one(viewer, space: Space, organisation: Organisation, start: datetime, end: datetime,
+               fields: dict) -> Booking:
+    """Write one new booking; the database's overlap refusal becomes a Conflict.
+
+    On PostgreSQL a single ``INSERT ... ON CONFLICT ... DO NOTHING`` against the exclusion
+    constraint: no savepoint and no unit-of-work flush, and concurrent overlapping inserts wait
+    for each other (speculative insertion) instead of deadlocking in the constraint check.
+    Elsewhere (SQLite serialises writers) the flush of :func:`_write_guarded`.
+    """
+    booking = _new_booking(space, start, end, fields)
+    if db.session.get_bind().dialect.name != "postgresql":
+        _write_guarded(viewer, space, [(start, end, ())], lambda: db.session.add(booking))
+        return booking
+    values = {key: getattr(booking, key) for key in (
+        *fields, "start", "end", "blocked_until", "sequence", "opening_hours_overridden")}
+    written = db.session.scalars(_insert_unless_overlapping(), [values]).one_or_none()
+    if written is None:
+        raise _refused(viewer, space, [(start, end, ())])
+    # The relationships the reply reads, as checked (no lookups, no change to flush).
+    set_committed_value(written, "space", space)
+    set_committed_value(written, "organisation", organisation)
+    return written
 
 
 # --- booking ---------------------------------------------------------------------------------
@@ -523,8 +562,7 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
         clashes = find_clashes(actor, space, start, end)
         if clashes:
             raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
-        booking = _new_booking(space, start, end, fields)
-        _write_guarded(actor, space, [(start, end, ())], lambda: db.session.add(booking))
+        booking = _write_one(actor, space, organisation, start, end, fields)
         _record_creation(actor, booking)
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
