@@ -492,40 +492,84 @@ def _refused(viewer, space: Space, periods) -> Conflict:
 
 @functools.cache
 def _insert_unless_overlapping():
-    """``INSERT ... ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap DO NOTHING RETURNING`` every
-    column: the exclusion constraint still decides, but a refusal returns no row instead of
-    raising. A Core statement, built once: the ORM's bulk insert costs twice as much."""
+    """One statement that writes a booking and its "booking.create" audit entry, unless the
+    exclusion constraint refuses the booking::
+
+        WITH inserted AS (INSERT INTO bookings ... ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap
+                          DO NOTHING RETURNING *),
+             audited AS (INSERT INTO audit_log ... SELECT ..., inserted.id, ... FROM inserted)
+        SELECT * FROM inserted
+
+    The constraint still decides; its refusal returns no row (and writes no audit entry) instead
+    of raising. Every column is a bound parameter (see :func:`_column_values`); built once,
+    since building it costs more than running it.
+    """
     from sqlalchemy.dialects.postgresql import insert
 
-    table = Booking.__table__
-    return insert(table).on_conflict_do_nothing(constraint=OVERLAP_CONSTRAINT).returning(*table.c)
+    bookings, log = Booking.__table__, audit.AuditEntry.__table__
+    inserted = (insert(bookings)
+                .values({c.key: sa.bindparam(c.key, type_=c.type) for c in bookings.c if not c.primary_key})
+                .on_conflict_do_nothing(constraint=OVERLAP_CONSTRAINT)
+                .returning(*bookings.c)
+                .cte("inserted"))
+    entry = [c for c in log.c if not c.primary_key]
+    audited = (sa.insert(log)
+               .from_select([c.key for c in entry],
+                            sa.select(*[inserted.c.id if c.key == "object_id"
+                                        else sa.bindparam(f"audit_{c.key}", type_=c.type) for c in entry]))
+               .cte("audited"))
+    return sa.select(inserted).add_cte(audited)
 
 
-def _write_one(viewer, space: Space, organisation: Organisation, start: datetime, end: datetime,
+def _column_values(table: sa.Table, values: dict) -> dict:
+    """``values`` completed with the default of every other column (what an INSERT leaving them
+    out would store: the scalar or callable ``default=``, else NULL), the primary key excepted."""
+    complete = {}
+    for column in table.c:
+        if column.primary_key:
+            continue
+        if column.key in values:
+            complete[column.key] = values[column.key]
+        elif column.default is None:
+            complete[column.key] = None
+        elif column.default.is_callable:
+            complete[column.key] = column.default.arg(None)
+        else:
+            complete[column.key] = column.default.arg
+    return complete
+
+
+def _write_one(actor, space: Space, organisation: Organisation, start: datetime, end: datetime,
                fields: dict) -> Booking:
-    """Write one new booking; the database's overlap refusal becomes a Conflict.
+    """Write one new booking and its audit entries; the database's overlap refusal becomes a
+    Conflict.
 
-    On PostgreSQL a single ``INSERT ... ON CONFLICT ... DO NOTHING`` against the exclusion
-    constraint: no savepoint and no unit-of-work flush, and concurrent overlapping inserts wait
-    for each other (speculative insertion) instead of deadlocking in the constraint check. The
-    row it returns (with the column defaults applied) becomes the booking, persistent in the
-    session as if it had been loaded. Elsewhere (SQLite serialises writers) the flush of
+    On PostgreSQL one statement (:func:`_insert_unless_overlapping`): no savepoint, no unit of
+    work flush, and concurrent overlapping inserts wait for each other (speculative insertion)
+    instead of deadlocking in the constraint check. The row it returns becomes the booking,
+    persistent in the session as if loaded. Elsewhere (SQLite serialises writers) the flush of
     :func:`_write_guarded`.
     """
     booking = _new_booking(space, start, end, fields)
     if db.session.get_bind().dialect.name != "postgresql":
-        _write_guarded(viewer, space, [(start, end, ())], lambda: db.session.add(booking))
+        _write_guarded(actor, space, [(start, end, ())], lambda: db.session.add(booking))
+        _record_creation(actor, booking)
         return booking
-    values = {key: getattr(booking, key) for key in (
-        *fields, "start", "end", "blocked_until", "sequence", "opening_hours_overridden")}
-    row = db.session.execute(_insert_unless_overlapping(), values).first()
+    values = _column_values(Booking.__table__, {key: getattr(booking, key) for key in (
+        *fields, "start", "end", "blocked_until", "sequence", "opening_hours_overridden")})
+    entry = audit.entry_values(actor, "booking.create", object_type=Booking.__tablename__,
+                               **_creation_details(booking))
+    entry["at"] = utcnow()
+    row = db.session.execute(_insert_unless_overlapping(),
+                             {**values, **{f"audit_{key}": value for key, value in entry.items()}}).first()
     if row is None:
-        raise _refused(viewer, space, [(start, end, ())])
+        raise _refused(actor, space, [(start, end, ())])
     for attribute in Booking.__mapper__.column_attrs:
-        setattr(booking, attribute.key, row._mapping[attribute.columns[0]])
+        setattr(booking, attribute.key, row._mapping[attribute.columns[0].key])
     booking.organisation = organisation
     make_transient_to_detached(booking)  # every attribute as loaded; nothing left to flush
     db.session.add(booking)
+    _record_override(actor, booking)
     return booking
 
 
@@ -568,7 +612,6 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
         if clashes:
             raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
         booking = _write_one(actor, space, organisation, start, end, fields)
-        _record_creation(actor, booking)
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
         _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
@@ -617,10 +660,18 @@ def _new_booking(space: Space, start: datetime, end: datetime, fields: dict, **e
     return booking
 
 
+def _creation_details(booking: Booking) -> dict:
+    """The changes and summary of a booking's "booking.create" audit entry."""
+    return {"changes": {k: [None, getattr(booking, k)] for k in AUDITED_FIELDS if k != "sequence"},
+            "summary": f"{booking.title} ({booking.status.value})"}
+
+
 def _record_creation(actor, booking: Booking) -> None:
-    audit.record(actor, "booking.create", booking,
-                 changes={k: [None, getattr(booking, k)] for k in AUDITED_FIELDS if k != "sequence"},
-                 summary=f"{booking.title} ({booking.status.value})")
+    audit.record(actor, "booking.create", booking, **_creation_details(booking))
+    _record_override(actor, booking)
+
+
+def _record_override(actor, booking: Booking) -> None:
     if booking.opening_hours_overridden:
         audit.record(actor, "booking.override_opening_hours", booking,
                      summary=f"booked outside opening hours: {_period_text(booking.start, booking.end)}")
