@@ -367,15 +367,31 @@ class _ClashingBooking:
 
 
 @functools.cache
-def _clash_query():
+def _clash_query(as_ranges: bool):
     """Built once (building it costs more than running it): closures overlapping
     ``[:start, :end)`` of the space or the whole workshop, then the active bookings of the space
-    overlapping ``[:start, :blocked_until)``, not counting ``:exclude_ids``, each in time order."""
+    overlapping ``[:start, :blocked_until)``, not counting ``:exclude_ids``, each in time order.
+
+    ``as_ranges`` (PostgreSQL, non-empty window): the bookings' overlap as the range overlap of
+    the exclusion constraint ``ex_bookings_no_overlap``, with the active statuses as literals
+    (its partial index's predicate), so that its GiST index on (space, period) answers it. The two
+    comparisons otherwise walk the space's index entries of every earlier booking: ~0.2 ms with
+    5,000 bookings in a space (the full-size bench), against ~0.03 ms.
+    """
+    if as_ranges:
+        statuses = [sa.literal_column(f"'{status.value}'") for status in ACTIVE_BOOKING_STATUSES]
+        window = sa.func.tstzrange(sa.bindparam("start", type_=Booking.start.type),
+                                   sa.bindparam("blocked_until", type_=Booking.start.type), sa.literal_column("'[)'"))
+        period = sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.literal_column("'[)'"))
+        overlapping = sa.and_(Booking.status.in_(statuses), period.op("&&")(window))
+    else:
+        overlapping = sa.and_(Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                              Booking.start < sa.bindparam("blocked_until"),
+                              Booking.blocked_until > sa.bindparam("start"))
     bookings = (sa.select(sa.literal_column("1", sa.Integer).label("kind"), Booking.start, Booking.end,
                           Booking.blocked_until, Booking.id, Booking.title, Booking.visibility, Booking.status,
                           Booking.organiser_id, Booking.organisation_id)
-                .where(Booking.space_id == sa.bindparam("space_id"), Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-                       Booking.start < sa.bindparam("blocked_until"), Booking.blocked_until > sa.bindparam("start"),
+                .where(Booking.space_id == sa.bindparam("space_id"), overlapping,
                        Booking.id.not_in(sa.bindparam("exclude_ids", expanding=True))))
     closures = (sa.select(sa.literal_column("0", sa.Integer), Closure.start, Closure.end, Closure.end,
                           sa.null(), Closure.reason, sa.null(), sa.null(), sa.null(), sa.null())
@@ -395,7 +411,8 @@ def find_clashes(viewer, space: Space, start: datetime, end: datetime, exclude_i
     request makes before writing (the database's exclusion constraint has the last word).
     """
     blocked_until = end + timedelta(minutes=space.buffer_minutes or 0)
-    rows = db.session.execute(_clash_query(), {
+    as_ranges = start < blocked_until and db.session.get_bind().dialect.name == "postgresql"
+    rows = db.session.execute(_clash_query(as_ranges), {
         "space_id": space.id, "start": start, "end": end, "blocked_until": blocked_until,
         "exclude_ids": [i for i in exclude_ids if i is not None]})
     found = []
