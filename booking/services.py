@@ -9,7 +9,10 @@ No double booking: the service looks for clashes first (to answer with a friendl
 exclusion constraint ``ex_bookings_no_overlap`` refuses an overlapping active booking
 even when two requests pass the check at the same moment; its violation (SQLSTATE
 23P01) is caught around the flush, inside a SAVEPOINT so the session stays usable, and
-becomes the same Conflict. On SQLite every transaction starts with ``BEGIN IMMEDIATE``
+becomes the same Conflict. A single new booking (the common case) is written instead with
+``INSERT ... ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap DO NOTHING``: the same
+constraint decides, its refusal returns no row, and no savepoint is needed (see
+:func:`_write_one`). On SQLite every transaction starts with ``BEGIN IMMEDIATE``
 (see :mod:`samskap.database`), so check-then-insert is serialised.
 
 One overlap predicate, half-open: ``start < other_blocked_until and other_start < blocked_until``.
