@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask import jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from booking import services
@@ -111,11 +112,12 @@ def _parse_time(data: dict, name: str, errors: dict, *, required: bool):
         return None
 
 
-def _expect(data: dict, name: str, kind, errors: dict, message: str):
+def _expect(data: dict, name: str, kind, errors: dict, message):
+    """``message`` is lazy (``_l``): translated only when the field is wrong, not on every request."""
     value = data.get(name)
     if name in data and value is not None and not (isinstance(value, kind) and
                                                    (kind is not int or _is_int(value))):
-        errors[name] = message
+        errors[name] = str(message)
     return value
 
 
@@ -169,13 +171,13 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         errors["title"] = _("Give the booking a title.")
     start = _parse_time(data, "start", errors, required=True)
     end = _parse_time(data, "end", errors, required=True)
-    _expect(data, "attendees", int, errors, _("The number of attendees must be a whole number of at least 1."))
+    _expect(data, "attendees", int, errors, _l("The number of attendees must be a whole number of at least 1."))
     for name in ("purpose", "visibility", "description"):
-        _expect(data, name, str, errors, _("'%(field)s' must be text.", field=name))
+        _expect(data, name, str, errors, _l("'%(field)s' must be text.", field=name))
     _expect(data, "organisation_id", int, errors,
-            _("'%(field)s' must be the id of an organisation (a whole number).", field="organisation_id"))
+            _l("'%(field)s' must be the id of an organisation (a whole number).", field="organisation_id"))
     for name in ("skip_conflicts", "override_opening_hours"):
-        _expect(data, name, bool, errors, _("'%(field)s' must be true or false.", field=name))
+        _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     recurrence = _parse_recurrence(data.get("recurrence"), errors)
     if errors:
         raise ValidationFailed(errors)
@@ -300,7 +302,7 @@ def update_booking(booking_id: int):
         if name in data:
             changes[name] = _parse_time(data, name, errors, required=True)
     _expect(data, "override_opening_hours", bool, errors,
-            _("'%(field)s' must be true or false.", field="override_opening_hours"))
+            _l("'%(field)s' must be true or false.", field="override_opening_hours"))
     if errors:
         raise ValidationFailed(errors)
     changed = services.update_booking(current_user, booking, changes, scope=_scope(data))

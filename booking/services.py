@@ -9,13 +9,17 @@ No double booking: the service looks for clashes first (to answer with a friendl
 exclusion constraint ``ex_bookings_no_overlap`` refuses an overlapping active booking
 even when two requests pass the check at the same moment; its violation (SQLSTATE
 23P01) is caught around the flush, inside a SAVEPOINT so the session stays usable, and
-becomes the same Conflict. On SQLite every transaction starts with ``BEGIN IMMEDIATE``
+becomes the same Conflict. A single new booking (the common case) is written instead with
+``INSERT ... ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap DO NOTHING``: the same
+constraint decides, its refusal returns no row, and no savepoint is needed (see
+:func:`_write_one`). On SQLite every transaction starts with ``BEGIN IMMEDIATE``
 (see :mod:`samskap.database`), so check-then-insert is serialised.
 
 One overlap predicate, half-open: ``start < other_blocked_until and other_start < blocked_until``.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,7 +27,7 @@ import sqlalchemy as sa
 from flask_babel import format_time, gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, make_transient_to_detached
 
 from accounts.models import Organisation
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
@@ -43,7 +47,8 @@ from spaces.models import WEEKDAYS, Closure, Space
 __all__ = [
     "BookingRequest", "BookingResult", "Recurrence", "approve_booking", "blocking_rows", "book_space", "busy_periods",
     "busy_periods_by_space",
-    "cancel_booking", "find_conflicts", "free_spaces", "reject_booking", "suggest_free_slots", "update_booking",
+    "cancel_booking", "find_clashes", "find_conflicts", "free_spaces", "reject_booking", "suggest_free_slots",
+    "update_booking",
 ]
 
 TITLE_MAX = 200
@@ -348,23 +353,81 @@ def _closures(space_id: int, start: datetime, end: datetime) -> list:
         .order_by(Closure.start)))
 
 
-def _booking_conflict(viewer, booking: Booking) -> dict:
-    visible = can_view_details(viewer, booking)
-    return {"start": iso(booking.start), "end": iso(booking.end), "blocked_until": iso(booking.blocked_until),
-            "booking_id": booking.id if visible else None, "title": booking.title if visible else _("Busy"),
-            "reason": "booking"}
+class _ClashingBooking:
+    """What :func:`booking.permissions.can_view_details` reads of a clashing booking, from one
+    row of :func:`find_clashes`; its organisation is read only if the rule asks for it (which it
+    does only for the viewer's own, already loaded with the viewer)."""
+
+    __slots__ = ("visibility", "status", "organiser_id", "organisation_id")
+
+    def __init__(self, row):
+        self.visibility, self.status = row.visibility, row.status
+        self.organiser_id, self.organisation_id = row.organiser_id, row.organisation_id
+
+    @property
+    def organisation(self) -> Organisation:
+        return db.session.get(Organisation, self.organisation_id)
 
 
-def _closure_conflict(closure: Closure) -> dict:
-    return {"start": iso(closure.start), "end": iso(closure.end), "booking_id": None,
-            "title": closure.reason, "reason": "closure"}
+@functools.cache
+def _clash_query(as_ranges: bool):
+    """Built once (building it costs more than running it): closures overlapping
+    ``[:start, :end)`` of the space or the whole workshop, then the active bookings of the space
+    overlapping ``[:start, :blocked_until)``, not counting ``:exclude_ids``, each in time order.
+
+    ``as_ranges`` (PostgreSQL, non-empty window): the bookings' overlap as the range overlap of
+    the exclusion constraint ``ex_bookings_no_overlap``, with the active statuses as literals
+    (its partial index's predicate), so that its GiST index on (space, period) answers it. The two
+    comparisons otherwise walk the space's index entries of every earlier booking: ~0.2 ms with
+    5,000 bookings in a space (the full-size bench), against ~0.03 ms.
+    """
+    if as_ranges:
+        statuses = [sa.literal_column(f"'{status.value}'") for status in ACTIVE_BOOKING_STATUSES]
+        window = sa.func.tstzrange(sa.bindparam("start", type_=Booking.start.type),
+                                   sa.bindparam("blocked_until", type_=Booking.start.type), sa.literal_column("'[)'"))
+        period = sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.literal_column("'[)'"))
+        overlapping = sa.and_(Booking.status.in_(statuses), period.op("&&")(window))
+    else:
+        overlapping = sa.and_(Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                              Booking.start < sa.bindparam("blocked_until"),
+                              Booking.blocked_until > sa.bindparam("start"))
+    bookings = (sa.select(sa.literal_column("1", sa.Integer).label("kind"), Booking.start, Booking.end,
+                          Booking.blocked_until, Booking.id, Booking.title, Booking.visibility, Booking.status,
+                          Booking.organiser_id, Booking.organisation_id)
+                .where(Booking.space_id == sa.bindparam("space_id"), overlapping,
+                       Booking.id.not_in(sa.bindparam("exclude_ids", expanding=True))))
+    closures = (sa.select(sa.literal_column("0", sa.Integer), Closure.start, Closure.end, Closure.end,
+                          sa.null(), Closure.reason, sa.null(), sa.null(), sa.null(), sa.null())
+                .where(sa.or_(Closure.space_id.is_(None), Closure.space_id == sa.bindparam("space_id")),
+                       Closure.start < sa.bindparam("end"), Closure.end > sa.bindparam("start")))
+    both = sa.union_all(bookings, closures).subquery()
+    return sa.select(both).order_by(both.c.kind, both.c.start, both.c.id)
 
 
-def _clashes(viewer, space: Space, start: datetime, end: datetime, exclude_ids=()) -> list[dict]:
-    """Closures overlapping the booking itself and bookings overlapping it plus its buffer."""
+def find_clashes(viewer, space: Space, start: datetime, end: datetime, exclude_ids=()) -> list[dict]:
+    """What stops booking ``space`` for ``[start, end)``, as the conflicts a reply lists: the
+    closures (of the space or the whole workshop) overlapping the period itself, then the active
+    bookings of the space overlapping it plus the space's buffer, each in time order; a booking
+    whose details ``viewer`` may not see (:func:`can_view_details`) is named "Busy", without its id.
+
+    One statement for both, of only the columns the reply needs: this is the check every booking
+    request makes before writing (the database's exclusion constraint has the last word).
+    """
     blocked_until = end + timedelta(minutes=space.buffer_minutes or 0)
-    found = [_closure_conflict(c) for c in _closures(space.id, start, end)]
-    found += [_booking_conflict(viewer, b) for b in find_conflicts(space.id, start, blocked_until, exclude_ids)]
+    as_ranges = start < blocked_until and db.session.get_bind().dialect.name == "postgresql"
+    rows = db.session.execute(_clash_query(as_ranges), {
+        "space_id": space.id, "start": start, "end": end, "blocked_until": blocked_until,
+        "exclude_ids": [i for i in exclude_ids if i is not None]})
+    found = []
+    for row in rows:
+        if row.kind == 0:
+            found.append({"start": iso(row.start), "end": iso(row.end), "booking_id": None, "title": row.title,
+                          "reason": "closure"})
+            continue
+        visible = can_view_details(viewer, _ClashingBooking(row))
+        found.append({"start": iso(row.start), "end": iso(row.end), "blocked_until": iso(row.blocked_until),
+                      "booking_id": row.id if visible else None, "title": row.title if visible else _("Busy"),
+                      "reason": "booking"})
     return found
 
 
@@ -436,12 +499,100 @@ def _write_guarded(viewer, space: Space, periods, apply) -> None:
         # in the constraint's check for the other (PostgreSQL ends one); it clashes like a refusal.
         if not (is_exclusion_violation(exc, OVERLAP_CONSTRAINT) or is_collision(exc)):
             raise
-        clashes = []
-        for start, end, exclude_ids in periods:
-            clashes += _clashes(viewer, space, start, end, exclude_ids)
-        message = _conflict_message(space, clashes) if clashes else _(
-            "%(space)s was booked by someone else at the same moment; choose another time.", space=space.name)
-        raise Conflict(message, details={"conflicts": clashes}) from None
+        raise _refused(viewer, space, periods) from None
+
+
+def _refused(viewer, space: Space, periods) -> Conflict:
+    """The Conflict for periods the database refused after our own check had passed them."""
+    clashes = []
+    for start, end, exclude_ids in periods:
+        clashes += find_clashes(viewer, space, start, end, exclude_ids)
+    message = _conflict_message(space, clashes) if clashes else _(
+        "%(space)s was booked by someone else at the same moment; choose another time.", space=space.name)
+    return Conflict(message, details={"conflicts": clashes})
+
+
+@functools.cache
+def _insert_unless_overlapping():
+    """One statement that writes a booking and its "booking.create" audit entry, unless the
+    exclusion constraint refuses the booking::
+
+        WITH inserted AS (INSERT INTO bookings ... ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap
+                          DO NOTHING RETURNING *),
+             audited AS (INSERT INTO audit_log ... SELECT ..., inserted.id, ... FROM inserted)
+        SELECT * FROM inserted
+
+    The constraint still decides; its refusal returns no row (and writes no audit entry) instead
+    of raising. Every column is a bound parameter (see :func:`_column_values`); built once,
+    since building it costs more than running it.
+    """
+    from sqlalchemy.dialects.postgresql import insert
+
+    bookings, log = Booking.__table__, audit.AuditEntry.__table__
+    inserted = (insert(bookings)
+                .values({c.key: sa.bindparam(c.key, type_=c.type) for c in bookings.c if not c.primary_key})
+                .on_conflict_do_nothing(constraint=OVERLAP_CONSTRAINT)
+                .returning(*bookings.c)
+                .cte("inserted"))
+    entry = [c for c in log.c if not c.primary_key]
+    audited = (sa.insert(log)
+               .from_select([c.key for c in entry],
+                            sa.select(*[inserted.c.id if c.key == "object_id"
+                                        else sa.bindparam(f"audit_{c.key}", type_=c.type) for c in entry]))
+               .cte("audited"))
+    return sa.select(inserted).add_cte(audited)
+
+
+def _column_values(table: sa.Table, values: dict) -> dict:
+    """``values`` completed with the default of every other column (what an INSERT leaving them
+    out would store: the scalar or callable ``default=``, else NULL), the primary key excepted."""
+    complete = {}
+    for column in table.c:
+        if column.primary_key:
+            continue
+        if column.key in values:
+            complete[column.key] = values[column.key]
+        elif column.default is None:
+            complete[column.key] = None
+        elif column.default.is_callable:
+            complete[column.key] = column.default.arg(None)
+        else:
+            complete[column.key] = column.default.arg
+    return complete
+
+
+def _write_one(actor, space: Space, organisation: Organisation, start: datetime, end: datetime,
+               fields: dict) -> Booking:
+    """Write one new booking and its audit entries; the database's overlap refusal becomes a
+    Conflict.
+
+    On PostgreSQL one statement (:func:`_insert_unless_overlapping`): no savepoint, no unit of
+    work flush, and concurrent overlapping inserts wait for each other (speculative insertion)
+    instead of deadlocking in the constraint check. The row it returns becomes the booking,
+    persistent in the session as if loaded. Elsewhere (SQLite serialises writers) the flush of
+    :func:`_write_guarded`.
+    """
+    booking = _new_booking(space, start, end, fields)
+    if db.session.get_bind().dialect.name != "postgresql":
+        _write_guarded(actor, space, [(start, end, ())], lambda: db.session.add(booking))
+        _record_creation(actor, booking)
+        return booking
+    values = _column_values(Booking.__table__, {key: getattr(booking, key) for key in (
+        *fields, "start", "end", "blocked_until", "sequence", "opening_hours_overridden")})
+    entry = audit.entry_values(actor, "booking.create", object_type=Booking.__tablename__,
+                               **_creation_details(booking))
+    entry["at"] = utcnow()
+    row = db.session.execute(_insert_unless_overlapping(),
+                             {**values, **{f"audit_{key}": value for key, value in entry.items()}}).first()
+    if row is None:
+        raise _refused(actor, space, [(start, end, ())])
+    for attribute in Booking.__mapper__.column_attrs:
+        setattr(booking, attribute.key, row._mapping[attribute.columns[0].key])
+    booking.organisation = organisation
+    make_transient_to_detached(booking)  # every attribute as loaded; nothing left to flush
+    db.session.add(booking)
+    _record_override(actor, booking)
+    return booking
 
 
 # --- booking ---------------------------------------------------------------------------------
@@ -479,12 +630,10 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
     if request.recurrence is not None:
         result = _book_series(actor, space, start, end, fields, request.recurrence, request.skip_conflicts, override)
     else:
-        clashes = _clashes(actor, space, start, end)
+        clashes = find_clashes(actor, space, start, end)
         if clashes:
             raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
-        booking = _new_booking(space, start, end, fields)
-        _write_guarded(actor, space, [(start, end, ())], lambda: db.session.add(booking))
-        _record_creation(actor, booking)
+        booking = _write_one(actor, space, organisation, start, end, fields)
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
         _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
@@ -525,16 +674,26 @@ def _move_equipment_for(actor, moves: list[tuple], *, now: datetime) -> None:
 
 
 def _new_booking(space: Space, start: datetime, end: datetime, fields: dict, **extra) -> Booking:
+    # ``space`` as well as ``space_id``: the reply names the space, and a booking that only knew
+    # the id would read it again (flushing the pending audit entry on the way).
     booking = Booking(start=start, end=end, blocked_until=end + timedelta(minutes=space.buffer_minutes or 0),
-                      sequence=0, **fields, **extra)
+                      sequence=0, space=space, **fields, **extra)
     booking.opening_hours_overridden = not is_within_opening_hours(space.opening_hours, start, end)
     return booking
 
 
+def _creation_details(booking: Booking) -> dict:
+    """The changes and summary of a booking's "booking.create" audit entry."""
+    return {"changes": {k: [None, getattr(booking, k)] for k in AUDITED_FIELDS if k != "sequence"},
+            "summary": f"{booking.title} ({booking.status.value})"}
+
+
 def _record_creation(actor, booking: Booking) -> None:
-    audit.record(actor, "booking.create", booking,
-                 changes={k: [None, getattr(booking, k)] for k in AUDITED_FIELDS if k != "sequence"},
-                 summary=f"{booking.title} ({booking.status.value})")
+    audit.record(actor, "booking.create", booking, **_creation_details(booking))
+    _record_override(actor, booking)
+
+
+def _record_override(actor, booking: Booking) -> None:
     if booking.opening_hours_overridden:
         audit.record(actor, "booking.override_opening_hours", booking,
                      summary=f"booked outside opening hours: {_period_text(booking.start, booking.end)}")
@@ -565,7 +724,7 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
             clashes.append({"start": iso(occurrence.start), "end": iso(occurrence.end), "booking_id": None,
                             "title": _("Closed (opening hours: %(hours)s)", hours=_hours_text(space, occurrence.start)),
                             "reason": "closed"})
-        clashes += _clashes(actor, space, occurrence.start, occurrence.end)
+        clashes += find_clashes(actor, space, occurrence.start, occurrence.end)
         if clashes:
             for clash in clashes:
                 clash["occurrence_start"] = iso(occurrence.start)
@@ -729,7 +888,7 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
             problems = _period_problems(space, start, end, now=now, check_hours=not override)
             for key, message in problems.items():
                 _add(errors, key, message if target is booking else f"{_local_text(start)}: {message}")
-            found = _clashes(actor, space, start, end, exclude_ids=target_ids)
+            found = find_clashes(actor, space, start, end, exclude_ids=target_ids)
             for clash in found:
                 clash["occurrence_start"] = iso(target.start)
             clashes += found

@@ -54,17 +54,23 @@ def snapshot(obj, fields) -> dict:
     return {field: getattr(obj, field) for field in fields}
 
 
+def entry_values(actor, action: str, obj=None, *, object_type: str | None = None, changes: dict | None = None,
+                 summary: str | None = None) -> dict:
+    """The columns of an audit entry (all but ``at`` and ``id``), as :func:`record` writes them."""
+    return {
+        "actor_id": getattr(actor, "id", None),
+        "action": action,
+        "object_type": object_type or (obj.__tablename__ if obj is not None else "system"),
+        "object_id": getattr(obj, "id", None),
+        "changes": _plain(changes) if changes else None,
+        "summary": summary[:500] if summary else None,
+    }
+
+
 def record(actor, action: str, obj=None, *, object_type: str | None = None, changes: dict | None = None,
            summary: str | None = None) -> AuditEntry:
     """Add an audit entry to the current unit of work (the caller's transaction commits it)."""
-    entry = AuditEntry(
-        actor_id=getattr(actor, "id", None),
-        action=action,
-        object_type=object_type or (obj.__tablename__ if obj is not None else "system"),
-        object_id=getattr(obj, "id", None),
-        changes=_plain(changes) if changes else None,
-        summary=summary[:500] if summary else None,
-    )
+    entry = AuditEntry(**entry_values(actor, action, obj, object_type=object_type, changes=changes, summary=summary))
     db.session.add(entry)
     return entry
 

@@ -13,6 +13,7 @@ from booking.models import Feed
 from samskap.audit import AuditEntry
 from samskap.extensions import db
 from samskap.timeutil import utcnow
+from tests.conftest import BOTH
 from tests.factories import api_headers, make_booking, make_equipment_type, make_org, make_space, make_user
 
 
@@ -41,7 +42,8 @@ def _api(client, user, method, path, **kwargs):
 
 # --- bookings ------------------------------------------------------------------------------------
 
-def test_booking_create_change_cancel_are_audited_with_old_and_new_values(client):
+@BOTH
+def test_booking_create_change_cancel_are_audited_with_old_and_new_values(client, backend):
     member = make_user(locale="en")
     space = make_space()
     created = _api(client, member, "POST", "/api/v1/bookings", json={
@@ -49,8 +51,12 @@ def test_booking_create_change_cancel_are_audited_with_old_and_new_values(client
     assert created.status_code == 201
     booking_id = created.json["id"]
     entry = the_entry("booking.create", "bookings", booking_id, member)
-    assert entry.changes["title"] == [None, "Pilot planning"]
-    assert entry.changes["status"] == [None, "confirmed"]
+    assert entry.changes == {
+        "title": [None, "Pilot planning"], "description": [None, ""], "purpose": [None, "meeting"],
+        "visibility": [None, "private"], "attendees": [None, 1], "space_id": [None, space.id],
+        "start": [None, created.json["start"].replace("Z", "+00:00")],
+        "end": [None, created.json["end"].replace("Z", "+00:00")], "status": [None, "confirmed"]}
+    assert entry.summary == "Pilot planning (confirmed)"
 
     assert _api(client, member, "PATCH", f"/api/v1/bookings/{booking_id}",
                 json={"title": "Pilot kickoff", "attendees": 4}).status_code == 200

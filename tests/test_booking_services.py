@@ -458,10 +458,12 @@ def test_cancelled_booking_does_not_appear_busy(app, clock):
 def test_database_refusal_becomes_a_conflict_and_the_session_stays_usable(app, clock, monkeypatch):
     space, user = make_space(), en_user()
     book(user, space, oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10))
-    monkeypatch.setattr("booking.services.find_conflicts", lambda *args, **kwargs: [])  # the check misses it
+    monkeypatch.setattr("booking.services.find_clashes", lambda *args, **kwargs: [])  # the check misses it
     with pytest.raises(Conflict) as info:
         book_space(user, request_for(space, oslo(2026, 3, 10, 9, 30), oslo(2026, 3, 10, 10, 30)))
     assert "at the same moment" in info.value.message
-    # Only the savepoint was rolled back: the same transaction goes on.
+    # Only the refused write was undone: the same transaction goes on.
     book(user, space, oslo(2026, 3, 10, 11), oslo(2026, 3, 10, 12))
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 2
+    # The refused booking left no audit entry behind.
+    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "booking.create")) == 2
