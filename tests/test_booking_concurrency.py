@@ -111,8 +111,23 @@ def test_database_refuses_the_overlap_even_when_the_service_check_sees_nothing(a
 def test_a_deadlock_in_the_overlap_check_is_a_conflict_not_an_error(app, backend, clock):
     """Two transactions writing overlapping bookings can each wait in the exclusion constraint's
     check for the other; PostgreSQL then ends one of them with a deadlock error. When that is
-    ours, the person gets the usual conflict answer, and the other booking stands."""
+    ours, the person gets the usual conflict answer, and the other booking stands.
+
+    A new single booking waits instead of deadlocking (INSERT ... ON CONFLICT DO NOTHING checks
+    before it inserts); moving a booking is an UPDATE checked after it is written, as a series'
+    inserts are, so a move is the case shown here."""
+    from booking.services import update_booking
+
     user_ids, space_id = _setup(1)
+    with app.app_context():
+        from accounts.models import User
+        from spaces.models import Space
+
+        user, space = db.session.get(User, user_ids[0]), db.session.get(Space, space_id)
+        book_space(user, request_for(space, oslo(2026, 3, 10, 12), oslo(2026, 3, 10, 13)))
+        db.session.commit()
+        booking_id = db.session.scalar(sa.select(Booking.id).where(Booking.space_id == space_id))
+        db.session.remove()
     engine = db.engine
     other = engine.connect()
     other_tx = other.begin()
@@ -130,14 +145,14 @@ def test_a_deadlock_in_the_overlap_check_is_a_conflict_not_an_error(app, backend
 
     def ours():
         from accounts.models import User
-        from spaces.models import Space
 
         with app.app_context():
             try:
-                user, space = db.session.get(User, user_ids[0]), db.session.get(Space, space_id)
-                book_space(user, request_for(space, oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10)))
+                user = db.session.get(User, user_ids[0])
+                update_booking(user, db.session.get(Booking, booking_id),
+                               {"start": oslo(2026, 3, 10, 9), "end": oslo(2026, 3, 10, 10)})
                 db.session.commit()
-                outcomes.append("booked")
+                outcomes.append("moved")
             except Conflict:
                 db.session.rollback()
                 outcomes.append("conflict")
@@ -167,4 +182,4 @@ def test_a_deadlock_in_the_overlap_check_is_a_conflict_not_an_error(app, backend
         thread.join(timeout=60)
         other.close()
     assert outcomes == ["conflict"]
-    assert _active_bookings(space_id) == 2  # the other transaction's two halves
+    assert _active_bookings(space_id) == 3  # ours, unmoved, and the other transaction's two halves
