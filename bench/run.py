@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -310,7 +311,7 @@ def write_results(all_results: dict, path_json: Path, path_md: Path, command: st
             p95s = {name: [parts[name]["p95_ms"] for parts in rounds.values() if name in parts]
                     for name in ("create", "conflict")}
             lines += ["", f"**{size}, throughput rounds:** create as a share of its round's baseline "
-                          f"{', '.join(f'{x:.0%}' for x in shares)} (median {sorted(shares)[len(shares) // 2]:.0%}; "
+                          f"{', '.join(f'{x:.0%}' for x in shares)} (median {statistics.median(shares):.0%}; "
                           f"target ≥ 40 %); create p95 {', '.join(str(x) for x in p95s['create'])} ms; "
                           f"conflict p95 {', '.join(str(x) for x in p95s['conflict'])} ms."]
     sizes = all_results["sizes"]
