@@ -252,12 +252,14 @@ def _row_check(size: str, r: dict, baseline: dict | None) -> str:
         share = rate / baseline["throughput_rps"] if baseline and baseline["throughput_rps"] else 0
         good = (share >= 0.4 and r["p95_ms"] < 100 and ok201 == r["requests"] == r.get("rows_created")
                 and r.get("double_bookings_after") == 0)
-        return (f"{'✅' if good else '❌'} {rate:.0f} created/s = {share:.0%} of baseline; "
-                f"rows created {r.get('rows_created')} for {ok201} × 201")
+        return (f"{'✅' if good else '❌'} {rate:.0f} created/s = {share:.0%} of baseline; p95 {r['p95_ms']} ms; "
+                f"rows created {r.get('rows_created')} for {ok201} × 201; double bookings after: "
+                f"{r.get('double_bookings_after')}")
     if name == "conflict":
         good = (statuses.get("409", 0) == r["requests"] and r["p95_ms"] < 50 and r.get("double_bookings_after") == 0
                 and r.get("clash_rows") == 0)
-        return f"{'✅' if good else '❌'} double bookings after: {r.get('double_bookings_after')}"
+        return (f"{'✅' if good else '❌'} p95 {r['p95_ms']} ms; 409 for {statuses.get('409', 0)} of {r['requests']}; "
+                f"double bookings after: {r.get('double_bookings_after')}")
     limits = {"availability": ("server_p50_ms", 20), "day_view": ("p50_ms", 150), "feed": ("p95_ms", 250),
               "feed_304": ("p95_ms", 10), "feed_changed": ("p95_ms", 250)}
     if name in limits:
@@ -283,9 +285,10 @@ def write_results(all_results: dict, path_json: Path, path_md: Path, command: st
         "| statuses | target | check |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    for offset, (size, data) in enumerate(all_results["sizes"].items()):
+        lines.insert(5 + offset, f"Load average (1 min) on the machine, {size}: {data['load_average_before'][0]} "
+                                 f"before, {data['load_average_after'][0]} after the scenarios  ")
     for size, data in all_results["sizes"].items():
-        lines.insert(5, f"Load average (1 min) on the machine, {size}: {data['load_average_before'][0]} before, "
-                        f"{data['load_average_after'][0]} after the scenarios  ")
         baselines = {r.get("round"): r for r in data["results"] if r["scenario"] == "baseline"}
         for r in data["results"]:
             baseline = baselines.get(r.get("round"))
