@@ -253,6 +253,35 @@ def test_a_change_committed_after_a_fetch_that_could_not_see_it_reaches_the_next
 
 
 @POSTGRES
+def test_a_change_committed_while_a_fetch_loads_its_owner_is_not_cached_under_the_new_generation(client, monkeypatch):
+    """The token, its owner and their organisation are loaded before the feed is built, and the
+    build reads the organisation from the session (members_share_bookings decides what a member
+    sees). A change committed right after that load must not be cached as if the build had seen
+    it: the next fetch must show it."""
+    org = make_org(members_share_bookings=True)
+    owner, colleague = make_user(org), make_user(org)
+    make_booking(user=colleague, start=datetime(2027, 1, 4, 9, tzinfo=UTC), title="Secret plan",
+                 visibility=Visibility.PRIVATE)
+    _feed, token = services.create_feed(owner, "organisation")
+    db.session.commit()
+    load_token = services.feed_for_token
+    engine, org_id = db.engine, org.id
+
+    def load_then_change(*args, **kwargs):
+        feed = load_token(*args, **kwargs)
+        monkeypatch.setattr(services, "feed_for_token", load_token)  # once
+        with engine.begin() as conn:  # the organisation stops sharing, just after it was loaded
+            conn.execute(sa.text("UPDATE organisations SET members_share_bookings = false WHERE id = :id"),
+                         {"id": org_id})
+        return feed
+
+    monkeypatch.setattr(services, "feed_for_token", load_then_change)
+    fetch(client, token)  # built from the organisation as it was loaded
+    body = fetch(client, token).data
+    assert b"Secret plan" not in body and "Opptatt".encode() in body
+
+
+@POSTGRES
 def test_concurrent_writers_each_move_the_generation(app):
     """Writers serialise only on the counter, and only while they commit."""
     spaces = [make_space() for _ in range(6)]
@@ -402,5 +431,5 @@ def test_the_cycle_collector_is_back_on_after_a_build_even_a_failed_one(app):
 
     with app.test_request_context():
         with pytest.raises(RuntimeError):
-            built_feed("slot", (), fails)
+            built_feed("slot", (), 1, fails)
     assert gc.isenabled()

@@ -6,7 +6,8 @@ whose rows a feed shows or names, so a feed built while the counter read N is st
 any later fetch that reads N, given the same feed, owner, window and site: all of those are in
 the key. A fetch then costs the token lookup and one read of the counter, and a 304 nothing more.
 
-The counter is read *before* the feed's rows, so a cached text is never older than its key.
+The counter is read first in the request, before the feed's token, owner and rows, so a cached
+text is never older than its key.
 Each app keeps its own cache (``app.extensions``), bounded in bytes, least recently used first
 out; ``SAMSKAP_FEED_CACHE_BYTES = 0`` turns it off.
 """
@@ -105,19 +106,27 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
-def built_feed(slot: Hashable, key: Hashable, build: Callable[[], tuple[bytes, datetime | None]]) -> BuiltFeed:
-    """The feed for ``slot`` as ``build`` makes it, from the cache when neither ``key`` nor the
-    feed generation has moved since it was built."""
+def generation_for_cache() -> int | None:
+    """The feed generation, to be read *first* in a request that serves a feed: before the token,
+    its owner and their organisation are loaded (they feed into the text from the session's
+    identity map), so that nothing the build reads is older than the key it is cached under.
+    None when the cache is off."""
+    return current_generation() if feed_cache() is not None else None
+
+
+def built_feed(slot: Hashable, key: Hashable, generation: int | None,
+               build: Callable[[], tuple[bytes, datetime | None]]) -> BuiltFeed:
+    """The feed for ``slot`` as ``build`` makes it, from the cache when neither ``key`` nor
+    ``generation`` (from :func:`generation_for_cache`) has moved since it was built."""
     cache = feed_cache()
-    generation = current_generation() if cache is not None else None
     full_key = (generation, key)
-    if generation is not None:
+    if cache is not None and generation is not None:
         found = cache.get(slot, full_key)
         if found is not None:
             return found
     with _cyclic_gc_paused():
         body, watermark = build()
     built = BuiltFeed(body=body, etag=hashlib.sha256(body).hexdigest(), watermark=watermark)
-    if generation is not None:
+    if cache is not None and generation is not None:
         cache.put(slot, full_key, built)
     return built

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from accounts.forms import ConfirmForm
 from booking.feeds import services
-from booking.feeds.cache import BuiltFeed, built_feed
+from booking.feeds.cache import BuiltFeed, built_feed, generation_for_cache
 from booking.feeds.calendar import Site, build_feed, build_single
 from booking.feeds.forms import FeedForm
 from booking.permissions import sees_every_booking
@@ -136,8 +136,8 @@ def revoke(feed_id: int):
 
 # --- the feeds themselves ----------------------------------------------------------------------
 
-def _built(slot, contents: Callable[[], services.FeedContents], *, now: datetime, locale: str,
-           key: tuple) -> BuiltFeed:
+def _built(slot, contents: Callable[[], services.FeedContents], *, generation: int | None, now: datetime,
+           locale: str, key: tuple) -> BuiltFeed:
     """The feed's text, from the per-process cache while nothing it shows has changed.
 
     ``key`` holds everything besides the database rows that the text depends on; the rows are
@@ -149,27 +149,29 @@ def _built(slot, contents: Callable[[], services.FeedContents], *, now: datetime
             shown = contents()
             return build_feed(shown, where), shown.watermark
 
-    return built_feed(slot, (key, locale, where, services.Window.around(now).anchor), build)
+    return built_feed(slot, (key, locale, where, services.Window.around(now).anchor), generation, build)
 
 
 @feeds_bp.route("/feeds/public.ics")
 def public_feed():
+    generation = generation_for_cache()
     now = feed_clock()
-    built = _built("public", lambda: services.public_contents(now), now=now,
+    built = _built("public", lambda: services.public_contents(now), generation=generation, now=now,
                    locale=current_app.config["BABEL_DEFAULT_LOCALE"], key=())
     return _calendar_response(built, cache="public, no-cache")
 
 
 @feeds_bp.route("/feeds/<token>.ics")
 def feed(token: str):
+    generation = generation_for_cache()  # before the token, owner and organisation are loaded
     now = feed_clock()
     feed = services.feed_for_token(token, now)
     if feed is None:
         return _not_found()
     touched = db.session.is_modified(feed)
     owner = feed.owner
-    built = _built(("feed", feed.id), lambda: services.feed_contents(feed, now), now=now, locale=owner.locale,
-                   key=services.feed_cache_key(feed))
+    built = _built(("feed", feed.id), lambda: services.feed_contents(feed, now), generation=generation, now=now,
+                   locale=owner.locale, key=services.feed_cache_key(feed))
     if touched:
         db.session.commit()  # the hourly last-used touch; otherwise a fetch writes nothing
     return _calendar_response(built, cache="private, no-cache")
