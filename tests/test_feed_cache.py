@@ -433,3 +433,22 @@ def test_the_cycle_collector_is_back_on_after_a_build_even_a_failed_one(app):
         with pytest.raises(RuntimeError):
             built_feed("slot", (), 1, fails)
     assert gc.isenabled()
+
+
+@BOTH
+def test_event_texts_stay_within_their_byte_budget_and_feeds_stay_whole(client, monkeypatch):
+    from booking.feeds.calendar import TEXTS
+
+    monkeypatch.setattr(TEXTS, "max_bytes", 60_000)
+    calendar.clear_text_cache()
+    user = make_user()
+    space = make_space()
+    for day in range(60):
+        make_booking(space=space, user=user, start=datetime(2027, 1, 1, 9, tzinfo=UTC) + timedelta(days=day),
+                     title=f"Long meeting {day}", description="Agenda. " * 200)  # ~1.6 kB of text each
+    _feed, token = services.create_feed(user, "mine")
+    db.session.commit()
+    body = fetch(client, token).data
+    assert body.count(b"BEGIN:VEVENT") == 60
+    assert 0 < TEXTS.size_bytes <= 60_000 and len(TEXTS) < 60
+    calendar.clear_text_cache()

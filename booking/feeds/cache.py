@@ -44,36 +44,41 @@ class BuiltFeed:
     watermark: datetime | None  # for Last-Modified
 
 
-class FeedCache:
-    """One entry per slot (a feed, or the public feed), replaced when its key changes."""
+class BoundedCache:
+    """A least-recently-used cache within a budget of bytes (each entry's size given by the
+    caller); thread-safe, for gunicorn's threaded workers."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, tuple[Hashable, BuiltFeed]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, slot: Hashable, key: Hashable) -> BuiltFeed | None:
+    def get(self, key: Hashable):
         with self._lock:
-            found = self._entries.get(slot)
-            if found is None or found[0] != key:
+            found = self._entries.get(key)
+            if found is None:
                 return None
-            self._entries.move_to_end(slot)
-            return found[1]
+            self._entries.move_to_end(key)
+            return found[0]
 
-    def put(self, slot: Hashable, key: Hashable, built: BuiltFeed) -> None:
-        size = len(built.body)
+    def put(self, key: Hashable, value, size: int) -> None:
         if size > self.max_bytes:
             return
         with self._lock:
-            old = self._entries.pop(slot, None)
+            old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old[1].body)
-            self._entries[slot] = (key, built)
+                self._bytes -= old[1]
+            self._entries[key] = (value, size)
             self._bytes += size
             while self._bytes > self.max_bytes:
-                _slot, (_key, evicted) = self._entries.popitem(last=False)
-                self._bytes -= len(evicted.body)
+                _key, (_value, evicted) = self._entries.popitem(last=False)
+                self._bytes -= evicted
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
     @property
     def size_bytes(self) -> int:
@@ -81,6 +86,17 @@ class FeedCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class FeedCache(BoundedCache):
+    """One built feed per slot (a feed, or the public feed), replaced when its key changes."""
+
+    def get(self, slot: Hashable, key: Hashable) -> BuiltFeed | None:  # type: ignore[override]
+        found = super().get(slot)
+        return found[1] if found is not None and found[0] == key else None
+
+    def put(self, slot: Hashable, key: Hashable, built: BuiltFeed) -> None:  # type: ignore[override]
+        super().put(slot, (key, built), len(built.body))
 
 
 def feed_cache() -> FeedCache | None:

@@ -35,6 +35,7 @@ from flask_babel import get_locale, gettext as _
 from icalendar import (Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vDuration, vRecur,
                        vText)
 
+from booking.feeds.cache import BoundedCache
 from booking.feeds.services import FeedBooking, FeedContents, SeriesRows, ShownBooking, ShownReservation, Window
 from booking.models import Booking, BookingStatus, Purpose, ReservationStatus
 from samskap.timeutil import UTC
@@ -146,35 +147,52 @@ def _locale() -> str:
     return str(get_locale())
 
 
-# Text of bookings and series, cached under everything it is made from (the rows' values, the
-# site and the language), so a cached text can never be stale. A feed of thousands of events is
-# then rebuilt from the database in a fraction of the time it takes to write them all. About
-# 1-1.5 kB an entry with its key (measured: 4.8 MB for 5,577 events), so at most ~30 MB a process.
-TEXT_CACHE_SIZE = 20_000
+# Text of bookings and series, cached under everything it is made from (the rows' values, the site
+# and the language), so a cached text can never be stale: a feed of thousands of events is rebuilt
+# in a fraction of the time it takes to write them all. Bounded by an estimate of what each entry
+# holds, its text and its key (descriptions can be long, and a series' key holds all its rows):
+# about 1 kB for a typical booking (4.8 MB measured for 5,577 events), ~30,000 events a process.
+TEXTS = BoundedCache(max_bytes=32 * 1024 * 1024)
 
 
-@lru_cache(maxsize=TEXT_CACHE_SIZE)
+def _row_bytes(booking: FeedBooking) -> int:
+    """What a booking's values hold in memory, roughly: the tuple, its times and its text."""
+    text = (booking.title, booking.description, booking.space_name, booking.space_location, booking.organisation_name)
+    return 400 + sum(len(value) for value in text if value)
+
+
 def _single_group(shown: ShownBooking, site: Site, locale: str) -> Group:
+    key = ("single", shown, site, locale)
+    found = TEXTS.get(key)
+    if found is not None:
+        return found
     booking = shown.booking
     start, end = booking.start.astimezone(UTC), booking.end.astimezone(UTC)
     repeated = not _zone_known(site.tzid) or any(_in_repeated_hour(t, ZoneInfo(site.tzid)) for t in (start, end))
-    return Group(start=start, uid=f"booking-{booking.id}@{site.host}", text=booking_event_text(shown, site),
-                 repeated_hour=repeated)
+    group = Group(start=start, uid=f"booking-{booking.id}@{site.host}", text=booking_event_text(shown, site),
+                  repeated_hour=repeated)
+    TEXTS.put(key, group, len(group.text) + _row_bytes(booking))
+    return group
 
 
-@lru_cache(maxsize=TEXT_CACHE_SIZE // 10)
 def _series_group(series_rows: SeriesRows, site: Site, locale: str) -> tuple[Group, tuple[int, int]] | None:
+    key = ("series", series_rows, site, locale)
+    found = TEXTS.get(key)
+    if found is not None:
+        return found[0]  # (result,): a series that cannot be one master is remembered as (None,)
     written = _series_events(series_rows, site)
-    if written is None:
-        return None
-    events, years = written
-    return _as_group(events, site), years
+    result = None
+    if written is not None:
+        events, years = written
+        result = (_as_group(events, site), years)
+    size = (len(result[0].text) if result else 0) + sum(_row_bytes(row) for row in series_rows.rows) + 200
+    TEXTS.put(key, (result,), size)
+    return result
 
 
 def clear_text_cache() -> None:
     """Forget every cached event text (benchmarks and tests of a cold build)."""
-    _single_group.cache_clear()
-    _series_group.cache_clear()
+    TEXTS.clear()
 
 
 @lru_cache(maxsize=64)
@@ -307,9 +325,11 @@ def _booking_event(shown: ShownBooking, site: Site) -> Event:
 # icalendar's output for random text, folding and escaping included).
 
 def _ical_text(value: str) -> str:
-    """A TEXT value escaped exactly as icalendar 7 escapes it (RFC 5545 3.3.11)."""
-    return (value.replace(r"\N", "\n").replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,")
-            .replace("\r\n", r"\n").replace("\n", r"\n").replace("\r", r"\n"))
+    """A TEXT value escaped exactly as icalendar 7 escapes it (RFC 5545 3.3.11), which also drops
+    one leading byte-order mark (it decodes each value as utf-8-sig)."""
+    escaped = (value.replace(r"\N", "\n").replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,")
+               .replace("\r\n", r"\n").replace("\n", r"\n").replace("\r", r"\n"))
+    return escaped[1:] if escaped.startswith("\ufeff") else escaped
 
 
 def _ical_line(line: str) -> str:
