@@ -351,6 +351,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.duration <= 0:
         parser.error("--rounds must be at least 1 and --duration more than 0")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,50}", args.db_prefix):
+        parser.error("--db-prefix must be lower-case letters, digits and underscores (a database name)")
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:

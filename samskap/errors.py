@@ -10,6 +10,9 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from samskap.database import is_collision
+from samskap.extensions import db
+
 
 class DomainError(Exception):
     """A rule was broken; ``message`` is meant for people."""
@@ -106,9 +109,6 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(DBAPIError)
     def handle_database_error(error: DBAPIError):
-        from samskap.database import is_collision
-        from samskap.extensions import db
-
         if not is_collision(error):
             return handle_unexpected(error)
         # The database ended this request's transaction because another one was changing the

@@ -375,7 +375,7 @@ def test_after_random_changes_the_served_feed_is_always_a_fresh_build(app, clien
                                      start=datetime(2027, 6, 1, 9, tzinfo=UTC) + timedelta(days=len(bookings))))
 
     def nothing():
-        pass
+        """No change: the next fetch comes from the cache and must still equal a fresh build."""
 
     actions = [retitle, cancel, move, rename_space, rename_org, cancel_an_occurrence, add, nothing]
     for step in range(24):

@@ -88,15 +88,25 @@ class BoundedCache:
         return len(self._entries)
 
 
-class FeedCache(BoundedCache):
+class FeedCache:
     """One built feed per slot (a feed, or the public feed), replaced when its key changes."""
 
-    def get(self, slot: Hashable, key: Hashable) -> BuiltFeed | None:  # type: ignore[override]
-        found = super().get(slot)
+    def __init__(self, max_bytes: int):
+        self._entries = BoundedCache(max_bytes)
+
+    def get(self, slot: Hashable, key: Hashable) -> BuiltFeed | None:
+        found = self._entries.get(slot)
         return found[1] if found is not None and found[0] == key else None
 
-    def put(self, slot: Hashable, key: Hashable, built: BuiltFeed) -> None:  # type: ignore[override]
-        super().put(slot, (key, built), len(built.body))
+    def put(self, slot: Hashable, key: Hashable, built: BuiltFeed) -> None:
+        self._entries.put(slot, (key, built), len(built.body))
+
+    @property
+    def size_bytes(self) -> int:
+        return self._entries.size_bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def feed_cache() -> FeedCache | None:

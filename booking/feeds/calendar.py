@@ -98,15 +98,16 @@ def _times_agree_with(events: list[Event], tzid: str) -> bool:
     Some readers (Python's x-wr-timezone, used by recurring-ical-events) rewrite UTC times
     into the X-WR-TIMEZONE zone and lose which of the two 02:30s of the October change was
     meant. A feed with such a time leaves X-WR-TIMEZONE out rather than be misread."""
+    values = (event.decoded(name) for event in events for name in ("dtstart", "dtend"))
+    return _utc_times_agree_with([v for v in values if v.tzinfo is not None and v.utcoffset() == timedelta(0)], tzid)
+
+
+def _utc_times_agree_with(instants, tzid: str) -> bool:
+    """:func:`_times_agree_with` for UTC instants."""
     if not _zone_known(tzid):
         return False
     tz = ZoneInfo(tzid)
-    for event in events:
-        for name in ("dtstart", "dtend"):
-            value = event.decoded(name)
-            if value.tzinfo is not None and value.utcoffset() == timedelta(0) and _in_repeated_hour(value, tz):
-                return False
-    return True
+    return not any(_in_repeated_hour(instant, tz) for instant in instants)
 
 
 def _new_calendar(title: str, site: Site, *, x_wr_timezone: bool, subscription: bool) -> Calendar:
@@ -168,9 +169,8 @@ def _single_group(shown: ShownBooking, site: Site, locale: str) -> Group:
         return found
     booking = shown.booking
     start, end = booking.start.astimezone(UTC), booking.end.astimezone(UTC)
-    repeated = not _zone_known(site.tzid) or any(_in_repeated_hour(t, ZoneInfo(site.tzid)) for t in (start, end))
     group = Group(start=start, uid=f"booking-{booking.id}@{site.host}", text=booking_event_text(shown, site),
-                  repeated_hour=repeated)
+                  repeated_hour=not _utc_times_agree_with((start, end), site.tzid))
     TEXTS.put(key, group, len(group.text) + _row_bytes(booking))
     return group
 

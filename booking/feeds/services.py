@@ -377,13 +377,13 @@ def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: Wind
 
     # Bounded by the window on ``start`` so the indexes on (…, start) serve the query.
     rows = db.session.execute(
-        select(details, Booking.series_id.label("in_series"))
+        select(details)
         .where(scope_clause, Booking.start >= window.start, Booking.start < window.end, _status_shown(window))
         .order_by(Booking.start, Booking.id)
     ).all()
-    series_ids = sorted({row.in_series for row in rows if row.in_series is not None})
-    contents.singles = [ShownBooking(FeedBooking._make(row[:-2]), bool(row.details))
-                        for row in rows if row.in_series is None]
+    series_ids = sorted({row.series_id for row in rows if row.series_id is not None})
+    contents.singles = [ShownBooking(FeedBooking._make(row[:-1]), bool(row.details))
+                        for row in rows if row.series_id is None]
     if not series_ids:
         return
     series = {s.id: s for s in db.session.execute(
