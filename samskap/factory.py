@@ -70,6 +70,7 @@ def _init_extensions(app: Flask) -> None:
     import accounts.models  # noqa: F401
     import booking.models  # noqa: F401
     import samskap.audit  # noqa: F401
+    import samskap.idempotency  # noqa: F401
     import spaces.models  # noqa: F401
     from samskap.database import configure_engine
 
