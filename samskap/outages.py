@@ -97,6 +97,9 @@ class SamskapFlask(Flask):
     def dispatch_request(self):
         if request.method not in SAFE_METHODS:
             return super().dispatch_request()
+        # What counts is a write by the view: loading the caller may have committed a token's
+        # last-used touch already, which running the view again does not repeat.
+        g._samskap_db_wrote = False
         try:
             return super().dispatch_request()
         except DBAPIError as error:
@@ -129,14 +132,22 @@ def _load_caller() -> None:
 
 
 def _locale_without_database() -> str:
-    """The language for the 503 page, chosen without a query: the one this request already
-    chose, else the session's or the browser's (a signed-in user's own setting needs the database)."""
+    """The language for the 503 answer, chosen without a query: the one this request already
+    chose, the signed-in user's if their row is loaded, else the session's or the browser's."""
     from flask import session
 
+    languages = current_app.config.get("LANGUAGES", ("nb", "en"))
     chosen = getattr(g.get("_flask_babel"), "babel_locale", None)  # Flask-Babel's per-request cache
     if chosen is not None:
         return str(chosen)
-    if session.get("locale") in ("nb", "en"):
+    user = g.get("_login_user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        from sqlalchemy import inspect
+
+        loaded = inspect(user).dict.get("locale")  # never loads: an expired attribute is simply absent
+        if loaded in languages:
+            return loaded
+    if session.get("locale") in languages:
         return session["locale"]
     best = request.accept_languages.best_match(["nb", "no", "nn", "en"])
     return "en" if best == "en" else current_app.config.get("BABEL_DEFAULT_LOCALE", "nb")
@@ -146,9 +157,10 @@ def unavailable_response(error: DBAPIError):
     """503 with ``Retry-After`` for a request whose database connection was lost."""
     from samskap.errors import api_error, is_api_request
 
+    locale = _locale_without_database()  # before the rollback expires the user's row
     _discard_dead_connection()
     log.warning("Database unavailable on %s (%s); answered 503", _route(), _describe(error))
-    with force_locale(_locale_without_database()):
+    with force_locale(locale):
         message = _("The service is briefly unavailable. Please try again in a moment.")
         if is_api_request():
             response = api_error(503, "unavailable", message, {"retry_after": RETRY_AFTER_SECONDS})

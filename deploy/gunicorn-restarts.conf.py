@@ -1,0 +1,28 @@
+"""gunicorn settings for restarts that drop no request: ``gunicorn -c deploy/gunicorn-restarts.conf.py 'app:create_app()'``.
+
+* ``kill -HUP <master>`` reloads code and configuration: new workers start first, then each old
+  worker stops accepting, finishes the requests it holds (up to ``graceful_timeout``) and exits.
+  The listening socket stays with the master throughout, so no connection is refused.
+* ``kill -TERM <master>`` stops the same graceful way (a rolling restart of several hosts:
+  take a host out of the load balancer, TERM, start, put it back, then the next; see README).
+* ``preload_app`` stays off: with it, HUP would reuse the old code.
+
+Every value can be overridden on the command line (``--workers 8``) or with GUNICORN_CMD_ARGS.
+"""
+import os
+
+bind = os.environ.get("SAMSKAP_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Threads let a worker keep idle keep-alive connections without blocking on them.
+worker_class = "gthread"
+threads = int(os.environ.get("SAMSKAP_THREADS", "4"))
+# How long an old worker may finish in-flight requests after HUP or TERM; longer than the
+# slowest request (a year-long feed, a report), shorter than the process manager's own stop timeout.
+graceful_timeout = 30
+timeout = 60
+# Seconds an idle client connection is kept. Behind a proxy without upstream keep-alive (nginx's
+# default) every request has a connection of its own and this does not matter. With upstream
+# keep-alive, set it above the proxy's idle timeout (nginx keepalive_timeout 60s -> 75), so the
+# proxy, not gunicorn, closes idle connections and never sends a request on one being closed.
+keepalive = 5
+preload_app = False
