@@ -188,11 +188,37 @@ def rate_limit_storage_options(uri: str) -> dict:
             "retry": Retry(NoBackoff(), 0)}
 
 
+def _end_session(exc=None) -> None:
+    """End the request's session. The connection may have died after the answer was made (a
+    read-only request, or one that already committed): its rollback then fails, and that must
+    not turn a finished answer into a 500."""
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        if not is_connection_lost(error):
+            raise
+        try:
+            db.session.remove()  # the connection is invalidated now: closing costs nothing
+        except DBAPIError:
+            db.session.registry.clear()
+        log.warning("Database connection lost after %s had its answer (%s); answer sent", _route_if_any(),
+                    _describe(error))
+
+
+def _route_if_any() -> str:
+    from flask import has_request_context
+
+    return _route() if has_request_context() else "a request"  # the request context may be gone already
+
+
 def register_outage_handling(app: Flask) -> None:
-    """Call before the rate limiter is initialised: the caller must be loaded before its check."""
+    """Call after ``db.init_app`` and before the rate limiter is initialised: the caller must be
+    loaded before the limiter's check, and the session ended before Flask-SQLAlchemy's teardown
+    (teardown functions run last-registered first)."""
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
                           rate_limit_storage_options(app.config.get("RATELIMIT_STORAGE_URI") or ""))
     app.before_request(_load_caller)
+    app.teardown_appcontext(_end_session)
     if not getattr(register_outage_handling, "_listening", False):
         # Class-wide and once: any flush or ORM write in a request means "this request wrote".
         event.listen(Session, "after_flush", _mark_written)

@@ -150,3 +150,15 @@ def test_the_pool_recovers_after_every_connection_is_terminated(client):
     assert ended >= 1
     for _ in range(3):
         assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_a_connection_lost_after_the_answer_was_made_does_not_spoil_it(client, caplog):
+    user = make_user(locale="en")
+    headers = token(user)
+    # With no bookings, the list's query is the request's last statement: what dies is its rollback.
+    with caplog.at_level(logging.WARNING), connection_killed_on("FROM bookings", when="after") as killed:
+        response = client.get("/api/v1/bookings", headers=headers)
+    assert killed and response.status_code == 200, response.get_data(as_text=True)
+    assert response.json["bookings"] == []
+    assert "had its answer" in lost_connection_records(caplog)[-1].getMessage()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
