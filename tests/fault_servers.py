@@ -100,10 +100,11 @@ class GunicornServer:
         self.port: int | None = None
 
     def start(self) -> "GunicornServer":
+        self.port = None
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn-restarts.conf.py"),
-             "--bind", "127.0.0.1:0", "--workers", str(self.workers), "--threads", str(self.threads),
+             "--bind", "127.0.0.1:0", "--no-control-socket", "--workers", str(self.workers), "--threads", str(self.threads),
              "app:create_app()"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         _wait(self._listening, 30, "gunicorn")
@@ -128,7 +129,7 @@ class GunicornServer:
         return self.log_path.read_text(errors="replace")
 
     def request(self, method: str, path: str, *, body=None, headers: dict | None = None,
-                timeout: float = 15) -> tuple[int, dict, bytes]:
+                timeout: float = 30) -> tuple[int, dict, bytes]:
         """One request on a connection of its own (as a client behind a proxy sees it)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
