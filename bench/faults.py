@@ -138,8 +138,10 @@ def main(argv=None) -> int:
 
             db.engine.dispose()
 
-        with_ping = [checkout_cost(url, True, args.checkouts) for _ in range(args.rounds)]
-        without = [checkout_cost(url, False, args.checkouts) for _ in range(args.rounds)]
+        with_ping, without = [], []
+        for _ in range(args.rounds):  # alternating, so that the machine's load drifts into both alike
+            with_ping.append(checkout_cost(url, True, args.checkouts))
+            without.append(checkout_cost(url, False, args.checkouts))
         recoveries = [recovery_cost(url, admin) for _ in range(args.rounds)]
         plain, keyed = booking_costs(url, args.creates)
     finally:
