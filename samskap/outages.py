@@ -17,7 +17,14 @@ left to decide is what the request that held a dying connection answers:
   bookings, with an ``Idempotency-Key`` to be safe even if the commit's answer was lost).
 
 Each such request is logged in one line, without a traceback: a failover ends dozens of
-requests at once, and a traceback for each buries the one line that says what happened.
+requests at once, and a traceback for each buries the one line that says what happened. A
+connection that dies after the answer was made (its rollback at the end of the request fails)
+is logged the same way and the answer still goes out.
+
+Redis, for the rate limiter: Flask-Limiter's in-memory fallback carries every limit on in the
+process's memory while its storage is down (configuration in samskap/config.py), and
+:func:`rate_limit_storage_options` makes an unreachable Redis fail fast instead of holding
+requests through redis-py's retries.
 """
 from __future__ import annotations
 
