@@ -162,6 +162,7 @@ def test_no_500_and_whole_single_bookings_while_the_database_and_redis_fail(app,
     after_redis = Counter(what for what, at, status in answers if at > faults["stop redis"] + 0.5 and status == 200)
     assert all(after_redis[what] > 0 for what in ("api", "page", "feed")), after_redis
     assert "Unhandled error" not in log, log[-3000:]
+    assert "Traceback" not in log, "a traceback storm: " + log[-3000:]
 
     answered = [booking_id for client in clients for _, _, booking_id in client.booked]
     abandoned = sum(len(client.abandoned) for client in clients)

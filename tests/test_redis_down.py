@@ -109,3 +109,23 @@ def test_counts_go_back_to_redis_once_it_answers_again(app, client, redis_server
         assert client.get("/api/v1/me", headers=headers).status_code == 200
         time.sleep(0.25)
     assert redis_keys(redis_server) > 0
+
+
+def test_the_app_starts_and_answers_with_its_redis_already_down(database_url):
+    from samskap import create_app
+    from tests.conftest import BASE_CONFIG, IsolatedClient
+    from tests.fault_servers import free_port
+
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True,
+                      "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0"})
+    app.test_client_class = IsolatedClient
+    try:
+        client = app.test_client()
+        assert client.get("/").status_code == 200
+        # Sign-in consults the limiter (and deducts a failed attempt) on POST.
+        assert client.post("/login", data={"email": "nobody@example.no", "password": "x"}).status_code == 400
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        limiter._storage_dead = False  # one limiter object for every app in this process
+        limiter._Limiter__check_backend_count = 0
