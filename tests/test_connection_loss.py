@@ -162,3 +162,26 @@ def test_a_connection_lost_after_the_answer_was_made_does_not_spoil_it(client, c
     assert response.json["bookings"] == []
     assert "had its answer" in lost_connection_records(caplog)[-1].getMessage()
     assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("writes, status, runs", [(False, 200, 2), (True, 503, 1)])
+def test_a_get_is_run_again_only_if_it_wrote_nothing(app, client, writes, status, runs):
+    from accounts.models import User
+
+    user = make_user(locale="en")
+    calls = []
+
+    def view():
+        calls.append(1)
+        if writes:
+            db.session.get(User, user.id).name = "Changed"
+            db.session.flush()
+        db.session.execute(sa.text("SELECT count(*) FROM bookings")).scalar()
+        return "done"
+
+    app.add_url_rule("/_test/maybe-write", "maybe_write", view)
+    with connection_killed_on("FROM bookings"):
+        response = client.get("/_test/maybe-write")
+    assert (response.status_code, len(calls)) == (status, runs)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).name != "Changed"
