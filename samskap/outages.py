@@ -119,9 +119,15 @@ class SamskapFlask(Flask):
         return super().dispatch_request()
 
 
+# Endpoints that never need the caller (health checks answer for the server, not for a person).
+CALLER_NOT_NEEDED = {"static", "main.health"}
+
+
 def _load_caller() -> None:
-    """Load the signed-in user or the API token's user before anything else uses the database."""
-    if request.endpoint in (None, "static"):
+    """Load the signed-in user or the API token's user before anything else uses the database.
+    (Costs nothing extra: every page and API call loads the caller anyway, and a request with
+    neither a session nor a bearer token loads nobody.)"""
+    if request.endpoint is None or request.endpoint in CALLER_NOT_NEEDED:
         return
     from flask_login import current_user
 
