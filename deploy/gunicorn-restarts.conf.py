@@ -32,3 +32,17 @@ timeout = 60
 # proxy, not gunicorn, closes idle connections and never sends a request on one being closed.
 keepalive = 5
 preload_app = True
+
+
+def post_fork(server, worker):
+    """A forked worker must never use a database connection its master opened (two processes on
+    one socket). The app opens none while loading today; this keeps it so if that ever changes:
+    SQLAlchemy's recipe for pools inherited across fork."""
+    app = getattr(server.app, "callable", None)  # the preloaded app, or None
+    if app is None or not hasattr(app, "app_context"):
+        return
+    from samskap.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
