@@ -132,7 +132,7 @@ def _load_caller() -> None:
     from flask_login import current_user
 
     try:
-        current_user._get_current_object()
+        _load(current_user)
         return
     except DBAPIError as error:
         if not is_connection_lost(error) or g.get("_samskap_db_retried"):
@@ -141,7 +141,16 @@ def _load_caller() -> None:
     g._samskap_db_retried = True
     _discard_dead_connection()
     log.warning("Database connection lost on %s while loading the caller (%s); loading again", _route(), lost)
-    current_user._get_current_object()  # Flask-Login keeps the user only once it loaded
+    _load(current_user)  # Flask-Login keeps the user only once it loaded
+
+
+def _load(current_user) -> None:
+    user = current_user._get_current_object()
+    # Loaded here, not later inside the rate limiter's key function (which reads the id): a token's
+    # last-used touch commits and expires the row, and Flask-Limiter takes any error in its key
+    # function for its storage failing.
+    if user.is_authenticated:
+        user.id  # noqa: B018 - refreshes an expired row
 
 
 def _locale_without_database() -> str:
