@@ -143,10 +143,11 @@ class GunicornServer:
         finally:
             connection.close()
 
-    def worker_pids(self) -> set[int]:
-        result = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True,
-                                text=True, check=False)
-        return {int(pid) for pid in result.stdout.split()}
+    def workers_until_stopped(self) -> tuple[list[int], list[int]]:
+        """(workers started, workers that left) before the master was told to stop, from its log."""
+        log = self.output().split("Handling signal: term")[0]
+        return ([int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log)],
+                [int(pid) for pid in re.findall(r"Worker exiting \(pid: (\d+)\)", log)])
 
     def reload(self) -> None:
         """``kill -HUP``: new workers start, old ones finish what they are doing and leave."""
