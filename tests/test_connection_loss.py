@@ -185,3 +185,17 @@ def test_a_get_is_run_again_only_if_it_wrote_nothing(app, client, writes, status
     assert (response.status_code, len(calls)) == (status, runs)
     db.session.expire_all()
     assert db.session.get(User, user.id).name != "Changed"
+
+
+def test_a_booking_form_whose_connection_dies_shows_the_page_in_the_users_language(client, auth):
+    from tests.test_booking_pages_actions import form_data, in_a_week
+
+    user, space = make_user(locale="en"), make_space()
+    auth.as_user(user)
+    with connection_killed_on("INSERT INTO bookings") as killed:
+        response = client.post("/bookings/new", data=form_data(space, in_a_week()))
+    assert killed and response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "Briefly unavailable" in page and 'lang="en"' in page
+    assert "Content-Security-Policy" in response.headers  # the security headers are kept
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
