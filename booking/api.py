@@ -21,9 +21,11 @@ from booking.models import ACTIVE_BOOKING_STATUSES, Booking
 from booking.permissions import can_decide, can_manage, can_view_details, details_visible_clause
 from booking.recurrence import Recurrence
 from booking.services import MAX_ID, BookingRequest, iso
+from samskap import idempotency
 from samskap.api import api_blueprint, json_body, query_int
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
+from samskap.idempotency import idempotent
 from samskap.openapi import error_responses, register_paths
 from samskap.timeutil import local_day_bounds, local_tz, parse_aware_iso, utcnow
 from spaces.models import Space
@@ -268,6 +270,7 @@ def list_bookings():
 
 
 @api_bp.post("/bookings")
+@idempotent
 def create_booking():
     booking_request = _parse_booking_request(json_body())
     result = services.book_space(current_user, booking_request)
@@ -282,8 +285,9 @@ def create_booking():
                             "tzid": result.series.tzid, "dtstart_local": result.series.dtstart_local,
                             "occurrences": [booking_json(b) for b in result.bookings],
                             "skipped": result.skipped})
-    db.session.commit()
     response.status_code = 201
+    idempotency.record(response)  # committed with the booking, or not at all
+    db.session.commit()
     return response
 
 
@@ -431,10 +435,11 @@ register_paths({
                 "responses": {"200": {"description": "{\"bookings\": [...], \"truncated\": false}"},
                               **error_responses(401, 422)}},
         "post": {"summary": "Book a space, once or as a series",
+                 "parameters": [idempotency.openapi_header()],
                  "requestBody": {"required": True, "content": {_JSON: {"schema": _BOOKING_BODY}}},
                  "responses": {"201": {"description": "The booking (with its status), or for a series "
                                                       "{series_id, occurrences, skipped}"},
-                               **error_responses(400, 401, 403, 409, 422)}},
+                               **error_responses(400, 401, 403, 409, 422, 503)}},
     },
     "/bookings/{booking_id}": {
         "get": {"summary": "One booking", "parameters": _ID,

@@ -43,6 +43,10 @@ def base_config(instance_path: str) -> dict:
         "SAMSKAP_BASE_URL": os.environ.get("SAMSKAP_BASE_URL"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Redis down: every limit carries on counting in the process's memory (sign-in stays limited,
+        # per process) until Redis answers again; an error in the moment it goes is logged, not a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True),
+        "RATELIMIT_SWALLOW_ERRORS": _bool("RATELIMIT_SWALLOW_ERRORS", True),
         "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
         "SAMSKAP_LOGIN_LIMIT_ADDRESS": os.environ.get("SAMSKAP_LOGIN_LIMIT_ADDRESS", "20 per 15 minutes"),
         "SAMSKAP_API_LIMIT": os.environ.get("SAMSKAP_API_LIMIT", "600 per minute"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from samskap.outages import SamskapFlask, register_outage_handling
 from samskap import config as config_module
 from samskap.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(
+    app = SamskapFlask(
         "samskap",
         root_path=str(ROOT),
         instance_path=os.environ.get("SAMSKAP_INSTANCE_PATH", str(ROOT / "instance")),
@@ -69,6 +70,7 @@ def _init_extensions(app: Flask) -> None:
     import accounts.models  # noqa: F401
     import booking.models  # noqa: F401
     import samskap.audit  # noqa: F401
+    import samskap.idempotency  # noqa: F401
     import spaces.models  # noqa: F401
     from samskap.database import configure_engine
 
@@ -77,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    register_outage_handling(app)  # loads the caller before the rate limiter's check
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
 

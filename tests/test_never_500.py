@@ -109,3 +109,33 @@ def test_api_never_answers_500(client, world, method, path, body):
 def test_admin_api_never_answers_500(client, world, method, path, body):
     response = client.open(path, method=method, json=body, headers=api_headers(world[0]))
     assert response.status_code < 500 and response.status_code != 201
+
+
+IDEMPOTENCY_KEYS = ["", " ", "\x7f", "ключ", "k" * 10_000, "a,b;c=d", "x" * 255]
+KEYED_BODIES = [
+    {"space_id": 1, "title": "x\x00y", "start": "2031-02-06T10:00:00Z", "end": "2031-02-06T11:00:00Z"},
+    {"space_id": HUGE, "title": "x", "start": "2031-02-06T10:00:00Z", "end": "2031-02-06T11:00:00Z"},
+    ["not", "an", "object"],
+    "plain text",
+]
+
+
+@BOTH
+@pytest.mark.parametrize("key", IDEMPOTENCY_KEYS)
+@pytest.mark.parametrize("path", ["/api/v1/bookings", "/api/v1/equipment-reservations"])
+def test_hostile_idempotency_keys_never_answer_500(client, world, key, path):
+    body = {"space_id": 1, "equipment_id": 1, "quantity": 1, "title": "x", "start": "2031-02-05T10:00:00Z",
+            "end": "2031-02-05T11:00:00Z"}
+    response = client.post(path, json=body, headers={**api_headers(world[1]), "Idempotency-Key": key})
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        assert response.json["error"]["message"]
+
+
+@BOTH
+@pytest.mark.parametrize("body", KEYED_BODIES)
+def test_hostile_bodies_with_an_idempotency_key_never_answer_500(client, world, body):
+    headers = {**api_headers(world[1]), "Idempotency-Key": "hostile-body"}
+    for _ in range(2):  # the second time the key must still be free: failures are not kept
+        response = client.post("/api/v1/bookings", json=body, headers=headers)
+        assert 400 <= response.status_code < 500 and response.json["error"]["message"]
