@@ -1,0 +1,65 @@
+"""Gunicorn settings for Samskap in production: ``gunicorn -c gunicorn.conf.py app:app``.
+
+Every value can be changed by environment variables (gunicorn reads ``GUNICORN_CMD_ARGS`` and
+``WEB_CONCURRENCY`` itself; the others are Samskap's):
+
+* ``SAMSKAP_BIND`` (``127.0.0.1:8000``), ``WEB_CONCURRENCY`` (workers, ``2 × cores + 1``),
+  ``SAMSKAP_THREADS`` (threads per worker, ``4``).
+* Metrics: prometheus_client's multiprocess mode needs ``PROMETHEUS_MULTIPROC_DIR`` set before
+  the app (and prometheus_client) is imported; when unset, a fresh directory is made here. It is
+  emptied when gunicorn starts, and a worker that exits is marked dead so its gauges go.
+* Logs: with ``SAMSKAP_LOG_FORMAT=json`` gunicorn's own messages are JSON lines too, and the
+  access log is left to the app (one JSON line a request, with the request id). Otherwise the
+  access log is gunicorn's, with the request id, and feed tokens replaced by ``[token]``.
+"""
+import multiprocessing
+import os
+import tempfile
+from pathlib import Path
+
+bind = os.environ.get("SAMSKAP_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+worker_class = "gthread"
+threads = int(os.environ.get("SAMSKAP_THREADS", "4"))
+timeout = 30
+graceful_timeout = 30  # SIGTERM: finish running requests, then stop (rolling upgrades)
+keepalive = 5
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="samskap-metrics-")
+_metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+_json_logs = os.environ.get("SAMSKAP_LOG_FORMAT", "text").strip().lower() == "json"
+logger_class = "samskap.logs.GunicornLogger"
+errorlog = "-"
+loglevel = os.environ.get("SAMSKAP_LOG_LEVEL", "info")
+if _json_logs:
+    accesslog = None  # the app writes one JSON line per request
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "samskap.logs.JsonFormatter"}},
+        "filters": {"redact": {"()": "samskap.logs.RedactTokens"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"],
+                                "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "gunicorn.error": {"level": loglevel.upper(), "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        },
+    }
+else:
+    accesslog = "-"
+    access_log_format = ('%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s')
+
+
+def on_starting(server):
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _metrics_dir.glob("*.db"):  # values of a previous run's workers
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
