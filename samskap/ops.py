@@ -51,23 +51,41 @@ def database_check() -> dict:
     heads, known = migration_heads()
     started = time.perf_counter()
     try:
-        with db.engine.connect() as conn:
-            try:
-                revisions = {row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
-            except sa.exc.DBAPIError:
-                conn.rollback()
-                if sa.inspect(conn).has_table("alembic_version"):
-                    raise
-                revisions = set()
+        revisions = _schema_revisions(db.engine)
     except sa.exc.DBAPIError as error:
         return {"status": "unavailable", "error": type(error.orig or error).__name__,
                 "ms": _ms(started)}
+    except Exception as error:  # the driver's own error, outside SQLAlchemy's wrapping
+        return {"status": "unavailable", "error": type(error).__name__, "ms": _ms(started)}
     result = {"revision": sorted(revisions), "head": sorted(heads), "ms": _ms(started)}
     if revisions == heads:
         return {"status": "ok", "schema": "current", **result}
     if revisions and not revisions <= known:
         return {"status": "ok", "schema": "newer", **result}
     return {"status": "unavailable", "schema": "behind" if revisions else "missing", **result}
+
+
+def _schema_revisions(engine) -> set[str]:
+    """Alembic's revisions, read on a bare driver connection: no SQLAlchemy transaction, so on
+    SQLite no ``BEGIN IMMEDIATE`` (samskap/database.py) and no write lock for a probe."""
+    import sqlalchemy as sa
+
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT version_num FROM alembic_version")
+            return {row[0] for row in cursor.fetchall()}
+        except Exception:
+            connection.rollback()
+            if sa.inspect(engine).has_table("alembic_version"):
+                raise
+            return set()
+        finally:
+            cursor.close()
+    finally:
+        connection.rollback()
+        connection.close()
 
 
 def _ms(started: float) -> float:
