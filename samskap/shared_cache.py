@@ -25,7 +25,7 @@ PAUSE_AFTER_ERROR = 5.0  # seconds without asking Redis after an error
 
 
 class SharedCache:
-    def __init__(self, url: str, prefix: str, *, pause_after_error: float = PAUSE_AFTER_ERROR):
+    def __init__(self, url: str, prefix: str, *, pause_after_error: float | None = None):
         import redis
 
         self.url = url
@@ -33,7 +33,7 @@ class SharedCache:
         self._client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT,
                                             socket_timeout=READ_TIMEOUT, retry_on_timeout=False,
                                             health_check_interval=30)
-        self._pause = pause_after_error
+        self._pause = PAUSE_AFTER_ERROR if pause_after_error is None else pause_after_error
         self._paused_until = 0.0
         self._down = False
         self._lock = threading.Lock()
