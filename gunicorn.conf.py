@@ -24,6 +24,10 @@ threads = int(os.environ.get("SAMSKAP_THREADS", "4"))
 timeout = 30
 graceful_timeout = 30  # SIGTERM: finish running requests, then stop (rolling upgrades)
 keepalive = 5
+# Gunicorn 27's control socket defaults to one path per user: several instances on one machine
+# (hosts in tests, a blue/green pair) would take it from each other. Off unless a path is given.
+control_socket = os.environ.get("SAMSKAP_CONTROL_SOCKET") or None
+control_socket_disable = control_socket is None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -43,9 +47,11 @@ if _json_logs:
         "filters": {"redact": {"()": "samskap.logs.RedactTokens"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"],
                                 "stream": "ext://sys.stderr"}},
+        "root": {"level": "INFO", "handlers": []},  # the app adds its own JSON handler (samskap/logs.py)
         "loggers": {
             "gunicorn.error": {"level": loglevel.upper(), "handlers": ["stderr"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+            # The app writes the request lines; gunicorn's own would repeat each one.
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
         },
     }
 else:
