@@ -193,7 +193,7 @@ def test_metrics_show_requests_latency_and_bookings_created_and_refused(app, cli
 
     assert delta("samskap_bookings_created_total", kind="single") == 1
     assert delta("samskap_bookings_refused_total", reason="conflict") == 1
-    assert delta("samskap_http_requests_total", endpoint="accounts_api.me", method="GET", status="200") == 1
+    assert delta("samskap_http_request_duration_seconds_count", endpoint="accounts_api.me", method="GET", status="200") == 1
     assert delta("samskap_http_request_duration_seconds_count", endpoint="booking_api.create_booking",
                  status="409") == 1
     assert "# TYPE samskap_http_request_duration_seconds histogram" in text

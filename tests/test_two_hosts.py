@@ -231,7 +231,7 @@ def test_each_hosts_metrics_add_up_its_workers_and_readiness_sees_redis(world):
     text = text.decode()
     assert "samskap_http_request_duration_seconds_bucket{" in text
     counts = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-              if line.startswith("samskap_http_requests_total{") and 'endpoint="ops.health"' in line]
+              if line.startswith("samskap_http_request_duration_seconds_count{") and 'endpoint="ops.health"' in line]
     assert sum(counts) >= 8  # every worker's requests, from the multiprocess directory
     status, _h, body = http("GET", world["a"].url + "/readyz")
     ready = json.loads(body)
