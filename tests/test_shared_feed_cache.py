@@ -91,6 +91,8 @@ def test_a_new_hosts_first_fetch_of_a_5000_event_feed_comes_from_the_shared_cach
 
     again = host_b.get(f"/feeds/{token}.ics")
     assert _source(again) == "process"
+    print(f"\n5,000-event feed, {len(on_a.data)} bytes; Server-Timing built on A: {on_a.headers['Server-Timing']}; "
+          f"shared on B: {on_b.headers['Server-Timing']}; B's own cache: {again.headers['Server-Timing']}")
     conditional = host_b.get(f"/feeds/{token}.ics", headers={"If-None-Match": on_a.headers["ETag"]})
     assert conditional.status_code == 304
 
