@@ -38,7 +38,9 @@ BOOKINGS_CREATED = Counter("samskap_bookings_created", "Bookings the service acc
 BOOKINGS_REFUSED = Counter("samskap_bookings_refused", "Booking requests the service refused, by error code",
                            ("reason",))
 FEED_CACHE = Counter("samskap_feed_cache", "Calendar feed lookups by cache level (process, shared) and "
-                     "result (hit, miss, error)", ("level", "result"))
+                     "result (hit, miss; an unreachable shared cache counts as a miss)", ("level", "result"))
+SHARED_CACHE_ERRORS = Counter("samskap_shared_cache_errors", "Failed calls to the shared cache (Redis), by action",
+                              ("action",))
 FEED_BUILDS = Counter("samskap_feed_builds", "Calendar feeds built from the database (both cache levels missed)")
 
 

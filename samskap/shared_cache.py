@@ -42,6 +42,9 @@ class SharedCache:
         return time.monotonic() >= self._paused_until
 
     def _failed(self, action: str, error: Exception) -> None:
+        from samskap.metrics import SHARED_CACHE_ERRORS
+
+        SHARED_CACHE_ERRORS.labels(action).inc()
         with self._lock:
             self._paused_until = time.monotonic() + self._pause
             first = not self._down

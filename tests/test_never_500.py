@@ -109,3 +109,22 @@ def test_api_never_answers_500(client, world, method, path, body):
 def test_admin_api_never_answers_500(client, world, method, path, body):
     response = client.open(path, method=method, json=body, headers=api_headers(world[0]))
     assert response.status_code < 500 and response.status_code != 201
+
+
+# Operations routes (issue 22): probes and the metrics scrape with hostile headers.
+OPS_HEADERS = [
+    {"X-Request-ID": "\u00e9" * 300}, {"X-Request-ID": "a\tb"}, {"X-Request-ID": ""},
+    {"Authorization": "Bearer " + "x" * 5000}, {"Authorization": "Bearer \u00e9\u00e9"}, {"Authorization": "Bearer"},
+    {"Authorization": "bearer  "}, {"Authorization": "Basic Zm9vOmJhcg=="},
+]
+
+
+@BOTH
+@pytest.mark.parametrize("headers", OPS_HEADERS)
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/metrics?format=%00"])
+def test_operations_routes_never_answer_500(app, client, path, headers):
+    app.config["SAMSKAP_METRICS_TOKEN"] = "a-metrics-token"
+    response = client.get(path, headers=headers)
+    assert response.status_code < 500
+    if "X-Request-ID" in headers:  # every one of them is unsafe to echo: a new id is made
+        assert response.headers["X-Request-ID"] != headers["X-Request-ID"]

@@ -143,6 +143,7 @@ def test_feeds_are_served_when_redis_is_down_and_the_outage_is_logged_once(app, 
         assert cached.status_code == 200 and _source(cached) == "process"
     warnings = [r for r in caplog.records if "Shared cache unreachable" in r.getMessage()]
     assert len(warnings) == 1
+    assert metrics.SHARED_CACHE_ERRORS.labels("get")._value.get() >= 3
 
     redis_server.port = port
     redis_server.start()
