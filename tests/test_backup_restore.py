@@ -215,3 +215,31 @@ def test_backup_and_restore_explain_bad_paths(app, tmp_path):
     for result in (missing_dir, a_directory, refused, absent, wrong):
         assert "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+def test_restore_empties_only_this_deployments_shared_cache(tmp_path):
+    import redis
+
+    from tests.gunicorn_hosts import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    try:
+        url = f"sqlite:///{tmp_path / 'cached.sqlite3'}"
+        app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "SAMSKAP_CACHE_URL": server.url,
+                          "SAMSKAP_CACHE_PREFIX": "mine:"})
+        app.test_cli_runner_class = IsolatedCliRunner
+        _migrate(app)
+        backup = tmp_path / "cached.backup"
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+        client = redis.Redis.from_url(server.url)
+        client.set("mine:feed:1", b"old text")
+        client.set("mine:feed:2", b"old text")
+        client.set("theirs:feed:1", b"another deployment's")
+        result = runner.invoke(args=["restore", str(backup), "--replace"])
+        assert result.exit_code == 0, result.output
+        assert "2 entries removed" in result.output
+        assert client.keys("mine:*") == [] and client.get("theirs:feed:1") == b"another deployment's"
+        client.close()
+    finally:
+        server.stop()
