@@ -56,7 +56,7 @@ if _json_logs:
     }
 else:
     accesslog = "-"
-    access_log_format = ('%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s')
+    access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
 
 
 def on_starting(server):

@@ -5,7 +5,8 @@ starts itself.
 * a 40-way booking race split across both hosts books once;
 * a change made through host A is in the very next feed fetched from host B, with a new ETag,
   and a feed built on one host is served from the shared cache on the other;
-* five failed sign-ins split across both hosts lock the account on both (shared limiter storage);
+* five failed sign-ins split across both hosts lock the account on both (shared limiter storage),
+  and a session signed in on one host is valid on the other;
 * the metrics of each host add up its workers; no log line of either host holds a feed token
   (host A logs JSON, host B gunicorn's text access log).
 """
@@ -124,12 +125,13 @@ def _seed(app) -> dict:
     with app.app_context():
         members = [make_user(email=f"member{n}@hosts.test") for n in range(4)]
         locked = make_user(email="locked@hosts.test", password=PASSWORD)
+        signed_in = make_user(email="session@hosts.test", password=PASSWORD)
         space = make_space(name="Simulation lab")
         tokens = [create_api_token(None, member)[1] for member in members]
         _feed, feed_token = create_feed(members[0], "mine")
         db.session.commit()
         result = {"space_id": space.id, "api_tokens": tokens, "feed_token": feed_token,
-                  "locked_email": locked.email}
+                  "locked_email": locked.email, "session_email": signed_in.email}
         db.session.remove()
         db.engine.dispose()
     return result
@@ -213,12 +215,27 @@ def test_five_failed_sign_ins_split_across_both_hosts_lock_the_account_on_both(w
     form = {"csrf_token": csrf.group(1).decode(), "email": world["locked_email"]}
     for n in range(5):
         host = world["a"] if n % 2 == 0 else world["b"]
-        status, _h, _body = http("POST", host.url + "/login", form={**form, "password": f"wrong {n}"})
+        status, _h, body = http("POST", host.url + "/login", form={**form, "password": f"wrong {n}"},
+                                headers={"Accept-Language": "en"})
         assert status == 400, f"attempt {n + 1} on host {host.name}: {status}"
+        # A wrong password, not a refused form: host B accepted host A's session and CSRF token.
+        assert b"Wrong email or password" in body, f"attempt {n + 1} on host {host.name}"
     for host in (world["a"], world["b"]):
         status, headers, body = http("POST", host.url + "/login", form={**form, "password": PASSWORD})
         assert status == 429, f"host {host.name} let the right password in after five failures"
         assert int(headers["Retry-After"]) > 0
+
+
+def test_a_session_signed_in_on_one_host_is_valid_on_the_other(world):
+    http = Http()
+    status, _h, page = http("GET", world["b"].url + "/login")
+    csrf = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page).group(1).decode()
+    status, headers, _body = http("POST", world["b"].url + "/login",
+                                  form={"csrf_token": csrf, "email": world["session_email"], "password": PASSWORD})
+    assert status == 302, "sign-in on host B failed"
+    status, _h, body = http("GET", world["a"].url + "/api/v1/me")
+    assert status == 200
+    assert world["session_email"] in body.decode()
 
 
 def test_each_hosts_metrics_add_up_its_workers_and_readiness_sees_redis(world):
