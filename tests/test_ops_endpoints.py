@@ -193,11 +193,13 @@ def test_metrics_show_requests_latency_and_bookings_created_and_refused(app, cli
 
     assert delta("samskap_bookings_created_total", kind="single") == 1
     assert delta("samskap_bookings_refused_total", reason="conflict") == 1
-    assert delta("samskap_http_request_duration_seconds_count", endpoint="accounts_api.me", method="GET", status="200") == 1
+    assert delta("samskap_http_request_duration_seconds_count", endpoint="accounts_api.me", method="GET",
+                 status="200") == 1
     assert delta("samskap_http_request_duration_seconds_count", endpoint="booking_api.create_booking",
                  status="409") == 1
     assert "# TYPE samskap_http_request_duration_seconds histogram" in text
-    assert delta("samskap_http_request_duration_seconds_bucket", endpoint="accounts_api.me", status="200", le="+Inf") == 1
+    assert delta("samskap_http_request_duration_seconds_bucket", endpoint="accounts_api.me", status="200",
+                 le="+Inf") == 1
 
 
 def test_outbox_gauges_appear_only_when_the_outbox_table_exists(app, client):

@@ -37,6 +37,11 @@ from samskap import metrics, timing
 from samskap.extensions import db
 from samskap.shared_cache import shared_cache
 
+# Bound once: a cached feed (or a 304) is the hottest path there is.
+_PROCESS_HIT = metrics.FEED_CACHE.labels("process", "hit")
+_PROCESS_MISS = metrics.FEED_CACHE.labels("process", "miss")
+_SHARED_HIT = metrics.FEED_CACHE.labels("shared", "hit")
+_SHARED_MISS = metrics.FEED_CACHE.labels("shared", "miss")
 SHARED_TTL_SECONDS = 26 * 3600  # a feed's window moves daily; a feed fetched once a day stays shared
 _SHARED_MAGIC = b"samskap-feed-1\n"
 
@@ -187,15 +192,15 @@ def built_feed(slot: Hashable, key: Hashable, generation: int | None,
     if cache is not None and generation is not None:
         found = cache.get(slot, full_key)
         if found is not None:
-            metrics.FEED_CACHE.labels("process", "hit").inc()
+            _PROCESS_HIT.inc()
             timing.note("feed", "process")
             return found
-        metrics.FEED_CACHE.labels("process", "miss").inc()
+        _PROCESS_MISS.inc()
     shared = shared_cache() if generation is not None else None
     if shared is not None:
         shared_key, key_digest = "feed:" + _digest(slot)[:40], _digest(full_key)
         found = _decode_shared(shared.get(shared_key), key_digest)
-        metrics.FEED_CACHE.labels("shared", "hit" if found is not None else "miss").inc()
+        (_SHARED_HIT if found is not None else _SHARED_MISS).inc()
         if found is not None:
             if cache is not None:
                 cache.put(slot, full_key, found)
