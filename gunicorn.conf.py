@@ -6,8 +6,9 @@ Every value can be changed by environment variables (gunicorn reads ``GUNICORN_C
 * ``SAMSKAP_BIND`` (``127.0.0.1:8000``), ``WEB_CONCURRENCY`` (workers, ``2 × cores + 1``),
   ``SAMSKAP_THREADS`` (threads per worker, ``4``).
 * Metrics: prometheus_client's multiprocess mode needs ``PROMETHEUS_MULTIPROC_DIR`` set before
-  the app (and prometheus_client) is imported; when unset, a fresh directory is made here. It is
-  emptied when gunicorn starts, and a worker that exits is marked dead so its gauges go.
+  the app (and prometheus_client) is imported; when unset, a fresh directory is made here. Give
+  each gunicorn instance its own: it is emptied when gunicorn starts, and a worker that exits
+  is marked dead so its gauges go.
 * Logs: with ``SAMSKAP_LOG_FORMAT=json`` gunicorn's own messages are JSON lines too, and the
   access log is left to the app (one JSON line a request, with the request id). Otherwise the
   access log is gunicorn's, with the request id, and feed tokens replaced by ``[token]``.
