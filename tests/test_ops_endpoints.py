@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from samskap import create_app
 from samskap.extensions import db
 from samskap.timeutil import utcnow
-from tests.conftest import BASE_CONFIG, BOTH, IsolatedClient
+from tests.conftest import BASE_CONFIG, BOTH, IsolatedClient, _migrate
 from tests.factories import api_headers, make_space, make_user
 from tests.gunicorn_hosts import free_port
 
@@ -88,10 +88,11 @@ def test_readyz_answers_503_while_postgresql_is_unreachable_and_200_again_after(
     url = sa.make_url(postgres_database)
     scratch = f"{url.database}_ready"
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{scratch}" TEMPLATE "{url.database}"')
+    with admin.connect() as conn:  # not a TEMPLATE copy: other tests' apps may hold connections to it
+        conn.exec_driver_sql(f'CREATE DATABASE "{scratch}"')
     app, get = _client_for(SQLALCHEMY_DATABASE_URI=url.set(database=scratch).render_as_string(hide_password=False))
     try:
+        _migrate(app)
         assert get("/readyz").status_code == 200
         with admin.connect() as conn:
             conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{scratch}'")

@@ -32,7 +32,11 @@ def redis_server(tmp_path):
 
 
 def _host(app, redis_url: str, prefix: str):
+    from sqlalchemy.pool import NullPool
+
+    # NullPool: no connection outlives a request, so the test database can be emptied and dropped.
     host = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                       "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool},
                        "SAMSKAP_CACHE_URL": redis_url, "SAMSKAP_CACHE_PREFIX": prefix})
     host.test_client_class = IsolatedClient
     return host.test_client()
