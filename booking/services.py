@@ -40,6 +40,7 @@ from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
+from samskap.metrics import counts_bookings
 from samskap.timeutil import LocalTimeError, UTC, local_to_utc, local_tz, to_local, utcnow
 from spaces.hours import is_within_opening_hours
 from spaces.models import WEEKDAYS, Closure, Space
@@ -597,6 +598,7 @@ def _write_one(actor, space: Space, organisation: Organisation, start: datetime,
 
 # --- booking ---------------------------------------------------------------------------------
 
+@counts_bookings
 def book_space(actor, request: BookingRequest) -> BookingResult:
     """Book a space once or as a series, enforcing every rule of the space.
 

@@ -29,6 +29,13 @@ def _int(name, default: int) -> int:
     return int(value)
 
 
+def _choice(name, choices: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def base_config(instance_path: str) -> dict:
     sqlite_path = Path(instance_path) / "samskap.sqlite3"
     return {
@@ -72,6 +79,11 @@ def base_config(instance_path: str) -> dict:
         "SAMSKAP_PROXY_COUNT": _int("SAMSKAP_PROXY_COUNT", 0),
         # Built calendar feeds kept per process (booking/feeds/cache.py); 0 turns the cache off.
         "SAMSKAP_FEED_CACHE_BYTES": _int("SAMSKAP_FEED_CACHE_BYTES", 64 * 1024 * 1024),
+        # Operations (issue 22): built feeds shared by every host (Redis), /metrics, log format.
+        "SAMSKAP_CACHE_URL": os.environ.get("SAMSKAP_CACHE_URL") or None,
+        "SAMSKAP_CACHE_PREFIX": os.environ.get("SAMSKAP_CACHE_PREFIX") or None,
+        "SAMSKAP_METRICS_TOKEN": os.environ.get("SAMSKAP_METRICS_TOKEN") or None,
+        "SAMSKAP_LOG_FORMAT": _choice("SAMSKAP_LOG_FORMAT", ("text", "json"), "text"),
     }
 
 

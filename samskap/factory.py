@@ -36,14 +36,18 @@ def create_app(config: dict | None = None) -> Flask:
 
     from samskap.errors import register_error_handlers
     from samskap.i18n import register_i18n
+    from samskap.logs import register_logging
+    from samskap.ops import register_ops
     from samskap.security import register_security
     from samskap.timing import register_timing
     from samskap.cli import register_cli
 
     register_error_handlers(app)
     register_i18n(app)
+    register_timing(app)  # first: every answer, even a refused one, is timed and has a request id
+    register_logging(app)
     register_security(app)
-    register_timing(app)
+    register_ops(app)
     register_cli(app)
 
     from samskap.nav import admin_links, nav_items

@@ -120,7 +120,7 @@ class SamskapFlask(Flask):
 
 
 # Endpoints that never need the caller (health checks answer for the server, not for a person).
-CALLER_NOT_NEEDED = {"static", "main.health"}
+CALLER_NOT_NEEDED = {"static", "ops.health", "ops.ready", "ops.metrics_text"}
 
 
 def _load_caller() -> None:

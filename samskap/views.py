@@ -1,10 +1,7 @@
-"""Site-wide pages: home, health check, the API specification."""
+"""Site-wide pages: home and the API specification (health and metrics: samskap/ops.py)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template
-
-from samskap.extensions import db
 
 main_bp = Blueprint("main", __name__)
 
@@ -12,12 +9,6 @@ main_bp = Blueprint("main", __name__)
 @main_bp.route("/")
 def index():
     return render_template("index.html")
-
-
-@main_bp.route("/healthz")
-def health():
-    db.session.execute(sa.text("SELECT 1"))
-    return jsonify({"status": "ok"})
 
 
 @main_bp.route("/api/v1/openapi.json")

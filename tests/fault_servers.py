@@ -90,7 +90,7 @@ class RedisServer:
 
 
 class GunicornServer:
-    """``gunicorn 'app:create_app()'`` with the restart settings of deploy/gunicorn-restarts.conf.py."""
+    """``gunicorn 'app:create_app()'`` with the restart settings of gunicorn.conf.py."""
 
     def __init__(self, env: dict, workdir: Path, *, workers: int = 2, threads: int = 4):
         self.env = {**os.environ, **env}
@@ -103,7 +103,7 @@ class GunicornServer:
         self.port = None
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn-restarts.conf.py"),
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
              "--bind", "127.0.0.1:0", "--no-control-socket", "--workers", str(self.workers), "--threads", str(self.threads),
              "app:create_app()"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)

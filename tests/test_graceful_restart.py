@@ -1,6 +1,6 @@
 """Restarts drop no request: gunicorn's graceful reload (HUP) under load, and a rolling restart of
 two app servers (each taken out of rotation, stopped with TERM, started again) as README describes.
-Settings: deploy/gunicorn-restarts.conf.py."""
+Settings: gunicorn.conf.py."""
 from __future__ import annotations
 
 import json

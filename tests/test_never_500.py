@@ -139,3 +139,22 @@ def test_hostile_bodies_with_an_idempotency_key_never_answer_500(client, world, 
     for _ in range(2):  # the second time the key must still be free: failures are not kept
         response = client.post("/api/v1/bookings", json=body, headers=headers)
         assert 400 <= response.status_code < 500 and response.json["error"]["message"]
+
+
+# Operations routes (issue 22): probes and the metrics scrape with hostile headers.
+OPS_HEADERS = [
+    {"X-Request-ID": "\u00e9" * 300}, {"X-Request-ID": "a\tb"}, {"X-Request-ID": ""},
+    {"Authorization": "Bearer " + "x" * 5000}, {"Authorization": "Bearer \u00e9\u00e9"}, {"Authorization": "Bearer"},
+    {"Authorization": "bearer  "}, {"Authorization": "Basic Zm9vOmJhcg=="},
+]
+
+
+@BOTH
+@pytest.mark.parametrize("headers", OPS_HEADERS)
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/metrics?format=%00"])
+def test_operations_routes_never_answer_500(app, client, path, headers):
+    app.config["SAMSKAP_METRICS_TOKEN"] = "a-metrics-token"
+    response = client.get(path, headers=headers)
+    assert response.status_code < 500
+    if "X-Request-ID" in headers:  # every one of them is unsafe to echo: a new id is made
+        assert response.headers["X-Request-ID"] != headers["X-Request-ID"]

@@ -126,7 +126,10 @@ def api_booking(space_key: str, days: int, **extra):
 ROUTES: dict[str, list[Case]] = {
     # site
     "main.index": [C("GET", "/", EVERYONE)],
-    "main.health": [C("GET", "/healthz", EVERYONE)],
+    "ops.health": [C("GET", "/healthz", EVERYONE)],
+    "ops.ready": [C("GET", "/readyz", EVERYONE)],
+    # Off without SAMSKAP_METRICS_TOKEN, whoever asks (with it: tests/test_ops_endpoints.py).
+    "ops.metrics_text": [C("GET", "/metrics", ex(404, anon=404), note="no metrics token configured")],
     "main.openapi": [C("GET", "/api/v1/openapi.json", EVERYONE)],
     "static": [C("GET", "/static/css/app.css", EVERYONE)],
 
