@@ -43,8 +43,10 @@ def register_security(app) -> None:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        # Feed URLs carry secrets in their path: never leak them in Referer headers.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # "same-origin": a Referer goes to this site only (the HTTPS CSRF check may use it), never
+        # to another site, so feed URLs with their secret tokens stay out of other sites' logs.
+        # The feed responses themselves say "no-referrer" (booking/feeds/views.py).
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("SAMSKAP_HSTS") and request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -61,6 +61,7 @@ def _calendar_response(built: BuiltFeed, *, cache: str) -> Response:
         if utcnow() >= last_modified + timedelta(seconds=1):
             response.last_modified = last_modified
     response.headers["Cache-Control"] = cache
+    response.headers["Referrer-Policy"] = "no-referrer"  # a token URL is never passed on
     # No compression on this route: Outlook's subscriptions fail on gzip-encoded feeds.
     return response.make_conditional(request)
 
