@@ -43,8 +43,11 @@ def base_config(instance_path: str) -> dict:
         "SAMSKAP_BASE_URL": os.environ.get("SAMSKAP_BASE_URL"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
-        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        # Failed sign-ins: per account and address pair, per account from anywhere, per address.
+        "SAMSKAP_LOGIN_LIMIT_PAIR": os.environ.get("SAMSKAP_LOGIN_LIMIT_PAIR", "5 per 15 minutes"),
+        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "50 per 15 minutes"),
         "SAMSKAP_LOGIN_LIMIT_ADDRESS": os.environ.get("SAMSKAP_LOGIN_LIMIT_ADDRESS", "20 per 15 minutes"),
+        "SAMSKAP_PASSWORD_CHANGE_LIMIT": os.environ.get("SAMSKAP_PASSWORD_CHANGE_LIMIT", "5 per 15 minutes"),
         "SAMSKAP_API_LIMIT": os.environ.get("SAMSKAP_API_LIMIT", "600 per minute"),
         "BABEL_DEFAULT_LOCALE": "nb",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("SAMSKAP_TIMEZONE", "Europe/Oslo"),
