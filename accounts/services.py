@@ -21,6 +21,7 @@ from accounts.models import ApiToken, Organisation, OrganisationKind, Role, User
 from accounts.permissions import (can_manage_organisations, can_manage_tokens_of, can_manage_users,
                                   can_view_member_list)
 from samskap import audit
+from samskap.ids import parse_id
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.timeutil import utcnow
@@ -78,7 +79,7 @@ def normalise_email(raw: str | None) -> str:
 
 def orgnr_is_valid(number: str) -> bool:
     """Norwegian organisation number: 9 digits, the last a mod-11 check digit."""
-    if len(number) != 9 or not number.isdigit():
+    if len(number) != 9 or not number.isascii() or not number.isdigit():
         return False
     weights = (3, 2, 7, 6, 5, 4, 3, 2)
     remainder = sum(int(d) * w for d, w in zip(number[:8], weights)) % 11
@@ -182,8 +183,9 @@ def update_organisation(actor: User, org: Organisation, data: dict) -> Organisat
 
 def find_organisation(name_or_id) -> Organisation | None:
     text = str(name_or_id).strip()
-    if text.isdigit():
-        org = db.session.get(Organisation, int(text))
+    org_id = parse_id(text)
+    if org_id:
+        org = db.session.get(Organisation, org_id)
         if org:
             return org
     return db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == text.lower()))
@@ -211,10 +213,8 @@ def _validate_user(data: dict, existing: User | None) -> dict:
         if isinstance(raw, Organisation):
             org = raw
         elif raw not in (None, ""):
-            try:
-                org = db.session.get(Organisation, int(raw))
-            except (TypeError, ValueError):
-                org = None
+            org_id = parse_id(raw)
+            org = db.session.get(Organisation, org_id) if org_id else None
         if org is None:
             errors["organisation_id"] = _("Choose an existing organisation.")
         else:

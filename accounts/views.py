@@ -255,9 +255,12 @@ def _requested_organisation(user) -> Organisation:
     chosen = request.args.get("organisation", "").strip()
     if not chosen or chosen == str(user.organisation_id):
         return user.organisation
-    if not chosen.isdigit():
+    organisation_id = parse_id(chosen)
+    if organisation_id is None:
+        if chosen.isascii() and chosen.isdigit():
+            abort(404)  # a number, but no organisation can have it
         raise DomainError(_("Choose an organisation from the list."))
-    organisation = db.session.get(Organisation, int(chosen)) if len(chosen) < 10 else None
+    organisation = db.session.get(Organisation, organisation_id)
     if organisation is None or not can_choose_any_organisation(user):
         abort(404)
     return organisation

@@ -24,6 +24,7 @@ from booking.permissions import can_view_details
 from samskap import audit
 from samskap.database import is_unique_violation
 from samskap.errors import PermissionDenied, ValidationFailed
+from samskap.ids import parse_id
 from samskap.extensions import db
 from samskap.timeutil import local_day_bounds, to_local, utcnow
 from spaces.hours import open_intervals, parse_opening_hours
@@ -92,7 +93,7 @@ def _whole_number(value, field: str, errors: dict, *, minimum: int, maximum: int
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    elif isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):
         number = int(value)
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
@@ -616,9 +617,8 @@ def _home_space(value, errors: dict) -> int | None:
         return None
     if isinstance(value, Space):
         return value.id
-    space = None
-    if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit()):
-        space = db.session.get(Space, int(value))
+    space_id = parse_id(value)
+    space = db.session.get(Space, space_id) if space_id else None
     if space is None:
         errors["home_space_id"] = _("Choose an existing space.")
         return None
