@@ -219,7 +219,9 @@ def create_token():
         else:
             db.session.commit()
             flash_success(_("API token created. Copy it now: it is shown only once."))
-            return _render_profile(new_token=secret, status=201)
+            response = current_app.make_response(_render_profile(new_token=secret, status=201))
+            response.headers["Cache-Control"] = "no-store"  # the secret must not stay in any cache
+            return response
     return _render_profile(token_form=form)
 
 
