@@ -125,6 +125,14 @@ API += [
 ]
 
 ADMIN_API = [
+    ("POST", "/api/v1/space-kinds", {"name_nb": SURROGATE, "name_en": "X"}),
+    ("POST", "/api/v1/space-kinds", {"name_nb": "X", "name_en": "Y", "code": "²"}),
+    ("POST", "/api/v1/space-kinds", {"name_nb": "X", "name_en": "Y", "code": ["a"]}),
+    ("PATCH", f"/api/v1/space-kinds/{HUGE}", {"name_nb": "X"}),
+    ("PATCH", "/api/v1/space-kinds/1", {"code": ""}),
+    ("POST", "/api/v1/spaces", {"name": "K", "kind": ["meeting room"], "capacity": 5}),
+    ("POST", "/api/v1/equipment", {"name": "C", "category": ["sensor kit"], "max_loan_days": 5,
+                                   "bookable_by": ["host"]}),
     ("POST", "/api/v1/spaces", {"name": "S" + SURROGATE, "kind": "meeting-room", "capacity": 5}),
     ("POST", "/api/v1/spaces", {"name": "S", "kind": SURROGATE, "capacity": 5}),
     ("POST", "/api/v1/spaces", {"name": "S", "kind": "meeting-room", "capacity": "²"}),
