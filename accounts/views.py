@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_babel import get_locale, gettext as _, refresh as refresh_locale
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts import services
@@ -18,8 +19,6 @@ from accounts.permissions import admin_required
 from samskap.errors import DomainError, ValidationFailed
 from samskap.ids import parse_id
 from accounts.permissions import can_choose_any_organisation
-from flask_limiter.util import get_remote_address
-
 from samskap.extensions import db, limiter
 from samskap.timeutil import to_local, utcnow
 from samskap.security import safe_next_url
