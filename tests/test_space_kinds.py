@@ -104,3 +104,37 @@ def test_the_openapi_spec_describes_the_kinds_endpoints(client):
     spec = client.get("/api/v1/openapi.json").json
     assert set(spec["paths"]["/space-kinds"]) >= {"get", "post"}
     assert "patch" in spec["paths"]["/space-kinds/{id}"]
+
+
+@BOTH
+def test_migration_0005_adds_only_missing_kinds_and_removes_only_unused_ones(backend, request, tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    import contextlib
+
+    from samskap import create_app
+    from tests.conftest import BASE_CONFIG
+    from tests.factories import make_space
+    from tests.servers import fresh_postgres_database
+
+    with (fresh_postgres_database("samskap_m5") if backend == "postgresql"
+          else contextlib.nullcontext(f"sqlite:///{tmp_path / 'm5.sqlite3'}")) as url:
+        app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade(revision="0004")
+            # As seed-demo left it before 0005: its own meeting room, used by a space.
+            db.session.execute(sa.text("INSERT INTO space_kinds (code, name_nb, name_en) "
+                                       "VALUES ('meeting-room', 'Møterom', 'Meeting room')"))
+            db.session.commit()
+            kind_id = db.session.scalar(sa.text("SELECT id FROM space_kinds"))
+            make_space(kind_id=kind_id)
+            upgrade(revision="0005")
+            codes = sorted(db.session.scalars(sa.select(SpaceKind.code)))
+            assert codes == sorted(STANDARD)  # no second meeting room
+            db.session.commit()  # end the read: SQLite's migrations need the write lock
+            downgrade(revision="0004")
+            assert list(db.session.scalars(sa.select(SpaceKind.code))) == ["meeting-room"]  # still used
+            db.session.commit()
+            upgrade()
+            db.session.remove()
+            db.engine.dispose()

@@ -31,6 +31,7 @@ STANDARD_KINDS = (
 
 space_kinds = sa.table("space_kinds", sa.column("id", sa.Integer), sa.column("code", sa.String),
                        sa.column("name_nb", sa.String), sa.column("name_en", sa.String))
+spaces = sa.table("spaces", sa.column("kind_id", sa.Integer))
 
 
 def upgrade():
@@ -46,5 +47,5 @@ def downgrade():
     op.execute(
         space_kinds.delete()
         .where(space_kinds.c.code.in_([code for code, _nb, _en in STANDARD_KINDS]))
-        .where(~sa.exists(sa.text("SELECT 1 FROM spaces WHERE spaces.kind_id = space_kinds.id")))
+        .where(~sa.exists().where(spaces.c.kind_id == space_kinds.c.id))
     )
