@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from samskap.ids import coerce_id
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -64,7 +65,7 @@ class OrganisationForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email address.")), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
-    organisation_id = SelectField(_l("Organisation"), coerce=int, validate_choice=False)
+    organisation_id = SelectField(_l("Organisation"), coerce=coerce_id, validate_choice=False)
     role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
     is_org_contact = BooleanField(_l("Organisation contact (manages the organisation's bookings)"))
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)

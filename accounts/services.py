@@ -6,6 +6,7 @@ and raise domain errors with messages meant for people; the caller commits.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -15,17 +16,17 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
+from accounts.passwords import password_problem
 from accounts.models import ApiToken, Organisation, OrganisationKind, Role, User, hash_token
 from accounts.permissions import (can_manage_organisations, can_manage_tokens_of, can_manage_users,
                                   can_view_member_list)
 from samskap import audit
+from samskap.ids import parse_id
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.timeutil import utcnow
 
 NAME_MAX = 200
-PASSWORD_MIN = 10
-PASSWORD_MAX = 200
 ORG_FIELDS = ("name", "kind", "number", "members_share_bookings", "active")
 USER_FIELDS = ("email", "name", "organisation_id", "role", "is_org_contact", "locale", "active")
 
@@ -57,14 +58,6 @@ def check_password(user: User, password: str) -> bool:
     return True
 
 
-def _password_problem(password: str | None) -> str | None:
-    if not password:
-        return _("Enter a password.")
-    if len(password) < PASSWORD_MIN:
-        return _("The password must be at least %(n)d characters long.", n=PASSWORD_MIN)
-    if len(password) > PASSWORD_MAX:
-        return _("The password can be at most %(n)d characters long.", n=PASSWORD_MAX)
-    return None
 
 
 # --- validation helpers ------------------------------------------------------------------
@@ -86,7 +79,7 @@ def normalise_email(raw: str | None) -> str:
 
 def orgnr_is_valid(number: str) -> bool:
     """Norwegian organisation number: 9 digits, the last a mod-11 check digit."""
-    if len(number) != 9 or not number.isdigit():
+    if len(number) != 9 or not number.isascii() or not number.isdigit():
         return False
     weights = (3, 2, 7, 6, 5, 4, 3, 2)
     remainder = sum(int(d) * w for d, w in zip(number[:8], weights)) % 11
@@ -190,8 +183,9 @@ def update_organisation(actor: User, org: Organisation, data: dict) -> Organisat
 
 def find_organisation(name_or_id) -> Organisation | None:
     text = str(name_or_id).strip()
-    if text.isdigit():
-        org = db.session.get(Organisation, int(text))
+    org_id = parse_id(text)
+    if org_id:
+        org = db.session.get(Organisation, org_id)
         if org:
             return org
     return db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == text.lower()))
@@ -219,10 +213,8 @@ def _validate_user(data: dict, existing: User | None) -> dict:
         if isinstance(raw, Organisation):
             org = raw
         elif raw not in (None, ""):
-            try:
-                org = db.session.get(Organisation, int(raw))
-            except (TypeError, ValueError):
-                org = None
+            org_id = parse_id(raw)
+            org = db.session.get(Organisation, org_id) if org_id else None
         if org is None:
             errors["organisation_id"] = _("Choose an existing organisation.")
         else:
@@ -242,7 +234,7 @@ def _validate_user(data: dict, existing: User | None) -> dict:
             clean[flag] = bool(data[flag])
     if existing is None or "password" in data:
         if existing is None or data.get("password"):
-            problem = _password_problem(data.get("password"))
+            problem = password_problem(data.get("password"), email=clean.get("email"), name=clean.get("name"))
             if problem:
                 errors["password"] = problem
     if errors:
@@ -299,7 +291,7 @@ def update_profile(user: User, data: dict) -> User:
 def change_password(user: User, current: str, new: str, confirm: str | None = None) -> None:
     if not check_password(user, current or ""):
         raise ValidationFailed({"current_password": _("The current password is not correct.")})
-    problem = _password_problem(new)
+    problem = password_problem(new, email=user.email, name=user.name)
     if problem:
         raise ValidationFailed({"new_password": problem})
     if confirm is not None and confirm != new:
@@ -308,6 +300,18 @@ def change_password(user: User, current: str, new: str, confirm: str | None = No
     user.session_version += 1
     db.session.flush()
     audit.record(user, "user.password_change", user)
+
+
+def sign_in_identity(raw) -> str:
+    """The account a sign-in attempt names, spelled as :func:`authenticate` looks it up, so
+    that a limit keyed on it cannot be dodged with another spelling of the same address
+    (upper case, fullwidth letters in the domain...). Text that is no address at all is
+    folded (NFKC, casefold) instead: it names no account, but still counts as one."""
+    text = raw if isinstance(raw, str) else ""
+    try:
+        return normalise_email(text)
+    except ValidationFailed:
+        return unicodedata.normalize("NFKC", text).strip().casefold()[:254]
 
 
 def authenticate(email: str, password: str) -> User | None:

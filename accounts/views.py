@@ -1,10 +1,14 @@
 """Sign-in, profile and account administration pages."""
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_babel import get_locale, gettext as _, refresh as refresh_locale
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts import services
@@ -16,6 +20,7 @@ from samskap.errors import DomainError, ValidationFailed
 from samskap.ids import parse_id
 from accounts.permissions import can_choose_any_organisation
 from samskap.extensions import db, limiter
+from samskap.timeutil import to_local, utcnow
 from samskap.security import safe_next_url
 from samskap.web import apply_errors, flash_success
 
@@ -25,25 +30,49 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # --- sign-in ------------------------------------------------------------------------------
 
+# Failed sign-ins are limited three ways: per account AND address (the owner's own address is
+# not locked by someone else's guessing), per account from anywhere (a larger ceiling against
+# guessing spread over many addresses) and per address (one address trying many accounts).
+# Accounts are keyed on the address as authenticate() looks it up, so other spellings of the
+# same address count together.
+
+def _login_identity() -> str:
+    return services.sign_in_identity(request.form.get("email"))
+
+
+def _login_pair_key() -> str:
+    return f"login-pair:{_login_identity()}|{get_remote_address()}"
+
+
 def _login_account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+    return "login-account:" + _login_identity()
 
 
 def _failed_login(response) -> bool:
     return response.status_code != 302  # a successful sign-in redirects
 
 
+def _try_again_message(request_limit) -> tuple[str, int]:
+    """When the limit ends, for people (a local clock time and minutes) and for Retry-After."""
+    seconds = max(1, int(request_limit.reset_at - time.time()))
+    minutes = max(1, (seconds + 59) // 60)
+    at = to_local(utcnow() + timedelta(seconds=seconds)).strftime("%H:%M")
+    return _("Too many failed attempts. Try again at %(time)s (in %(n)d minutes).", time=at, n=minutes), seconds
+
+
 def _login_rate_limited(request_limit):
     form = LoginForm()
-    seconds = max(1, int(request_limit.reset_at - __import__("time").time()))
-    minutes = max(1, (seconds + 59) // 60)
-    form.form_errors.append(_("Too many failed sign-in attempts. Try again in %(n)d minutes.", n=minutes))
+    message, seconds = _try_again_message(request_limit)
+    form.form_errors.append(message)
     response = current_app.make_response((render_template("accounts/login.html", form=form), 429))
     response.headers["Retry-After"] = str(seconds)
     return response
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SAMSKAP_LOGIN_LIMIT_PAIR"], key_func=_login_pair_key,
+               methods=["POST"], deduct_when=_failed_login, on_breach=_login_rate_limited,
+               scope="login-pair")
 @limiter.limit(lambda: current_app.config["SAMSKAP_LOGIN_LIMIT_ACCOUNT"], key_func=_login_account_key,
                methods=["POST"], deduct_when=_failed_login, on_breach=_login_rate_limited,
                scope="login-account")
@@ -140,8 +169,24 @@ def _render_profile(*, profile_form=None, password_form=None, token_form=None, n
     return body, status or (400 if invalid else 200)
 
 
+def _password_change_key() -> str:
+    return f"password-change:{current_user.get_id() if current_user.is_authenticated else get_remote_address()}"
+
+
+def _password_change_limited(request_limit):
+    form = PasswordForm()
+    message, seconds = _try_again_message(request_limit)
+    form.form_errors.append(message)
+    body, _status = _render_profile(password_form=form)
+    response = current_app.make_response((body, 429))
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 @auth_bp.route("/profile/password", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["SAMSKAP_PASSWORD_CHANGE_LIMIT"], key_func=_password_change_key,
+               deduct_when=_failed_login, on_breach=_password_change_limited, scope="password-change")
 def change_password():
     form = PasswordForm()
     user = current_user._get_current_object()
@@ -173,7 +218,9 @@ def create_token():
         else:
             db.session.commit()
             flash_success(_("API token created. Copy it now: it is shown only once."))
-            return _render_profile(new_token=secret, status=201)
+            response = current_app.make_response(_render_profile(new_token=secret, status=201))
+            response.headers["Cache-Control"] = "no-store"  # the secret must not stay in any cache
+            return response
     return _render_profile(token_form=form)
 
 
@@ -209,9 +256,12 @@ def _requested_organisation(user) -> Organisation:
     chosen = request.args.get("organisation", "").strip()
     if not chosen or chosen == str(user.organisation_id):
         return user.organisation
-    if not chosen.isdigit():
+    organisation_id = parse_id(chosen)
+    if organisation_id is None:
+        if chosen.isascii() and chosen.isdigit():
+            abort(404)  # a number, but no organisation can have it
         raise DomainError(_("Choose an organisation from the list."))
-    organisation = db.session.get(Organisation, int(chosen)) if len(chosen) < 10 else None
+    organisation = db.session.get(Organisation, organisation_id)
     if organisation is None or not can_choose_any_organisation(user):
         abort(404)
     return organisation

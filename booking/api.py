@@ -22,6 +22,7 @@ from booking.permissions import can_decide, can_manage, can_view_details, detail
 from booking.recurrence import Recurrence
 from booking.services import MAX_ID, BookingRequest, iso
 from samskap import idempotency
+from samskap.ids import parse_id
 from samskap.api import api_blueprint, json_body, query_int
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
@@ -365,10 +366,10 @@ def _space_ids_arg() -> list[int] | None:
         return None
     ids = []
     for value in raw:
-        if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
+        if parse_id(value) is None:
             raise ValidationFailed({"space_id": _("'%(field)s' must be the id of a space (a whole number).",
                                                   field="space_id")})
-        ids.append(int(value))
+        ids.append(parse_id(value))
     found = set(db.session.scalars(sa.select(Space.id).where(Space.id.in_(ids))))
     missing = [i for i in ids if i not in found]
     if missing:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from samskap.ids import coerce_id
 from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -71,7 +72,7 @@ def _end_date_field():
 
 
 class BookingForm(PeriodMixin, FlaskForm):
-    space = SelectField(_l("Space"), coerce=int, validate_choice=True,
+    space = SelectField(_l("Space"), coerce=coerce_id, validate_choice=True,
                         validators=[InputRequired(_l("Choose a space."))])
     title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
     purpose = SelectField(_l("Purpose"), choices=list(PURPOSE_LABELS.items()), default=Purpose.MEETING.value)
@@ -98,7 +99,7 @@ class BookingForm(PeriodMixin, FlaskForm):
     skip_conflicts = BooleanField(_l("Skip dates that clash with other bookings instead of refusing the whole series"))
 
     # Only for staff and administrators; the view removes these for everyone else.
-    organisation = SelectField(_l("Book on behalf of"), coerce=int, validate_choice=True)
+    organisation = SelectField(_l("Book on behalf of"), coerce=coerce_id, validate_choice=True)
     override_opening_hours = BooleanField(_l("Override opening hours (recorded in the audit log)"))
 
     def validate_space(self, field):
@@ -146,7 +147,7 @@ def equipment_type_id(field) -> int:
 
 
 class EditBookingForm(PeriodMixin, FlaskForm):
-    space = SelectField(_l("Space"), coerce=int, validate_choice=True,
+    space = SelectField(_l("Space"), coerce=coerce_id, validate_choice=True,
                         validators=[InputRequired(_l("Choose a space."))])
     title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
     purpose = SelectField(_l("Purpose"), choices=list(PURPOSE_LABELS.items()))

@@ -54,8 +54,11 @@ def base_config(instance_path: str) -> dict:
         # per process) until Redis answers again; an error in the moment it goes is logged, not a 500.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True),
         "RATELIMIT_SWALLOW_ERRORS": _bool("RATELIMIT_SWALLOW_ERRORS", True),
-        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        # Failed sign-ins: per account and address pair, per account from anywhere, per address.
+        "SAMSKAP_LOGIN_LIMIT_PAIR": os.environ.get("SAMSKAP_LOGIN_LIMIT_PAIR", "5 per 15 minutes"),
+        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "50 per 15 minutes"),
         "SAMSKAP_LOGIN_LIMIT_ADDRESS": os.environ.get("SAMSKAP_LOGIN_LIMIT_ADDRESS", "20 per 15 minutes"),
+        "SAMSKAP_PASSWORD_CHANGE_LIMIT": os.environ.get("SAMSKAP_PASSWORD_CHANGE_LIMIT", "5 per 15 minutes"),
         "SAMSKAP_API_LIMIT": os.environ.get("SAMSKAP_API_LIMIT", "600 per minute"),
         "BABEL_DEFAULT_LOCALE": "nb",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("SAMSKAP_TIMEZONE", "Europe/Oslo"),

@@ -38,7 +38,8 @@ SPACE_KINDS = [
     ("simulation-lab", "Simuleringslab", "Simulation lab"),
     ("living-lab", "Living lab", "Living lab"),
     ("auditorium", "Auditorium", "Auditorium"),
-]
+    ("testing-area", "Testområde", "Testing area"),
+]  # the standard kinds (migration 0005 ships them too; both only add a kind whose code is missing)
 
 WEEKDAYS_8_16 = {day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 ALL_PARTNERS = ["municipality", "hospital", "company", "academia", "host"]

@@ -126,7 +126,7 @@ def build_world() -> World:
     hospital_space = make_space(name="Hospital Lab", slug="hospital-lab", bookable_by=["hospital"])
     spare_space = make_space(name="Spare Room", slug="spare-room", bookable_by=every_kind)
     ids.update(space=space.id, approval_space=approval_space.id, inactive_space=inactive_space.id,
-               hospital_space=hospital_space.id, spare_space=spare_space.id)
+               hospital_space=hospital_space.id, spare_space=spare_space.id, space_kind=space.kind_id)
 
     etype = make_equipment_type(units=3, name="Sensor Kit", bookable_by=every_kind)
     approval_etype = make_equipment_type(units=3, name="Robot Arm", bookable_by=every_kind, requires_approval=True)

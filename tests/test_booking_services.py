@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from accounts.models import Role
 from booking.models import Booking, BookingStatus
+from booking.permissions import can_manage, can_view_details, details_visible_clause
 from booking.services import (
     approve_booking, book_space, busy_periods, cancel_booking, free_spaces, reject_booking, suggest_free_slots,
     update_booking,
@@ -362,11 +363,23 @@ def test_member_cannot_touch_another_organisations_private_booking(app, clock):
 def test_member_sees_but_cannot_change_a_partners_booking(app, clock):
     owner, stranger = en_user(), en_user()
     booking = book(owner, make_space(), oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10),
-                   visibility="partners").bookings[0]
+                   visibility="partners", title="Partner workshop").bookings[0]
+    db.session.commit()
+    # Sees: the details, alone and in a list of bookings.
+    assert can_view_details(stranger, booking)
+    listed = db.session.scalars(sa.select(Booking).where(details_visible_clause(stranger))).all()
+    assert booking in listed
+    # Cannot change: both attempts refused, and the booking is as it was.
+    assert not can_manage(stranger, booking)
     with pytest.raises(PermissionDenied):
         update_booking(stranger, booking, {"title": "Mine now"})
+    db.session.rollback()
     with pytest.raises(PermissionDenied):
         cancel_booking(stranger, booking)
+    db.session.rollback()
+    db.session.refresh(booking)
+    assert (booking.title, booking.status) == ("Partner workshop", BookingStatus.CONFIRMED)
+    assert not db.session.scalars(sa.select(AuditEntry).where(AuditEntry.actor_id == stranger.id)).all()
 
 
 def test_colleague_of_sharing_organisation_and_staff_may_cancel(app, clock):

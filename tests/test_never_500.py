@@ -4,7 +4,7 @@ refuses things SQLite accepts (NUL characters, integers beyond 32 bits)."""
 import pytest
 
 from tests.conftest import BOTH
-from tests.factories import api_headers, make_space, make_user
+from tests.factories import api_headers, make_booking, make_equipment_type, make_space, make_user
 
 HUGE = 99999999999999999999
 
@@ -23,6 +23,36 @@ PAGES = [
     ("GET", f"/equipment-reservations/new?type={HUGE}"), ("GET", "/equipment-reservations/new?type=%C2%B2"),
     ("GET", "/spaces?min_capacity=%C2%B2"), ("GET", f"/spaces?min_capacity={HUGE}"),
     ("GET", "/day?date=9999-12-31"), ("GET", "/day?date=0001-01-01"), ("GET", "/events?page=%C2%B2"),
+    ("GET", "/admin/audit?page=2"), ("GET", "/admin/audit?page=1&action=x"), ("GET", "/admin/audit?page=%C2%B2"),
+    ("GET", "/organisation/members?organisation=%C2%B2"),
+    ("GET", "/organisation/members?organisation=2147483648"), ("GET", "/admin/users?organisation=%C2%B2"),
+    ("GET", "/bookings/organisation?organisation=2147483648"),
+]
+
+STRONG = "lilla tog over fjellet"
+# Admin form posts: digits that are not ASCII ("²".isdigit() is true) and ids past the 32-bit columns.
+FORMS = [
+    ("/admin/organisations/new", {"name": "Org A", "kind": "company", "number": "¹²³⁴⁵⁶⁷⁸⁹"}),
+    ("/admin/organisations/new", {"name": "Org B", "kind": "company", "number": "٩٨٣٦٥٠٠١٥"}),
+    ("/admin/users/new", {"email": "a@example.test", "name": "A", "organisation_id": "2147483648",
+                          "role": "member", "locale": "nb", "password": STRONG}),
+    ("/admin/users/new", {"email": "b@example.test", "name": "B", "organisation_id": "²", "role": "member",
+                          "locale": "nb", "password": STRONG}),
+    ("/admin/users/new", {"email": "c@example.test", "name": "C", "organisation_id": "٣", "role": "member",
+                          "locale": "nb", "password": STRONG}),
+    ("/admin/equipment/1/units/new", {"asset_tag": "T-1", "home_space_id": "²", "status": "available"}),
+    ("/admin/equipment/1/units/new", {"asset_tag": "T-2", "home_space_id": "2147483648", "status": "available"}),
+    ("/admin/spaces/new", {"name": "S", "kind": "²", "capacity": "²"}),
+    ("/admin/spaces/new", {"name": "S2", "kind": "2147483648", "capacity": "2147483648"}),
+    ("/admin/closures/new", {"space_id": "²", "start_date": "2031-01-01", "end_date": "2031-01-02"}),
+    ("/admin/closures/new", {"space_id": "2147483648", "start_date": "2031-01-01", "end_date": "2031-01-02"}),
+    ("/bookings/new", {"space": "²", "title": "x", "date": "2031-01-06", "start_time": "10:00",
+                       "end_time": "11:00"}),
+    ("/equipment-reservations/new", {"equipment_type": "²", "quantity": "²", "start_date": "2031-01-06",
+                                     "end_date": "2031-01-07"}),
+    ("/equipment-reservations/new", {"equipment_type": "2147483648", "quantity": "2147483648",
+                                     "start_date": "2031-01-06", "end_date": "2031-01-07"}),
+    ("/feeds", {"scope": "space", "space_id": "²", "name": "x"}),
 ]
 
 API = [
@@ -66,7 +96,52 @@ API = [
                                                 "start": "2031-01-01T22:00:00Z", "end": "2031-01-02T23:00:00Z"}),
 ]
 
+SURROGATE = "\ud800"
+API += [
+    ("POST", "/api/v1/equipment-reservations", {"equipment_id": 1, "quantity": 1, "start": "2031-01-01T22:00:00Z",
+                                                "end": "2031-01-02T23:00:00Z", "booking_id": "²"}),
+    ("POST", "/api/v1/equipment-reservations", {"equipment_id": "²", "quantity": 1,
+                                                "start": "2031-01-01T22:00:00Z", "end": "2031-01-02T23:00:00Z"}),
+    ("POST", "/api/v1/equipment-reservations", {"equipment_id": 1, "quantity": "²",
+                                                "start": "2031-01-01T22:00:00Z", "end": "2031-01-02T23:00:00Z"}),
+    ("POST", "/api/v1/equipment-reservations", {"equipment_id": 2147483648, "quantity": 2147483648,
+                                                "start": "2031-01-01T22:00:00Z", "end": "2031-01-02T23:00:00Z"}),
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": "x", "start": "2031-01-14T10:00:00Z",
+                                  "end": "2031-01-14T11:00:00Z", "equipment": [{"equipment_id": "²", "quantity": "²"}]}),
+    ("POST", "/api/v1/bookings", {"space_id": "²", "title": "x", "start": "2031-01-14T10:00:00Z",
+                                  "end": "2031-01-14T11:00:00Z"}),
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": SURROGATE, "start": "2031-01-15T10:00:00Z",
+                                  "end": "2031-01-15T11:00:00Z"}),
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": "x", "description": "a" + SURROGATE,
+                                  "start": "2031-01-16T10:00:00Z", "end": "2031-01-16T11:00:00Z"}),
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": "x", "purpose": SURROGATE,
+                                  "start": "2031-01-17T10:00:00Z", "end": "2031-01-17T11:00:00Z"}),
+    ("POST", "/api/v1/feeds", {"scope": "mine", "name": SURROGATE}),
+    ("POST", "/api/v1/equipment-reservations", {"equipment_id": 1, "quantity": 1, "start": "2031-01-01T22:00:00Z",
+                                                "end": "2031-01-02T23:00:00Z", "purpose": SURROGATE}),
+    ("PATCH", "/api/v1/bookings/1", {"title": SURROGATE}),
+    ("GET", "/api/v1/bookings?space_id=%C2%B2", None),
+    ("GET", "/api/v1/spaces/1/availability?start=2031-01-01T00:00:00Z&end=%ED%A0%80", None),
+]
+
 ADMIN_API = [
+    ("POST", "/api/v1/space-kinds", {"name_nb": SURROGATE, "name_en": "X"}),
+    ("POST", "/api/v1/space-kinds", {"name_nb": "X", "name_en": "Y", "code": "²"}),
+    ("POST", "/api/v1/space-kinds", {"name_nb": "X", "name_en": "Y", "code": ["a"]}),
+    ("PATCH", f"/api/v1/space-kinds/{HUGE}", {"name_nb": "X"}),
+    ("PATCH", "/api/v1/space-kinds/1", {"code": ""}),
+    ("POST", "/api/v1/spaces", {"name": "K", "kind": ["meeting room"], "capacity": 5}),
+    ("POST", "/api/v1/equipment", {"name": "C", "category": ["sensor kit"], "max_loan_days": 5,
+                                   "bookable_by": ["host"]}),
+    ("POST", "/api/v1/spaces", {"name": "S" + SURROGATE, "kind": "meeting-room", "capacity": 5}),
+    ("POST", "/api/v1/spaces", {"name": "S", "kind": SURROGATE, "capacity": 5}),
+    ("POST", "/api/v1/spaces", {"name": "S", "kind": "meeting-room", "capacity": "²"}),
+    ("POST", "/api/v1/spaces", {"name": "S", "kind": "meeting-room", "capacity": 5, "description": SURROGATE}),
+    ("PATCH", "/api/v1/spaces/1", {"name": SURROGATE}),
+    ("POST", "/api/v1/equipment", {"name": "E" + SURROGATE, "category": "other", "max_loan_days": 5,
+                                   "bookable_by": ["host"]}),
+    ("POST", "/api/v1/equipment", {"name": "E", "category": "other", "max_loan_days": 5, "bookable_by": ["host"],
+                                   "units": [{"asset_tag": SURROGATE, "serial": "1"}]}),
     ("POST", "/api/v1/spaces", {"name": "X", "kind": "meeting-room", "capacity": HUGE}),
     ("POST", "/api/v1/spaces", {"name": "Y", "kind": "meeting-room", "capacity": 5, "buffer_minutes": HUGE}),
     ("POST", "/api/v1/spaces", {"name": "Z", "kind": "meeting-room", "capacity": 5, "max_days_ahead": HUGE}),
@@ -84,8 +159,11 @@ ADMIN_API = [
 
 @pytest.fixture
 def world(app):
-    make_space()  # id 1
-    return make_user(role="admin"), make_user()
+    space = make_space()  # id 1
+    make_equipment_type(units=1)  # id 1
+    admin, member = make_user(role="admin"), make_user()
+    make_booking(space=space, user=member)  # id 1
+    return admin, member
 
 
 @BOTH
@@ -158,3 +236,52 @@ def test_operations_routes_never_answer_500(app, client, path, headers):
     assert response.status_code < 500
     if "X-Request-ID" in headers:  # every one of them is unsafe to echo: a new id is made
         assert response.headers["X-Request-ID"] != headers["X-Request-ID"]
+@BOTH
+@pytest.mark.parametrize("path,data", FORMS)
+def test_form_posts_never_answer_500(client, auth, world, path, data):
+    auth.as_user(world[0])
+    response = client.post(path, data=data)
+    assert response.status_code < 500 and response.status_code != 302, response.status_code
+
+
+def _json_write_routes(app) -> list[tuple[str, str]]:
+    """Every JSON API route that takes a body, with 1 for each id in its path."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = rule.rule
+        for argument in rule.arguments:
+            path = path.replace(f"<int:{argument}>", "1").replace(f"<{argument}>", "1")
+        for method in sorted((rule.methods or set()) & {"POST", "PATCH", "PUT"}):
+            found.append((method, path))
+    return found
+
+
+DEEP_BODIES = {"arrays": "[" * 1000 + "]" * 1000, "objects": '{"a":' * 1000 + "1" + "}" * 1000,
+               "in a field": '{"title": ' + "[" * 5000 + "]" * 5000 + "}"}
+
+
+@pytest.mark.parametrize("shape", DEEP_BODIES)  # refused before any query: one database is enough
+def test_over_deep_json_is_refused_with_400_on_every_json_endpoint(app, client, world, shape):
+    routes = _json_write_routes(app)
+    assert len(routes) > 10
+    for method, path in routes:
+        response = client.open(path, method=method, data=DEEP_BODIES[shape], content_type="application/json",
+                               headers=api_headers(world[0]))
+        assert response.status_code == 400, (method, path, response.status_code)
+        assert response.json["error"]["code"] == "bad_request"
+
+
+def test_json_nested_within_the_limit_is_still_read(client, world):
+    body = {"scope": "mine", "name": "ok", "extra": [[[[["deep but fine"]]]]]}
+    response = client.post("/api/v1/feeds", json=body, headers=api_headers(world[1]))
+    assert response.status_code == 201
+
+
+@BOTH
+def test_unencodable_text_is_refused_with_the_field_named(client, world):
+    response = client.post("/api/v1/bookings", headers=api_headers(world[1]), json={
+        "space_id": 1, "title": "Møte \ud800", "start": "2031-01-15T10:00:00Z", "end": "2031-01-15T11:00:00Z"})
+    assert response.status_code == 422
+    assert "title" in response.json["error"]["details"]["fields"]

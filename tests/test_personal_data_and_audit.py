@@ -10,6 +10,7 @@ from accounts.models import ApiToken, User
 from samskap import audit
 from samskap.audit import AuditEntry
 from samskap.extensions import db
+from tests.conftest import IN_CI
 from tests.factories import make_booking, make_user
 
 
@@ -87,7 +88,7 @@ def _redis_url():
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except Exception as exc:
-        if os.environ.get("CI", "").lower() == "true":
+        if IN_CI:
             pytest.fail(f"CI=true requires Redis at {url}: {exc}", pytrace=False)
         pytest.skip(f"Redis not reachable at {url}: {exc}")
     return url

@@ -405,6 +405,15 @@ ROUTES: dict[str, list[Case]] = {
         C("PATCH", "/api/v1/spaces/{spare_space}", admin_only(200), json={"capacity": 12}),
         C("PATCH", "/api/v1/spaces/999999", admin_only(404), json={"capacity": 12}, note="no such space"),
     ],
+    "spaces_api.list_space_kinds": [C("GET", "/api/v1/space-kinds", SIGNED_IN)],
+    "spaces_api.create_space_kind": [
+        C("POST", "/api/v1/space-kinds", admin_only(201), json={"name_nb": "Matriserom", "name_en": "Matrix room"}),
+        C("POST", "/api/v1/space-kinds", admin_only(422), json={"name_nb": "Uten engelsk"}, note="no English name"),
+    ],
+    "spaces_api.update_space_kind": [
+        C("PATCH", "/api/v1/space-kinds/{space_kind}", admin_only(200), json={"name_en": "Meeting room (small)"}),
+        C("PATCH", "/api/v1/space-kinds/999999", admin_only(404), json={"name_en": "Nothing"}, note="no such kind"),
+    ],
     "spaces_api.list_equipment": [C("GET", "/api/v1/equipment", SIGNED_IN)],
     "spaces_api.create_equipment": [
         C("POST", "/api/v1/equipment", admin_only(201), json={

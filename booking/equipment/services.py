@@ -32,6 +32,7 @@ from booking.permissions import can_manage as can_manage_booking
 from samskap import audit
 from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from samskap.ids import parse_int32
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
 from samskap.timeutil import local_day_bounds, utcnow
@@ -188,13 +189,7 @@ def _allocate(reservation: EquipmentReservation, etype: EquipmentType, now: date
 
 def as_id(value) -> int | None:
     """A whole number that fits an integer column, else None (so a huge id is "not found", not a 500)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 12:
-        value = int(value.strip())
-    if isinstance(value, int) and -2**31 <= value < 2**31:
-        return value
-    return None
+    return parse_int32(value)
 
 
 _int_or_none = as_id

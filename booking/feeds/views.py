@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -61,6 +61,7 @@ def _calendar_response(built: BuiltFeed, *, cache: str) -> Response:
         if utcnow() >= last_modified + timedelta(seconds=1):
             response.last_modified = last_modified
     response.headers["Cache-Control"] = cache
+    response.headers["Referrer-Policy"] = "no-referrer"  # a token URL is never passed on
     # No compression on this route: Outlook's subscriptions fail on gzip-encoded feeds.
     return response.make_conditional(request)
 
@@ -119,7 +120,9 @@ def index():
     db.session.commit()
     # The token is not stored: this page is the only time its URL can be shown.
     flash_success(_("Your feed is ready. Copy its address now: it is shown only once."))
-    return _render_page(_feed_form(user, fresh=True), new_urls=feed_urls(token))
+    response = make_response(_render_page(_feed_form(user, fresh=True), new_urls=feed_urls(token)))
+    response.headers["Cache-Control"] = "no-store"  # the address holds the secret token
+    return response
 
 
 @feeds_bp.route("/feeds/<int:feed_id>/revoke", methods=["POST"])
