@@ -121,3 +121,4 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
+    import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
