@@ -213,3 +213,46 @@ def _split_content_type(value: str) -> tuple[str, str, dict]:
         if key and key != "charset" and re.fullmatch(r"[a-z0-9-]+", key):
             params[key] = one_line(val.strip().strip('"'), 100)
     return maintype, subtype, params
+
+
+# --- the administrators' outbox page ------------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+def outbox_counts() -> dict[str, int]:
+    rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status))
+    counts = {status.value: 0 for status in OutboxStatus}
+    for status, count in rows:
+        counts[OutboxStatus(status).value] = count
+    return counts
+
+
+def outbox_page(status: str | None, page: int) -> tuple[list[OutboxMessage], bool]:
+    """Messages with that status (all when None), newest first, one page; and whether more follow."""
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status:
+        query = query.where(OutboxMessage.status == OutboxStatus(status))
+    rows = list(db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def retry_message(actor, message: OutboxMessage) -> OutboxMessage:
+    """Queue a failed (or waiting) message for delivery now, with a fresh count of attempts."""
+    from samskap import audit
+    from samskap.errors import Conflict
+
+    if message.status not in (OutboxStatus.FAILED, OutboxStatus.QUEUED):
+        from flask_babel import gettext as _
+
+        raise Conflict(_("Only failed or waiting messages can be sent again."), code="not_retryable")
+    previous = message.status
+    message.status = OutboxStatus.QUEUED
+    message.attempts = 0
+    message.next_attempt_at = utcnow()
+    message.claimed_until = None
+    message.claimed_by = None
+    db.session.flush()
+    audit.record(actor, "mail.retry", message, changes={"status": [previous, OutboxStatus.QUEUED]},
+                 summary=f"{message.kind} to {message.to_address}")
+    return message

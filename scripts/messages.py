@@ -32,12 +32,13 @@ AREAS = {
     "feeds": ["booking/feeds/**/*.py", "templates/feeds/**/*.html"],
     "audit": ["audit/**/*.py", "templates/audit/**/*.html"],
     "notifications": ["booking/notifications/**/*.py", "samskap/mail.py",
-                      "samskap/worker.py", "samskap/outbox_views.py", "templates/notifications/**/*.html",
+                      "samskap/worker.py", "accounts/outbox_views.py", "templates/notifications/**/*.html",
                       "templates/notifications/**/*.txt", "templates/outbox/**/*.html"],
 }
 EXCLUDE = ("booking/equipment/", "booking/feeds/")
 # Files under another area's globs that belong to the notifications area.
-NOTIFICATION_FILES = ("samskap/mail.py", "samskap/worker.py", "samskap/outbox_views.py")
+NOTIFICATION_FILES = ("samskap/mail.py", "samskap/worker.py", "accounts/outbox_views.py",
+                      "templates/outbox/index.html", "templates/outbox/message.html")
 
 
 def files_for(area: str) -> list[Path]:
