@@ -207,7 +207,7 @@ def _text_part(text: str, subtype: str, readable: bool, params: dict | None = No
     return part
 
 
-def build_email(message: OutboxMessage, *, readable: bool = False) -> BuiltEmail:
+def build_email(message: OutboxMessage, *, readable: bool = False, sender: Address | None = None) -> BuiltEmail:
     """The MIME message: text (and HTML) alternatives; calendar invitations both as a
     ``text/calendar; method=...`` alternative (Outlook, Gmail) and as an ``invite.ics`` attachment.
 
@@ -216,7 +216,7 @@ def build_email(message: OutboxMessage, *, readable: bool = False) -> BuiltEmail
     ``one_line``; the recipient is refused with a line break), so nothing can inject a header.
     """
     recipient = recipient_address(message.to_address)
-    sender = sender_address()
+    sender = sender or sender_address()
     attachments = message.attachment_items()
     alternatives = [_text_part(message.text, "plain", readable)]
     if message.html:
