@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -135,6 +136,8 @@ def worker_throughput(server_url: str, messages: int) -> dict:
                "MAIL_PORT": str(port), "MAIL_DEFAULT_SENDER": "bench@samskap.test",
                "SAMSKAP_BASE_URL": "http://bench.samskap.test"}
         env.pop("FLASK_DEBUG", None)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_before = before.ru_utime + before.ru_stime
         began = time.perf_counter()
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--poll", "0.1"],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -154,7 +157,11 @@ def worker_throughput(server_url: str, messages: int) -> dict:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
             controller.stop()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker's (and the migration's) CPU
+        load = os.getloadavg()[0]
         return {"part": "worker", "messages": messages, "seconds": round(elapsed, 2),
+                "worker_cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 2),
+                "load_average_1min": round(load, 2), "cores": os.cpu_count(),
                 "per_second": round(messages / elapsed, 1), "received": len(received),
                 "message_bytes_on_the_wire": int(statistics.median(received)), "content_chars": size,
                 "target": "1,000 in < 30 s", "ok": messages >= 1000 and elapsed < 30 * messages / 1000}
