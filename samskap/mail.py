@@ -88,6 +88,10 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_via: Mapped[str | None] = mapped_column(sa.String(300))
+    # A message written by the worker at delivery (enqueue_notification): the renderer registered
+    # under this name makes subject, text, HTML and attachments from the payload recorded here.
+    renderer: Mapped[str | None] = mapped_column(sa.String(64))
+    payload: Mapped[dict | None] = mapped_column(sa.JSON())
 
     __table_args__ = (sa.Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
 
@@ -123,6 +127,62 @@ def enqueue_mail(*, to: str, subject: str, text: str, html: str | None = None, a
     ``attachments``: ``(filename, content_type, data)`` with ``data`` bytes or str; an iCalendar
     invitation has content type ``text/calendar; method=REQUEST`` (or ``CANCEL``).
     """
+    stored = stored_attachments(attachments)
+    now = utcnow()
+    # Every column is given, so rows added together are one multi-row INSERT at the flush.
+    message = OutboxMessage(
+        kind=one_line(kind, 64), to_address=str(to or "")[:400], subject=one_line(subject), text=text or "",
+        html=html, attachments=stored, locale=locale, reference=reference[:200] if reference else None,
+        dedupe_key=dedupe_key, message_id=f"<{uuid.uuid4().hex}@{_mail_domain()}>",
+        status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, claimed_until=None, claimed_by=None,
+        last_error=None, created_at=now, sent_at=None, sent_via=None, renderer=None, payload=None,
+    )
+    db.session.add(message)
+    return message
+
+
+# --- messages written at delivery ---------------------------------------------------------------
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: tuple = ()
+
+
+RENDERERS: dict[str, object] = {}
+
+
+def register_renderer(name: str):
+    """Register ``fn(payload: dict, locale: str) -> Rendered``, which the worker calls (in an app
+    context) to write a message recorded with :func:`enqueue_notification`. Areas register their
+    renderers from their own package (samskap never imports them)."""
+    def decorator(fn):
+        RENDERERS[name] = fn
+        return fn
+
+    return decorator
+
+
+def enqueue_notification(*, to: str, kind: str, renderer: str, payload: dict, locale: str | None = None,
+                         reference: str | None = None, dedupe_key: str | None = None) -> OutboxMessage:
+    """Like :func:`enqueue_mail`, but the text is written by the worker at delivery from ``payload``
+    (plain JSON values the caller snapshots now): recording costs the request one row and no
+    template rendering, which keeps busy requests (booking) as fast as without mail."""
+    now = utcnow()
+    message = OutboxMessage(
+        kind=one_line(kind, 64), to_address=str(to or "")[:400], subject="", text="", html=None,
+        attachments=None, locale=locale, reference=reference[:200] if reference else None, dedupe_key=dedupe_key,
+        message_id=f"<{uuid.uuid4().hex}@{_mail_domain()}>", status=OutboxStatus.QUEUED, attempts=0,
+        next_attempt_at=now, claimed_until=None, claimed_by=None, last_error=None, created_at=now, sent_at=None,
+        sent_via=None, renderer=renderer, payload=payload,
+    )
+    db.session.add(message)
+    return message
+
+
+def stored_attachments(attachments) -> list | None:
     stored = []
     for filename, content_type, data in attachments:
         if isinstance(data, bytes):
@@ -131,17 +191,23 @@ def enqueue_mail(*, to: str, subject: str, text: str, html: str | None = None, a
         else:
             stored.append({"filename": one_line(filename, 200), "content_type": one_line(content_type, 200),
                            "data": str(data), "base64": False})
-    now = utcnow()
-    # Every column is given, so rows added together are one multi-row INSERT at the flush.
-    message = OutboxMessage(
-        kind=one_line(kind, 64), to_address=str(to or "")[:400], subject=one_line(subject), text=text or "",
-        html=html, attachments=stored or None, locale=locale, reference=reference[:200] if reference else None,
-        dedupe_key=dedupe_key, message_id=f"<{uuid.uuid4().hex}@{_mail_domain()}>",
-        status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, claimed_until=None, claimed_by=None,
-        last_error=None, created_at=now, sent_at=None, sent_via=None,
-    )
-    db.session.add(message)
-    return message
+    return stored or None
+
+
+def render_pending(message: OutboxMessage) -> bool:
+    """Write a message recorded by :func:`enqueue_notification` (on this copy of the row); True when
+    it was written now and must be saved."""
+    if not message.renderer or message.text:
+        return False
+    renderer = RENDERERS.get(message.renderer)
+    if renderer is None:
+        raise LookupError(f"no renderer {message.renderer!r} is registered")
+    rendered = renderer(message.payload or {}, message.locale or "nb")
+    message.subject = one_line(rendered.subject)
+    message.text = rendered.text or " "
+    message.html = rendered.html
+    message.attachments = stored_attachments(rendered.attachments)
+    return True
 
 
 class InvalidRecipient(ValueError):

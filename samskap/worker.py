@@ -48,7 +48,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from samskap.extensions import db
 from samskap.mail import (InvalidRecipient, OutboxMessage, OutboxStatus, build_email, is_security_kind,
-                          sender_address)
+                          render_pending, sender_address)
 from samskap.timeutil import UTCDateTime, utcnow
 
 log = logging.getLogger("samskap.worker")
@@ -400,6 +400,29 @@ def _mark_failed_attempt(message: OutboxMessage, worker_id: str, error: str, per
                 next_attempt_at=utcnow() + timedelta(seconds=delay))
 
 
+def _write_pending(messages: list[OutboxMessage], worker_id: str, settings: dict) -> list[OutboxMessage]:
+    """Write the messages recorded without their text (enqueue_notification), here in the worker's
+    app context, and save what was written in one statement; a message whose renderer fails is
+    retried later like a failed delivery (and logged: that is a bug)."""
+    ready, written = [], []
+    for message in messages:
+        try:
+            if render_pending(message):
+                written.append(message)
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("writing mail %s (%s) failed", message.id, message.renderer)
+            _mark_failed_attempt(message, worker_id, f"{type(exc).__name__}: {exc}", False, settings)
+            continue
+        ready.append(message)
+    if written:
+        db.session.execute(sa.update(OutboxMessage), [
+            {"id": m.id, "subject": m.subject, "text": m.text, "html": m.html, "attachments": m.attachments}
+            for m in written])
+        db.session.commit()
+    return ready
+
+
 def deliver_batch(app, worker_id: str, stop: threading.Event | None = None, transport=None) -> tuple[int, bool]:
     """Claim and deliver one batch. Returns (messages handled, whether the server was reachable).
 
@@ -418,6 +441,7 @@ def deliver_batch(app, worker_id: str, stop: threading.Event | None = None, tran
     for message in messages:
         db.session.expunge(message)
     db.session.commit()
+    messages = _write_pending(messages, worker_id, settings)
 
     work: "queue.Queue[OutboxMessage]" = queue.Queue()
     for message in messages:

@@ -43,8 +43,8 @@ def _queue(n=1, **fields):
 def _drain(app, rounds=10):
     worker = new_worker_id()
     for _ in range(rounds):
-        handled, _reachable = deliver_batch(app, worker)
-        if not handled:
+        handled, reachable = deliver_batch(app, worker)
+        if not handled or not reachable:  # as the worker does: an unreachable server is tried later
             break
 
 

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from icalendar import Event, vCalAddress, vText
 
 from accounts.models import Organisation
-from booking.feeds.calendar import (Site, _booking_event, _booking_fields, _fill, _new_calendar, _series_events,
-                                    _stamp, booking_link, compact_vtimezone)
+from booking.feeds.calendar import (PRODID, Site, _booking_event, _booking_fields, _fill, _ical_line, _new_calendar,
+                                    _series_events, _stamp, booking_event_text, booking_link, compact_vtimezone)
 from booking.feeds.services import FeedBooking, FeedSeries, SeriesRows, ShownBooking, _feed_booking_columns
 from booking.models import Booking, BookingSeries, BookingStatus
 from samskap.extensions import db
@@ -74,12 +74,41 @@ def _cancelled_occurrence(master: Event, row: FeedBooking, tz, site: Site) -> Ev
     return event
 
 
+def _party_line(name: str, party: Party, params: dict) -> str:
+    address = vCalAddress(f"mailto:{party.email}")
+    address.params.update({"CN": vText(party.name), **params})
+    return _ical_line(f"{name}{_params_text(address)}:{address.to_ical().decode('utf-8')}")
+
+
+def _params_text(address: vCalAddress) -> str:
+    text = address.params.to_ical().decode("utf-8")
+    return f";{text}" if text else ""
+
+
+def single_invitation(row: FeedBooking, site: Site, method: str, organizer: Party, attendee: Party) -> bytes:
+    """One booking (its feed values): the feed's own event text (``booking_event_text``, byte for
+    byte what the feeds write), with ORGANIZER and ATTENDEE, in a calendar with METHOD."""
+    if row.status == BookingStatus.REJECTED:  # a rejected booking leaves the feeds: for a calendar, cancelled
+        row = row._replace(status=BookingStatus.CANCELLED)
+    if method == CANCEL:
+        row = row._replace(status=BookingStatus.CANCELLED)
+    event = booking_event_text(ShownBooking(row, True), site).decode("utf-8")
+    parties = (_party_line("ORGANIZER", organizer, {})
+               + _party_line("ATTENDEE", attendee, {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED",
+                                                    "RSVP": "FALSE"}))
+    event = event[:-len("END:VEVENT\r\n")] + parties + "END:VEVENT\r\n"
+    return ("BEGIN:VCALENDAR\r\n" + _ical_line(f"PRODID:{PRODID}") + "VERSION:2.0\r\nCALSCALE:GREGORIAN\r\n"
+            f"METHOD:{method}\r\n" + event + "END:VCALENDAR\r\n").encode("utf-8")
+
+
 def invitation(bookings: list[Booking], site: Site, *, method: str, organizer: Party, attendee: Party,
                whole_series: bool = False) -> bytes:
     """The iCalendar text of an invitation about ``bookings`` (one booking, or occurrences of one
     series changed or cancelled together); ``whole_series`` sends the series' master with every
     override (creation, a change or reminder of the series as a whole)."""
     booking = bookings[0]
+    if booking.series_id is None and len(bookings) == 1:
+        return single_invitation(_row(booking), site, method, organizer, attendee)
     events: list[Event] = []
     zone = None
     series_rows = _series_rows(booking.series_id) if booking.series_id is not None else None

@@ -49,6 +49,8 @@ def upgrade():
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("sent_at", UTCDateTime(), nullable=True),
         sa.Column("sent_via", sa.String(300), nullable=True),
+        sa.Column("renderer", sa.String(64), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=True),
         sa.CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')",
                            name=op.f("ck_outbox_messages_outbox_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
