@@ -25,7 +25,7 @@ from booking.models import Booking, BookingStatus, Purpose
 from booking.notifications import (Notice, Recipient, already_sent, approvers, organisation_copy, period, person,
                                    site, when)
 from samskap.extensions import db
-from samskap.mail import Rendered, enqueue_notification, one_line, register_renderer
+from samskap.mail import Rendered, enqueue_notifications, one_line, register_renderer
 
 RENDERER = "booking"
 
@@ -92,11 +92,11 @@ class Pending:
         self.rows.append((recipient, kind, payload, dedupe_key))
 
     def send(self) -> int:
-        for recipient, kind, payload, dedupe_key in self.rows:
-            enqueue_notification(to=recipient.email, kind=kind, renderer=RENDERER,
-                                 payload={**payload, "recipient_name": recipient.name}, locale=recipient.locale,
-                                 reference=f"booking:{payload['booking']['id']}", dedupe_key=dedupe_key)
-        return len(self.rows)
+        return enqueue_notifications([
+            {"to": recipient.email, "kind": kind, "renderer": RENDERER, "locale": recipient.locale,
+             "payload": {**payload, "recipient_name": recipient.name},
+             "reference": f"booking:{payload['booking']['id']}", "dedupe_key": dedupe_key}
+            for recipient, kind, payload, dedupe_key in self.rows])
 
 
 def _to_organiser(pending: Pending, bookings: list[Booking], organiser: User, kind: str, event: str, *,
