@@ -97,7 +97,7 @@ def worker_throughput(server_url: str, messages: int) -> dict:
 
     from booking import services as booking_services
     from samskap.extensions import db
-    from samskap.mail import OutboxMessage, OutboxStatus, enqueue_mail
+    from samskap.mail import OutboxMessage, OutboxStatus, enqueue_notifications, render_pending
 
     name = "samskap_bench_mail"
     url = prepare_database(server_url, name)
@@ -110,14 +110,18 @@ def worker_throughput(server_url: str, messages: int) -> dict:
                 space_id=space_ids[0], title="Brukertest med hjemmesykepleien", start=start,
                 end=start + timedelta(hours=2)))
             db.session.commit()
+            # The booking's own notification, as recorded (a snapshot the worker writes out at delivery),
+            # copied to 1,000 recipients: the worker renders text, HTML and invitation for each.
             template = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).first()
-            attachments = template.attachment_items()
             existing = db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage))
-            for i in range(messages - existing):
-                enqueue_mail(to=f"person{i}@bench.example", subject=template.subject, text=template.text,
-                             html=template.html, attachments=attachments, kind=template.kind, locale="nb")
+            enqueue_notifications([{"to": f"person{i}@bench.example", "kind": template.kind, "locale": "nb",
+                                    "renderer": template.renderer, "payload": template.payload}
+                                   for i in range(messages - existing)])
             db.session.commit()
-            size = len(template.text) + len(template.html or "") + sum(len(a[2]) for a in attachments)
+            render_pending(template)
+            size = (len(template.text) + len(template.html or "")
+                    + sum(len(a[2]) for a in template.attachment_items()))
+            db.session.rollback()
 
         received = []
 
