@@ -49,6 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_security(app)
     register_ops(app)
     register_cli(app)
+    from samskap.worker import register_worker_cli
+
+    register_worker_cli(app)
 
     from samskap.nav import admin_links, nav_items
     from accounts.forms import KIND_LABELS, ROLE_LABELS, ConfirmForm, LanguageForm
@@ -75,6 +78,8 @@ def _init_extensions(app: Flask) -> None:
     import booking.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import samskap.idempotency  # noqa: F401
+    import samskap.mail  # noqa: F401
+    import samskap.worker  # noqa: F401
     import spaces.models  # noqa: F401
     from samskap.database import configure_engine
 
@@ -123,3 +128,4 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
+    import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)

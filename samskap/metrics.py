@@ -70,17 +70,14 @@ class _ScrapeCollectors:
                 log.exception("metrics collector %s failed", getattr(collect, "__name__", collect))
 
 
-# Statuses of outbox rows that still wait for delivery, and those that gave up. The outbox table
-# (``outbox_messages``, from the notification work) is read only if it exists.
-OUTBOX_WAITING = frozenset({"pending", "queued", "retry", "retrying", "sending", "claimed"})
-OUTBOX_FAILED = frozenset({"failed", "dead", "undeliverable"})
+# Statuses of outbox rows (samskap/mail.py) that still wait for delivery, and those that gave up.
+OUTBOX_WAITING = frozenset({"queued", "sending"})
+OUTBOX_FAILED = frozenset({"failed"})
 
 
 def outbox_metrics() -> list[Metric]:
     from samskap.extensions import db
 
-    if not sa.inspect(db.engine).has_table("outbox_messages"):
-        return []
     rows = db.session.execute(sa.text("SELECT status, count(*) FROM outbox_messages GROUP BY status")).all()
     db.session.rollback()
     by_status = GaugeMetricFamily("samskap_outbox_messages", "Notification outbox rows by status",

@@ -53,6 +53,8 @@ FORMS = [
     ("/equipment-reservations/new", {"equipment_type": "2147483648", "quantity": "2147483648",
                                      "start_date": "2031-01-06", "end_date": "2031-01-07"}),
     ("/feeds", {"scope": "space", "space_id": "²", "name": "x"}),
+    ("GET", f"/admin/outbox/{HUGE}"), ("POST", f"/admin/outbox/{HUGE}/retry"), ("GET", f"/admin/outbox?page={HUGE}"),
+    ("GET", "/admin/outbox?status=%00&page=%C2%B2"),
 ]
 
 API = [

@@ -203,15 +203,18 @@ def test_metrics_show_requests_latency_and_bookings_created_and_refused(app, cli
                  le="+Inf") == 1
 
 
-def test_outbox_gauges_appear_only_when_the_outbox_table_exists(app, client):
+def test_outbox_gauges_count_the_outbox_by_status(app, client):
+    from samskap.mail import enqueue_mail
+
     app.config["SAMSKAP_METRICS_TOKEN"] = TOKEN
     auth_header = {"Authorization": f"Bearer {TOKEN}"}
-    without = client.get("/metrics", headers=auth_header)
-    assert without.status_code == 200 and "samskap_outbox" not in without.get_data(as_text=True)
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY, status VARCHAR(20))")
-        conn.exec_driver_sql("INSERT INTO outbox_messages (status) VALUES ('pending'), ('pending'), ('sent'), "
-                             "('failed')")
+    with app.app_context():
+        for n in range(4):
+            enqueue_mail(to=f"person{n}@example.test", subject="Hei", text="Hei", kind="test")
+        db.session.commit()
+        db.session.execute(sa.text("UPDATE outbox_messages SET status = 'sent' WHERE id = (SELECT min(id) FROM outbox_messages)"))
+        db.session.execute(sa.text("UPDATE outbox_messages SET status = 'failed' WHERE id = (SELECT max(id) FROM outbox_messages)"))
+        db.session.commit()
     text = client.get("/metrics", headers=auth_header).get_data(as_text=True)
     assert _sample(text, "samskap_outbox_queue_depth") == 2
     assert _sample(text, "samskap_outbox_failed") == 1
