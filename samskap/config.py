@@ -41,6 +41,10 @@ def base_config(instance_path: str) -> dict:
             "SAMSKAP_ADDRESS", "Helseinn, Teknologivegen 22, 2815 Gjøvik"
         ),
         "SAMSKAP_BASE_URL": os.environ.get("SAMSKAP_BASE_URL"),
+        # Single sign-on: path to the JSON list of OpenID Connect providers (accounts/signin/oidc.py).
+        "SAMSKAP_OIDC_PROVIDERS": os.environ.get("SAMSKAP_OIDC_PROVIDERS") or None,
+        # Whom people are told to write to when they cannot get in (refused sign-in, expired link).
+        "SAMSKAP_CONTACT_EMAIL": os.environ.get("SAMSKAP_CONTACT_EMAIL") or None,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),

@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     # Import models so metadata is complete for Alembic and the session.
     import accounts.models  # noqa: F401
+    import accounts.signin.models  # noqa: F401
     import booking.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import spaces.models  # noqa: F401
@@ -116,3 +117,6 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
+    from accounts.signin.views import init_app as init_signin
+
+    init_signin(app)

@@ -157,6 +157,11 @@ ROUTES: dict[str, list[Case]] = {
         C("GET", "/organisation/members?organisation=999999", ex(404), note="no such organisation"),
     ],
 
+    # single sign-on (no provider is configured here: tests/test_signin_sso.py runs a real one)
+    "signin.oidc_start": [C("GET", "/login/oidc/nope", ex(404, anon=404), note="no such provider")],
+    "signin.oidc_callback": [C("GET", "/login/oidc/nope/callback?code=x&state=y", ex(404, anon=404),
+                               note="no such provider")],
+
     # administration: organisations, users, audit log
     "admin.index": [C("GET", "/admin/", ADMIN_ONLY)],
     "admin.organisations": [C("GET", "/admin/organisations", ADMIN_ONLY)],

@@ -1,0 +1,137 @@
+"""Pages: single sign-on (start and callback)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, refresh as refresh_locale
+from flask_login import current_user, login_user
+
+from accounts.signin import sso
+from accounts.signin.oidc import registry
+from accounts.signin.sso import SignInRefused
+from samskap.extensions import db
+from samskap.security import safe_next_url
+from samskap.web import flash_success
+
+signin_bp = Blueprint("signin", __name__)
+
+NEXT_KEY = "sso_next"
+ID_TOKEN_LEEWAY_SECONDS = 60
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL on this site: from SAMSKAP_BASE_URL when set (links in mail, redirect URIs
+    registered at a provider), else from the request."""
+    base = current_app.config.get("SAMSKAP_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def _provider_or_404(name: str):
+    provider = registry(current_app).get(name)
+    if provider is None:
+        abort(404)
+    return provider
+
+
+def _refuse(provider, refusal: SignInRefused, claims: dict | None = None):
+    db.session.rollback()
+    sso.record_refusal(provider.name, refusal, claims)
+    db.session.commit()
+    current_app.logger.info("Single sign-on through %s refused: %s %s", provider.name, refusal.reason,
+                            refusal.detail)
+    return render_template("signin/refused.html", provider=provider, message=refusal.message), refusal.status
+
+
+def _unreachable(provider, exc: Exception) -> SignInRefused:
+    return SignInRefused("unreachable", _("The sign-in service %(provider)s could not be reached, or answered "
+                                          "in a way Samskap does not understand. Try again later.",
+                                          provider=provider.title), status=502,
+                         detail=f"{type(exc).__name__}: {exc}")
+
+
+@signin_bp.route("/login/oidc/<name>")
+def oidc_start(name: str):
+    provider = _provider_or_404(name)
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    client = registry(current_app).client(name)
+    try:
+        metadata = client.load_server_metadata()
+    except Exception as exc:  # network, HTTP status, JSON: the provider is not usable now
+        return _refuse(provider, _unreachable(provider, exc))
+    if metadata.get("issuer") != provider.issuer or not metadata.get("authorization_endpoint"):
+        # OIDC Discovery 4.3: the document must name the issuer it was fetched for.
+        return _refuse(provider, _unreachable(provider, ValueError(
+            f"discovery names issuer {metadata.get('issuer')!r}, expected {provider.issuer!r}")))
+    session[NEXT_KEY] = safe_next_url(request.args.get("next"))
+    # Authlib keeps state, nonce and the PKCE verifier in the (signed) session until the callback.
+    return client.authorize_redirect(external_url("signin.oidc_callback", name=name))
+
+
+def _verified_claims(provider, client) -> dict:
+    """The callback's code exchanged and the ID token checked: signature against the provider's
+    JWKS, ``iss``, ``aud``, ``exp`` and ``nonce``; userinfo claims added. Raises SignInRefused."""
+    from authlib.integrations.base_client import OAuthError
+    from joserfc.errors import JoseError
+    from requests import RequestException
+
+    if request.args.get("error"):
+        raise SignInRefused("provider_error", _("%(provider)s did not sign you in.", provider=provider.title),
+                            detail=f"{request.args.get('error')}: {request.args.get('error_description', '')}")
+    state = request.args.get("state") or ""
+    if not state or not request.args.get("code") or not session.get(f"_state_{provider.name}_{state}"):
+        raise SignInRefused("state", _("This sign-in was already used or has expired. Start again from the "
+                                       "sign-in page."), status=400)
+    invalid = _("The answer from %(provider)s could not be verified, so you were not signed in. Start again "
+                "from the sign-in page.", provider=provider.title)
+    try:
+        token = client.authorize_access_token(
+            claims_options={"iss": {"essential": True, "value": provider.issuer},
+                            "aud": {"essential": True, "value": provider.client_id}},
+            leeway=ID_TOKEN_LEEWAY_SECONDS)
+        if not token.get("userinfo"):
+            raise SignInRefused("token_invalid", invalid, status=400, detail="no ID token in the token response")
+        claims = dict(token["userinfo"])
+        if client.load_server_metadata().get("userinfo_endpoint"):
+            extra = dict(client.userinfo(token=token))
+            if extra.get("sub") != claims.get("sub"):
+                raise SignInRefused("token_invalid", invalid, status=400, detail="userinfo names another subject")
+            claims = {**extra, **claims}  # what the signed ID token says wins
+    except SignInRefused:
+        raise
+    except (JoseError, OAuthError) as exc:
+        raise SignInRefused("token_invalid", invalid, status=400, detail=f"{type(exc).__name__}: {exc}")
+    except (RequestException, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise _unreachable(provider, exc)
+    return claims
+
+
+@signin_bp.route("/login/oidc/<name>/callback")
+def oidc_callback(name: str):
+    provider = _provider_or_404(name)
+    client = registry(current_app).client(name)
+    try:
+        claims = _verified_claims(provider, client)
+    except SignInRefused as refusal:
+        return _refuse(provider, refusal)
+    try:
+        result = sso.sign_in(provider, provider.issuer, claims)
+    except SignInRefused as refusal:
+        return _refuse(provider, refusal, claims)
+    next_url = safe_next_url(session.get(NEXT_KEY))
+    session.clear()
+    login_user(result.user, remember=False)
+    session.permanent = True
+    refresh_locale()
+    db.session.commit()
+    flash_success(_("Signed in as %(name)s.", name=result.user.name))
+    return redirect(next_url or url_for("main.index"))
+
+
+def init_app(app) -> None:
+    from accounts.signin.oidc import init_oidc
+
+    init_oidc(app)
+    app.register_blueprint(signin_bp)
+    app.jinja_env.globals["sso_providers"] = lambda: registry(app).listed()
