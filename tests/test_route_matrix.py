@@ -157,6 +157,17 @@ ROUTES: dict[str, list[Case]] = {
         C("GET", "/organisation/members?organisation=999999", ex(404), note="no such organisation"),
     ],
 
+    "signin.member_action": [
+        C("POST", "/organisation/members/{user_colleague}/deactivate", ex(404, municipality=403, contact=302,
+                                                                          staff=302), note="a municipality member"),
+        C("POST", "/organisation/members/{user_colleague_2}/make-contact", ex(404, municipality=403, contact=302,
+                                                                            staff=302), note="a municipality member"),
+        C("POST", "/organisation/members/{user_outsider}/reactivate", ex(404, staff=302),
+          note="another organisation's member"),
+        C("POST", "/organisation/members/{user_outsider}/remove-contact", ex(404, staff=302),
+          note="another organisation's member"),
+        C("POST", "/organisation/members/999999/deactivate", ex(404), note="no such user"),
+    ],
     # single sign-on (no provider is configured here: tests/test_signin_sso.py runs a real one)
     "signin.oidc_start": [C("GET", "/login/oidc/nope", ex(404, anon=404), note="no such provider")],
     "signin.oidc_callback": [C("GET", "/login/oidc/nope/callback?code=x&state=y", ex(404, anon=404),

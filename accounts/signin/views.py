@@ -1,11 +1,13 @@
-"""Pages: single sign-on (start and callback)."""
+"""Pages: single sign-on (start and callback); managing an organisation's members."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, refresh as refresh_locale
-from flask_login import current_user, login_user
+from flask_babel import gettext as _, lazy_gettext as _l, refresh as refresh_locale
+from flask_login import current_user, login_required, login_user
 
-from accounts.signin import sso
+from accounts.forms import ConfirmForm
+from accounts.permissions import can_choose_any_organisation, can_manage_member
+from accounts.signin import members, sso
 from accounts.signin.oidc import registry
 from accounts.signin.sso import SignInRefused
 from samskap.extensions import db
@@ -129,9 +131,36 @@ def oidc_callback(name: str):
     return redirect(next_url or url_for("main.index"))
 
 
+# --- an organisation's members -----------------------------------------------------------------
+
+MEMBER_ACTIONS = {
+    "deactivate": (members.set_active, False, _l("%(name)s is deactivated and signed out everywhere.")),
+    "reactivate": (members.set_active, True, _l("%(name)s can sign in again.")),
+    "make-contact": (members.set_contact, True, _l("%(name)s is now an organisation contact.")),
+    "remove-contact": (members.set_contact, False, _l("%(name)s is no longer an organisation contact.")),
+}
+
+
+@signin_bp.route("/organisation/members/<int:user_id>/<any('deactivate', 'reactivate', 'make-contact', 'remove-contact'):action>",
+                 methods=["POST"])
+@login_required
+def member_action(user_id: int, action: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    actor = current_user._get_current_object()
+    member = members.member_for(actor, user_id)  # another organisation's people: 404
+    change, value, done = MEMBER_ACTIONS[action]
+    change(actor, member, value)  # PermissionDenied: 403; ValidationFailed: 422
+    db.session.commit()
+    flash_success(str(done) % {"name": member.name})
+    chosen = member.organisation_id if can_choose_any_organisation(actor) else None
+    return redirect(url_for("auth.organisation_members", organisation=chosen))
+
+
 def init_app(app) -> None:
     from accounts.signin.oidc import init_oidc
 
     init_oidc(app)
     app.register_blueprint(signin_bp)
     app.jinja_env.globals["sso_providers"] = lambda: registry(app).listed()
+    app.jinja_env.globals["can_manage_member"] = can_manage_member
