@@ -31,7 +31,7 @@ AREAS = {
     "equipment": ["booking/equipment/**/*.py", "templates/equipment/**/*.html"],
     "feeds": ["booking/feeds/**/*.py", "templates/feeds/**/*.html"],
     "audit": ["audit/**/*.py", "templates/audit/**/*.html"],
-    "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html"],
+    "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html", "templates/signin/**/*.txt"],
 }
 EXCLUDE = ("booking/equipment/", "booking/feeds/")
 # Sub-packages with an area of their own, left out of the area whose globs also cover them.
@@ -52,7 +52,7 @@ def files_for(area: str) -> list[Path]:
 def extract(paths) -> dict[str, list[str]]:
     messages: dict[str, list[str]] = {}
     for path in paths:
-        method = "jinja2" if path.suffix == ".html" else "python"
+        method = "jinja2" if path.suffix in (".html", ".txt") else "python"
         options = {"extensions": "jinja2.ext.do"} if method == "jinja2" else {}
         for lineno, message, _comments, _context in extract_from_file(method, str(path), keywords=KEYWORDS,
                                                                         options=options):

@@ -253,3 +253,50 @@ def test_callback_with_a_foreign_state_or_an_error_is_refused(client, provider, 
 def test_unknown_provider_is_404(client):
     assert client.get("/login/oidc/nope").status_code == 404
     assert client.get("/login/oidc/nope/callback?code=x&state=y").status_code == 404
+
+
+def _invite(client, admin, email, org):
+    from tests.factories import api_headers
+
+    assert client.post("/api/v1/invitations", json={"email": email, "organisation_id": org.id},
+                       headers=api_headers(admin)).status_code == 201
+    from samskap.mail import OutboxMessage
+
+    text = db.session.scalars(sa.select(OutboxMessage.text).order_by(OutboxMessage.id.desc())).first()
+    return urlsplit(text.split("http://samskap.test", 1)[1].split()[0]).path
+
+
+def test_an_opened_invitation_lets_a_person_without_a_matching_rule_in_through_sso(client, provider, orgs):
+    admin = make_user(orgs["host"], role="admin", email="admin@helseinn.test")
+    path = _invite(client, admin, "gjest@example.test", orgs["municipality"])
+    assert client.get(path).status_code == 200  # opened, then "sign in with your organisation"
+    sign_in_via(client, provider, person("gjest", email="gjest@example.test"))
+    me = client.get("/api/v1/me").get_json()
+    assert me["email"] == "gjest@example.test" and me["organisation"]["name"] == "Gjøvik kommune"
+    client.post("/logout")
+    assert client.get(path).status_code == 404  # the invitation is used
+    sign_in_via(client, provider, person("gjest", email="gjest@example.test"))  # still no rule: kept
+    assert client.get("/api/v1/me").get_json()["organisation"]["name"] == "Gjøvik kommune"
+
+
+def test_an_invitation_needs_the_same_verified_email(client, provider, orgs):
+    admin = make_user(orgs["host"], role="admin", email="admin@helseinn.test")
+    path = _invite(client, admin, "gjest@example.test", orgs["municipality"])
+    client.get(path)
+    response = sign_in_via(client, provider, person("gjest", email="gjest@example.test", email_verified=False))
+    assert response.status_code == 403 and refusals()[-1].changes["reason"] == "no_rule"
+    client.get(path)
+    response = sign_in_via(client, provider, person("other", email="other@example.test"))
+    assert response.status_code == 403
+    assert client.get(path).status_code == 200  # still unused
+
+
+def test_anonymising_a_user_removes_their_sign_on_link(client, provider, orgs):
+    from accounts.services import anonymise_user
+
+    sign_in_via(client, provider, person(groups=["innovasjon"]))
+    client.post("/logout")
+    admin = make_user(orgs["host"], role="admin", email="admin@helseinn.test")
+    anonymise_user(admin, db.session.scalar(sa.select(User).where(User.email == "person-1@example.test")))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(UserIdentity.id))) == 0

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from accounts.models import Organisation, OrganisationKind, Role, User
 from accounts.services import NAME_MAX, normalise_email
-from accounts.signin.models import UserIdentity
+from accounts.signin.models import LinkPurpose, SignInLink, UserIdentity
 from accounts.signin.oidc import Provider
 from accounts.signin.rules import Rule, first_match, groups_overage
 from samskap import audit
@@ -54,7 +54,7 @@ def record_refusal(provider_name: str, refusal: SignInRefused, claims: dict | No
                  summary=f"single sign-on through {provider_name} refused: {refusal.reason}")
 
 
-def _email_verified(claims: dict) -> bool:
+def email_verified(claims: dict) -> bool:
     value = claims.get("email_verified")
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
@@ -111,10 +111,20 @@ def _new_identity(provider: Provider, issuer: str, subject: str, user: User) -> 
     return identity
 
 
-def sign_in(provider: Provider, issuer: str, claims: dict) -> SignInResult:
+def _was_invited(user: User) -> bool:
+    return db.session.scalar(sa.select(SignInLink.id).where(
+        SignInLink.purpose == LinkPurpose.INVITATION, SignInLink.email == user.email,
+        SignInLink.used_at.is_not(None)).limit(1)) is not None
+
+
+def sign_in(provider: Provider, issuer: str, claims: dict, *, invitation: SignInLink | None = None) -> SignInResult:
     """The user these verified claims belong to, created or linked or brought up to date.
 
-    Raises SignInRefused when the rules give no organisation, the account is deactivated, or an
+    The provider's rules give the organisation and role. When none matches, an invitation the person
+    opened before choosing single sign-on (``invitation``, already checked against their verified
+    email) gives them instead, and a person who came in by invitation keeps what they have.
+
+    Raises SignInRefused when nothing gives an organisation, the account is deactivated, or an
     existing account's email is not verified by the provider (never linked then)."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
@@ -123,15 +133,24 @@ def sign_in(provider: Provider, issuer: str, claims: dict) -> SignInResult:
                                                                UserIdentity.subject == subject))
     if identity is not None and not identity.user.is_active:
         raise SignInRefused("deactivated", _("Your Samskap account is deactivated.") + " " + _contact_hint())
-    rule = _matching_rule(provider, claims)
-    organisation = _organisation_for(provider, rule)
-    result = SignInResult(user=identity.user) if identity is not None else _link_or_create(
-        provider, issuer, subject, claims, organisation, rule)
+    rule = first_match(provider.rules, claims)
+    if rule is not None:
+        organisation, role = _organisation_for(provider, rule), rule.role
+    elif invitation is not None:
+        organisation, role = invitation.organisation, invitation.role or Role.MEMBER
+        invitation.used_at = utcnow()
+    elif identity is not None and _was_invited(identity.user):
+        organisation, role = identity.user.organisation, identity.user.role
+    else:
+        _matching_rule(provider, claims)  # raises the refusal that explains why
     if identity is None:
+        result = _link_or_create(provider, issuer, subject, claims, organisation, role)
         identity = db.session.scalar(sa.select(UserIdentity).where(UserIdentity.issuer == issuer,
                                                                    UserIdentity.subject == subject))
+    else:
+        result = SignInResult(user=identity.user)
     if not result.created:
-        _bring_up_to_date(provider, result.user, claims, organisation, rule)
+        _bring_up_to_date(provider, result.user, claims, organisation, role)
     now = utcnow()
     identity.last_login_at = now
     result.user.last_login_at = now
@@ -140,7 +159,7 @@ def sign_in(provider: Provider, issuer: str, claims: dict) -> SignInResult:
 
 
 def _link_or_create(provider: Provider, issuer: str, subject: str, claims: dict, organisation: Organisation,
-                    rule: Rule) -> SignInResult:
+                    role: Role) -> SignInResult:
     try:
         email = normalise_email(claims.get("email") if isinstance(claims.get("email"), str) else None)
     except ValidationFailed:
@@ -149,7 +168,7 @@ def _link_or_create(provider: Provider, issuer: str, subject: str, claims: dict,
             provider=provider.title) + " " + _contact_hint())
     existing = db.session.scalar(sa.select(User).where(User.email == email))
     if existing is not None:
-        if not _email_verified(claims):
+        if not email_verified(claims):
             # An email claim is not proof of ownership unless the provider says it verified it.
             raise SignInRefused("email_unverified", _(
                 "A Samskap account with the address %(email)s exists, but %(provider)s has not confirmed that "
@@ -163,7 +182,7 @@ def _link_or_create(provider: Provider, issuer: str, subject: str, claims: dict,
                      changes={"provider": [None, provider.name], "subject": [None, subject]},
                      summary=f"{existing.email} linked to {provider.name} by verified email")
         return SignInResult(user=existing, linked=True)
-    user = User(email=email, name=_display_name(claims, email), organisation_id=organisation.id, role=rule.role,
+    user = User(email=email, name=_display_name(claims, email), organisation_id=organisation.id, role=role,
                 is_org_contact=False, locale=_locale(claims), active=True, password_hash=None)
     db.session.add(user)
     db.session.flush()
@@ -171,7 +190,7 @@ def _link_or_create(provider: Provider, issuer: str, subject: str, claims: dict,
     db.session.flush()
     audit.record(user, "user.sso_create", user, changes={
         "email": [None, email], "name": [None, user.name], "organisation_id": [None, organisation.id],
-        "role": [None, rule.role.value], "provider": [None, provider.name]},
+        "role": [None, role.value], "provider": [None, provider.name]},
         summary=f"{email} created by single sign-on through {provider.name}")
     return SignInResult(user=user, created=True)
 
@@ -187,7 +206,7 @@ def _locale(claims: dict) -> str:
     return str(get_locale() or "nb")
 
 
-def _bring_up_to_date(provider: Provider, user: User, claims: dict, organisation: Organisation, rule: Rule) -> None:
+def _bring_up_to_date(provider: Provider, user: User, claims: dict, organisation: Organisation, role: Role) -> None:
     """Name, organisation and role as the provider and the rules now say; audited. An
     administrator's organisation and role are never changed by single sign-on."""
     before = audit.snapshot(user, SSO_FIELDS)
@@ -197,7 +216,7 @@ def _bring_up_to_date(provider: Provider, user: User, claims: dict, organisation
         if user.organisation_id != organisation.id:
             user.organisation_id = organisation.id
             user.is_org_contact = False  # a contact of the old organisation is not one of the new
-        user.role = rule.role
+        user.role = role
     db.session.flush()
     db.session.expire(user, ["organisation"])
     changes = audit.diff(user, SSO_FIELDS, before)

@@ -1,22 +1,32 @@
-"""Pages: single sign-on (start and callback); managing an organisation's members."""
+"""Pages: single sign-on (start and callback); managing an organisation's members; invitations
+and password reset."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l, refresh as refresh_locale
-from flask_login import current_user, login_required, login_user
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, refresh as refresh_locale
+from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts.forms import ConfirmForm
 from accounts.permissions import can_choose_any_organisation, can_manage_member
-from accounts.signin import members, sso
+from accounts.models import Organisation, Role
+from accounts.permissions import can_invite
+from accounts.signin import links, members, sso
+from accounts.signin.forms import AcceptInvitationForm, ForgotPasswordForm, InviteForm, NewPasswordForm
+from accounts.signin.models import LinkPurpose
+from samskap.errors import DomainError, PermissionDenied
+from samskap.web import apply_errors
 from accounts.signin.oidc import registry
 from accounts.signin.sso import SignInRefused
-from samskap.extensions import db
+from samskap.extensions import db, limiter
 from samskap.security import safe_next_url
 from samskap.web import flash_success
 
 signin_bp = Blueprint("signin", __name__)
 
 NEXT_KEY = "sso_next"
+INVITATION_KEY = "invitation"  # an opened invitation, kept for a sign-in through single sign-on
 ID_TOKEN_LEEWAY_SECONDS = 60
 
 
@@ -117,15 +127,14 @@ def oidc_callback(name: str):
         claims = _verified_claims(provider, client)
     except SignInRefused as refusal:
         return _refuse(provider, refusal)
+    email = claims.get("email") if sso.email_verified(claims) and isinstance(claims.get("email"), str) else None
+    invitation = links.invitation_for_sso(session.get(INVITATION_KEY), (email or "").strip().lower() or None)
     try:
-        result = sso.sign_in(provider, provider.issuer, claims)
+        result = sso.sign_in(provider, provider.issuer, claims, invitation=invitation)
     except SignInRefused as refusal:
         return _refuse(provider, refusal, claims)
     next_url = safe_next_url(session.get(NEXT_KEY))
-    session.clear()
-    login_user(result.user, remember=False)
-    session.permanent = True
-    refresh_locale()
+    _sign_in_fresh(result.user)
     db.session.commit()
     flash_success(_("Signed in as %(name)s.", name=result.user.name))
     return redirect(next_url or url_for("main.index"))
@@ -157,6 +166,141 @@ def member_action(user_id: int, action: str):
     return redirect(url_for("auth.organisation_members", organisation=chosen))
 
 
+def _link_url(endpoint: str):
+    return lambda secret: external_url(endpoint, token=secret)
+
+
+def _sign_in_fresh(user) -> None:
+    """Start a new session for ``user`` (nothing of the previous one survives)."""
+    session.clear()
+    login_user(user, remember=False)
+    session.permanent = True
+    refresh_locale()
+
+
+# --- invitations ---------------------------------------------------------------------------------
+
+def invite_form_for(organisation: Organisation, formdata=None) -> InviteForm:
+    """The members page's invitation form; roles beyond member only for administrators."""
+    form = InviteForm(formdata=formdata, organisation_id=str(organisation.id))
+    if not can_invite(current_user, organisation, Role.STAFF):
+        form.role.choices = [c for c in form.role.choices if c[0] == "member"]
+    return form
+
+
+@signin_bp.route("/organisation/members/invite", methods=["POST"])
+@login_required
+def invite():
+    from accounts.services import organisation_members
+
+    actor = current_user._get_current_object()
+    raw_org = request.form.get("organisation_id", "")
+    organisation = db.session.get(Organisation, int(raw_org)) if raw_org.isdigit() and len(raw_org) < 10 else None
+    if organisation is None:
+        abort(404)
+    form = invite_form_for(organisation, request.form)
+    status = 400
+    if form.validate_on_submit():
+        try:
+            links.invite(actor, {"email": form.email.data, "organisation_id": organisation.id,
+                                 "role": form.role.data}, link_url=_link_url("signin.accept_invitation"))
+        except PermissionDenied:
+            raise  # the error page: 403
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc, {"organisation_id": "email"})
+            status = exc.status
+        else:
+            db.session.commit()
+            flash_success(_("The invitation is sent to %(email)s. The link works for 7 days.", email=form.email.data))
+            chosen = organisation.id if can_choose_any_organisation(actor) else None
+            return redirect(url_for("auth.organisation_members", organisation=chosen))
+    members_list = organisation_members(actor, organisation)  # PermissionDenied for anyone else
+    return render_template("accounts/members.html", organisation=organisation, members=members_list,
+                           organisations=[], invite_form=form), status
+
+
+@signin_bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    link = links.usable_link(token, LinkPurpose.INVITATION)  # unknown, used or expired: 404 page
+    session[INVITATION_KEY] = token
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = links.accept_invitation(token, {"name": form.name.data, "password": form.password.data,
+                                                   "confirm": form.confirm.data}, locale=str(get_locale()))
+        except links.LinkInvalid:
+            raise
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            _sign_in_fresh(user)
+            db.session.commit()
+            flash_success(_("Welcome to Samskap, %(name)s.", name=user.name))
+            return redirect(url_for("main.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("signin/invitation.html", form=form, link=link), status
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+def _reset_address_key() -> str:
+    return "reset-address:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _reset_rate_limited(request_limit):
+    form = ForgotPasswordForm()
+    minutes = max(1, int(request_limit.reset_at - time.time() + 59) // 60)
+    form.form_errors.append(_("Too many reset requests. Try again in %(n)d minutes.", n=minutes))
+    response = current_app.make_response((render_template("signin/forgot.html", form=form), 429))
+    response.headers["Retry-After"] = str(max(1, int(request_limit.reset_at - time.time())))
+    return response
+
+
+@signin_bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SAMSKAP_RESET_LIMIT_ADDRESS"], key_func=_reset_address_key,
+               methods=["POST"], on_breach=_reset_rate_limited, scope="reset-address")
+@limiter.limit(lambda: current_app.config["SAMSKAP_RESET_LIMIT_CLIENT"], methods=["POST"],
+               on_breach=_reset_rate_limited, scope="reset-client")
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        started = time.monotonic()
+        titles = {p.name: p.title for p in registry(current_app).listed()}
+        links.request_password_reset(form.email.data, link_url=_link_url("signin.reset_password"), sso_titles=titles)
+        db.session.commit()
+        # Known and unknown addresses get the same page after the same time.
+        remaining = current_app.config["SAMSKAP_RESET_MIN_MS"] / 1000 - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+        return render_template("signin/reset_requested.html")
+    status = 400 if request.method == "POST" else 200
+    return render_template("signin/forgot.html", form=form), status
+
+
+@signin_bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    links.usable_link(token, LinkPurpose.PASSWORD_RESET)  # unknown, used or expired: 404 page
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            links.reset_password(token, form.password.data, form.confirm.data)
+        except links.LinkInvalid:
+            raise
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc, {"password": "password", "confirm": "confirm"})
+        else:
+            db.session.commit()
+            logout_user()
+            flash_success(_("Your password is changed, and you are signed out everywhere. Sign in with the new "
+                            "password."))
+            return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("signin/reset.html", form=form), status
+
+
 def init_app(app) -> None:
     from accounts.signin.oidc import init_oidc
 
@@ -164,3 +308,14 @@ def init_app(app) -> None:
     app.register_blueprint(signin_bp)
     app.jinja_env.globals["sso_providers"] = lambda: registry(app).listed()
     app.jinja_env.globals["can_manage_member"] = can_manage_member
+    app.jinja_env.globals["can_invite_members"] = lambda user, org: can_invite(user, org, Role.MEMBER)
+    app.jinja_env.globals["invite_form_for"] = invite_form_for
+    from accounts.services import PASSWORD_MIN
+
+    app.jinja_env.globals["password_min"] = PASSWORD_MIN
+
+    from accounts.signin.api import api_bp
+    from samskap.mail import register_security_kind
+
+    app.register_blueprint(api_bp)
+    register_security_kind(links.INVITATION_KIND, links.RESET_KIND)

@@ -5,7 +5,7 @@
 is stored. Both are new tables, so no existing table is copied (0004's SQLite triggers stay).
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
@@ -13,7 +13,7 @@ from alembic import op
 import samskap.timeutil
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
