@@ -23,6 +23,9 @@ PAGES = [
     ("GET", f"/equipment-reservations/new?type={HUGE}"), ("GET", "/equipment-reservations/new?type=%C2%B2"),
     ("GET", "/spaces?min_capacity=%C2%B2"), ("GET", f"/spaces?min_capacity={HUGE}"),
     ("GET", "/day?date=9999-12-31"), ("GET", "/day?date=0001-01-01"), ("GET", "/events?page=%C2%B2"),
+    ("GET", "/login/oidc/%C2%B2"), ("GET", "/login/oidc/x/callback?state=%C2%B2&code=%00"),
+    ("POST", f"/organisation/members/{HUGE}/deactivate"), ("GET", "/invitation/%C2%B2"),
+    ("GET", "/password/reset/" + "x" * 3000), ("POST", "/invitation/%C2%B2"), ("POST", "/organisation/members/invite"),
 ]
 
 API = [
@@ -79,6 +82,10 @@ ADMIN_API = [
     ("POST", "/api/v1/equipment", {"name": "F", "category": "other", "max_loan_days": 5, "turnaround_hours": HUGE,
                                    "bookable_by": ["host"]}),
     ("POST", "/api/v1/equipment", {"name": "G\x00", "category": "other", "max_loan_days": 5, "bookable_by": ["host"]}),
+    ("POST", "/api/v1/invitations", {"email": "a@b.test", "organisation_id": HUGE}),
+    ("POST", "/api/v1/invitations", {"email": ["x"], "organisation_id": "²"}),
+    ("POST", "/api/v1/invitations", {"email": "a@b.test", "organisation_id": 1, "role": ["admin"]}),
+    ("POST", "/api/v1/invitations", {"email": "a" * 300 + "@b.test", "organisation_id": True}),
 ]
 
 

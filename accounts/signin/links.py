@@ -26,6 +26,7 @@ from accounts.signin.models import LinkPurpose, SignInLink, UserIdentity
 from samskap import audit
 from samskap.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
+from samskap.ids import parse_id
 from samskap.mail import enqueue_mail
 from samskap.timeutil import utcnow
 
@@ -65,12 +66,8 @@ def _invitation_target(data: dict) -> tuple[str, Organisation, Role]:
         email = normalise_email(data.get("email") if isinstance(data.get("email"), str) else None)
     except ValidationFailed as exc:
         errors.update(exc.fields)
-    org = None
-    raw = data.get("organisation_id")
-    if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 2**31:
-        org = db.session.get(Organisation, raw)
-    elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 10:
-        org = db.session.get(Organisation, int(raw.strip()))
+    org_id = parse_id(data.get("organisation_id"))
+    org = db.session.get(Organisation, org_id) if org_id else None
     if org is None or not org.active:
         errors["organisation_id"] = _("Choose an existing, active organisation.")
     role = parse_role(data.get("role") or "member") if isinstance(data.get("role") or "member", str) else None

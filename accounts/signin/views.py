@@ -20,6 +20,7 @@ from samskap.web import apply_errors
 from accounts.signin.oidc import registry
 from accounts.signin.sso import SignInRefused
 from samskap.extensions import db, limiter
+from samskap.ids import parse_id
 from samskap.security import safe_next_url
 from samskap.web import flash_success
 
@@ -194,8 +195,8 @@ def invite():
     from accounts.services import organisation_members
 
     actor = current_user._get_current_object()
-    raw_org = request.form.get("organisation_id", "")
-    organisation = db.session.get(Organisation, int(raw_org)) if raw_org.isdigit() and len(raw_org) < 10 else None
+    org_id = parse_id(request.form.get("organisation_id", ""))
+    organisation = db.session.get(Organisation, org_id) if org_id else None
     if organisation is None:
         abort(404)
     form = invite_form_for(organisation, request.form)
