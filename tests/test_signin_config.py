@@ -87,3 +87,24 @@ def test_groups_overage_is_recognised():
     assert groups_overage({"_claim_names": {"groups": "src1"}})
     assert groups_overage({"hasgroups": True})
     assert not groups_overage({"groups": ["a"]})
+
+
+def test_the_readme_example_file_is_valid():
+    from pathlib import Path
+
+    from accounts.signin.oidc import parse_providers
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Single sign-on", 1)[1]
+    example = section.split("```json", 1)[1].split("```", 1)[0]
+    providers = parse_providers(json.loads(example))
+    assert [p.name for p in providers] == ["innlandet", "feide"]
+    assert providers[1].rules[1].role == Role.STAFF
+
+
+def test_openapi_describes_invitations(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/invitations"]["post"]
+    assert set(operation["requestBody"]["content"]["application/json"]["schema"]["required"]) == \
+        {"email", "organisation_id"}
+    assert {"201", "403", "409", "422"} <= set(operation["responses"])

@@ -294,3 +294,28 @@ def test_invitation_and_reset_arrive_over_smtp_and_their_links_work(app, client,
     path = LINK.search(reset).group(1)
     assert client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     assert auth.login("member@kommune.test", NEW_PASSWORD).status_code == 302
+
+
+def test_worker_cuts_the_link_out_of_delivered_mail_and_deletes_old_links(app, client, world, smtp):
+    from accounts.signin.jobs import tidy_sign_in_links
+
+    app.config.update(smtp.config())
+    client.post("/password/forgot", data={"email": "member@kommune.test"})
+    invite_via_api(client, world["admin"], email="queued@kommune.test", organisation_id=world["municipality"].id)
+    reset_mail, invitation_mail = outbox()
+    _deliver(app)
+    smtp.wait_for(2)
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == invitation_mail.id)
+                       .values(status="queued"))  # as if not delivered yet
+    old = SignInLink(purpose=LinkPurpose.INVITATION, token_hash="0" * 64, email="old@kommune.test",
+                     organisation_id=world["municipality"].id, role=Role.MEMBER, expires_at=utcnow() - timedelta(days=31))
+    db.session.add(old)
+    db.session.commit()
+    tidy_sign_in_links(utcnow())
+    db.session.commit()
+    db.session.expire_all()
+    assert "/password/reset/" not in db.session.get(OutboxMessage, reset_mail.id).text
+    assert "[link removed after delivery]" in db.session.get(OutboxMessage, reset_mail.id).text
+    assert "/invitation/" in db.session.get(OutboxMessage, invitation_mail.id).text  # not sent: kept
+    assert db.session.scalar(sa.select(sa.func.count(SignInLink.id)).where(SignInLink.email == "old@kommune.test")) == 0
+    assert db.session.scalar(sa.select(sa.func.count(SignInLink.id))) == 2

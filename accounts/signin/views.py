@@ -315,6 +315,7 @@ def init_app(app) -> None:
 
     app.jinja_env.globals["password_min"] = PASSWORD_MIN
 
+    from accounts.signin import jobs  # noqa: F401  (registers the worker's housekeeping)
     from accounts.signin.api import api_bp
     from samskap.mail import register_security_kind
 
