@@ -18,6 +18,7 @@ from samskap.extensions import db
 from samskap.mail import OutboxMessage
 from samskap.timeutil import utcnow
 from samskap.worker import deliver_batch, new_worker_id
+from tests.conftest import BOTH
 from tests.factories import PASSWORD, api_headers, make_org, make_user
 from tests.smtp_server import SmtpServer
 
@@ -72,6 +73,7 @@ def invite_via_api(client, actor, **body):
 
 # --- invitations ---------------------------------------------------------------------------------
 
+@BOTH
 def test_contact_invites_from_the_members_page_and_the_person_sets_a_password(client, auth, world):
     auth.as_user(world["contact"])
     page = client.get("/organisation/members").get_data(as_text=True)
@@ -187,6 +189,7 @@ def test_reset_for_an_unknown_address_answers_exactly_as_for_a_known_one(client,
     assert mail.to_address == "member@kommune.test"
 
 
+@BOTH
 def test_reset_link_sets_a_new_password_once_and_ends_other_sessions(client, auth, world):
     other = client.application.test_client()
     other.post("/login", data={"email": "member@kommune.test", "password": PASSWORD})
@@ -296,6 +299,7 @@ def test_invitation_and_reset_arrive_over_smtp_and_their_links_work(app, client,
     assert auth.login("member@kommune.test", NEW_PASSWORD).status_code == 302
 
 
+@BOTH
 def test_worker_cuts_the_link_out_of_delivered_mail_and_deletes_old_links(app, client, world, smtp):
     from accounts.signin.jobs import tidy_sign_in_links
 

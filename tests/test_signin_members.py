@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from accounts.models import User
 from samskap.audit import AuditEntry
 from samskap.extensions import db
+from tests.conftest import BOTH
 from tests.factories import PASSWORD, make_org, make_user
 
 
@@ -37,6 +38,7 @@ def reload(user):
     return db.session.get(User, user.id)
 
 
+@BOTH
 def test_contact_deactivates_a_member_who_is_signed_out_everywhere(client, auth, world):
     member_client = client.application.test_client()
     assert member_client.post("/login", data={"email": "member@kommune.test", "password": PASSWORD}).status_code == 302

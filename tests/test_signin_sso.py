@@ -14,6 +14,7 @@ from accounts.models import Role, User
 from accounts.signin.models import UserIdentity
 from samskap.audit import AuditEntry
 from samskap.extensions import db
+from tests.conftest import BOTH
 from tests.factories import make_org, make_user
 from tests.oidc_provider import OidcTestProvider
 
@@ -97,6 +98,7 @@ def test_start_redirects_with_pkce_state_and_nonce(client, provider, orgs):
     assert query["redirect_uri"] == ["http://samskap.test/login/oidc/test/callback"]
 
 
+@BOTH
 def test_new_person_with_the_group_signs_in_as_hospital_member(client, provider, orgs):
     response = sign_in_via(client, provider, person(groups=["alle", "innovasjon"]))
     assert response.status_code == 302 and response.headers["Location"] == "/"
@@ -165,6 +167,7 @@ def test_entra_groups_overage_is_refused_with_its_own_explanation(client, provid
     assert refusals()[-1].changes["reason"] == "groups_overage"
 
 
+@BOTH
 def test_later_sign_in_moves_the_person_when_the_rules_now_say_otherwise(client, provider, orgs):
     sign_in_via(client, provider, person(groups=["innovasjon"]))
     client.post("/logout")
@@ -266,6 +269,7 @@ def _invite(client, admin, email, org):
     return urlsplit(text.split("http://samskap.test", 1)[1].split()[0]).path
 
 
+@BOTH
 def test_an_opened_invitation_lets_a_person_without_a_matching_rule_in_through_sso(client, provider, orgs):
     admin = make_user(orgs["host"], role="admin", email="admin@helseinn.test")
     path = _invite(client, admin, "gjest@example.test", orgs["municipality"])
