@@ -304,3 +304,37 @@ def test_anonymising_a_user_removes_their_sign_on_link(client, provider, orgs):
     anonymise_user(admin, db.session.scalar(sa.select(User).where(User.email == "person-1@example.test")))
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count(UserIdentity.id))) == 0
+
+
+def test_a_provider_that_refuses_the_client_gives_a_refusal_page(client, provider, orgs, monkeypatch):
+    monkeypatch.setattr("tests.oidc_provider.CLIENT_SECRET", "the provider expects another secret")
+    response = sign_in_via(client, provider, person(groups=["innovasjon"]))
+    assert response.status_code == 400 and client.get("/api/v1/me").status_code == 401
+    assert refusals()[-1].changes["reason"] == "token_invalid"
+    assert "invalid_client" in refusals()[-1].changes["detail"]
+
+
+def test_an_unreachable_provider_gives_a_refusal_page(app, client, orgs):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    from accounts.signin.oidc import ProviderRegistry, load_providers
+
+    entry = {"name": "down", "title": "Down ID", "issuer": f"http://127.0.0.1:{port}", "client_id": "c",
+             "client_secret": "s", "rules": RULES}
+    app.extensions["samskap_oidc"] = ProviderRegistry(app, load_providers([entry]))
+    response = client.get("/login/oidc/down")
+    assert response.status_code == 502 and "could not be reached" in response.get_data(as_text=True)
+    assert refusals()[-1].changes["reason"] == "unreachable"
+
+
+def test_discovery_for_another_issuer_is_refused(app, client, provider, orgs):
+    from accounts.signin.oidc import ProviderRegistry, load_providers
+
+    entry = provider.config(name="mixup", rules=RULES, issuer=provider.issuer + "/")  # not what discovery says
+    app.extensions["samskap_oidc"] = ProviderRegistry(app, load_providers([entry]))
+    response = client.get("/login/oidc/mixup")
+    assert response.status_code == 502
+    assert "discovery names issuer" in refusals()[-1].changes["detail"]
