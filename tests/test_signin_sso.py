@@ -10,7 +10,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.signin.models import UserIdentity
 from samskap.audit import AuditEntry
 from samskap.extensions import db

@@ -8,6 +8,7 @@ now), or a new user in the organisation the provider's rules name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -73,10 +74,8 @@ def _contact_hint() -> str:
     return _("Ask your organisation's contact person for Samskap, or the workshop's staff, to give you access.")
 
 
-def _matching_rule(provider: Provider, claims: dict) -> Rule:
-    rule = first_match(provider.rules, claims)
-    if rule is not None:
-        return rule
+def _refuse_without_rule(provider: Provider, claims: dict) -> NoReturn:
+    """No rule matched: the refusal that explains why (Entra's groups overage has its own)."""
     if groups_overage(claims):
         raise SignInRefused("groups_overage", _(
             "You belong to so many groups that %(provider)s did not send them with the sign-in, so Samskap "
@@ -142,7 +141,7 @@ def sign_in(provider: Provider, issuer: str, claims: dict, *, invitation: SignIn
     elif identity is not None and _was_invited(identity.user):
         organisation, role = identity.user.organisation, identity.user.role
     else:
-        _matching_rule(provider, claims)  # raises the refusal that explains why
+        _refuse_without_rule(provider, claims)
     if identity is None:
         result = _link_or_create(provider, issuer, subject, claims, organisation, role)
         identity = db.session.scalar(sa.select(UserIdentity).where(UserIdentity.issuer == issuer,

@@ -9,20 +9,20 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l, refresh as
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts.forms import ConfirmForm
-from accounts.permissions import can_choose_any_organisation, can_manage_member
 from accounts.models import Organisation, Role
-from accounts.permissions import can_invite
+from accounts.permissions import can_choose_any_organisation, can_invite, can_manage_member
+from accounts.services import normalise_email
 from accounts.signin import links, members, sso
 from accounts.signin.forms import AcceptInvitationForm, ForgotPasswordForm, InviteForm, NewPasswordForm
 from accounts.signin.models import LinkPurpose
-from samskap.errors import DomainError, PermissionDenied
-from samskap.web import apply_errors
 from accounts.signin.oidc import registry
 from accounts.signin.sso import SignInRefused
+from samskap.errors import DomainError, PermissionDenied, ValidationFailed
 from samskap.extensions import db, limiter
 from samskap.ids import parse_id
 from samskap.security import safe_next_url
-from samskap.web import flash_success
+from samskap.web import apply_errors, flash_success
+
 
 signin_bp = Blueprint("signin", __name__)
 
@@ -128,8 +128,12 @@ def oidc_callback(name: str):
         claims = _verified_claims(provider, client)
     except SignInRefused as refusal:
         return _refuse(provider, refusal)
-    email = claims.get("email") if sso.email_verified(claims) and isinstance(claims.get("email"), str) else None
-    invitation = links.invitation_for_sso(session.get(INVITATION_KEY), (email or "").strip().lower() or None)
+    invitation = None
+    if session.get(INVITATION_KEY) and sso.email_verified(claims) and isinstance(claims.get("email"), str):
+        try:
+            invitation = links.invitation_for_sso(session[INVITATION_KEY], normalise_email(claims["email"]))
+        except ValidationFailed:
+            invitation = None
     try:
         result = sso.sign_in(provider, provider.issuer, claims, invitation=invitation)
     except SignInRefused as refusal:
