@@ -50,6 +50,8 @@ def base_config(instance_path: str) -> dict:
         "SAMSKAP_RESET_LIMIT_ADDRESS": os.environ.get("SAMSKAP_RESET_LIMIT_ADDRESS", "3 per hour"),
         "SAMSKAP_RESET_LIMIT_CLIENT": os.environ.get("SAMSKAP_RESET_LIMIT_CLIENT", "20 per hour"),
         "SAMSKAP_RESET_MIN_MS": _int("SAMSKAP_RESET_MIN_MS", 400),
+        # Invitations one person may send (the members page and the API together).
+        "SAMSKAP_INVITE_LIMIT": os.environ.get("SAMSKAP_INVITE_LIMIT", "50 per day"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),

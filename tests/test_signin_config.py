@@ -108,3 +108,19 @@ def test_openapi_describes_invitations(client):
     assert set(operation["requestBody"]["content"]["application/json"]["schema"]["required"]) == \
         {"email", "organisation_id"}
     assert {"201", "403", "409", "422"} <= set(operation["responses"])
+
+
+def test_a_broken_file_named_in_the_environment_stops_the_cli_with_one_clear_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "providers.json"
+    path.write_text(json.dumps(with_rule(role="admin")))
+    env = {**os.environ, "SAMSKAP_OIDC_PROVIDERS": str(path), "SECRET_KEY": "x" * 32,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "SAMSKAP_INSTANCE_PATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "routes"], env=env, text=True,
+                            capture_output=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode != 0
+    assert "SAMSKAP_OIDC_PROVIDERS: provider 1 ('entra'), rule 1: 'role' must be \"member\" or \"staff\"" in result.stderr

@@ -323,3 +323,22 @@ def test_worker_cuts_the_link_out_of_delivered_mail_and_deletes_old_links(app, c
     assert "/invitation/" in db.session.get(OutboxMessage, invitation_mail.id).text  # not sent: kept
     assert db.session.scalar(sa.select(sa.func.count(SignInLink.id)).where(SignInLink.email == "old@kommune.test")) == 0
     assert db.session.scalar(sa.select(sa.func.count(SignInLink.id))) == 2
+
+
+@pytest.mark.ratelimit
+def test_invitations_per_person_are_limited_across_page_and_api(app, client, auth, world):
+    app.config["SAMSKAP_INVITE_LIMIT"] = "2 per day"
+    api = app.test_client()  # without the page's session cookie
+    assert invite_via_api(api, world["contact"], email="a1@kommune.test",
+                          organisation_id=world["municipality"].id).status_code == 201
+    auth.as_user(world["contact"])
+    assert client.post("/organisation/members/invite", data={
+        "email": "a2@kommune.test", "organisation_id": world["municipality"].id}).status_code == 302
+    response = invite_via_api(api, world["contact"], email="a3@kommune.test",
+                              organisation_id=world["municipality"].id)
+    assert response.status_code == 429 and response.get_json()["error"]["code"] == "rate_limited"
+    assert client.post("/organisation/members/invite", data={
+        "email": "a4@kommune.test", "organisation_id": world["municipality"].id}).status_code == 429
+    assert invite_via_api(api, world["admin"], email="a5@kommune.test",
+                          organisation_id=world["municipality"].id).status_code == 201  # someone else
+    assert len(outbox("security.invitation")) == 3

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from accounts.signin import links
 from samskap.api import api_blueprint, json_body
-from samskap.extensions import db
+from samskap.extensions import db, limiter
 from samskap.openapi import error_responses, register_paths
 
 api_bp = api_blueprint("signin_api", __name__)
@@ -17,7 +17,20 @@ def invitation_json(link) -> dict:
             "expires_at": link.expires_at.isoformat()}
 
 
+def _limit():
+    from accounts.signin.views import invite_limit
+
+    return invite_limit()
+
+
+def _key():
+    from accounts.signin.views import inviter_key
+
+    return inviter_key()
+
+
 @api_bp.post("/invitations")
+@limiter.shared_limit(_limit, scope="invite", key_func=_key)
 def create_invitation():
     from accounts.signin.views import external_url
 

@@ -193,8 +193,17 @@ def invite_form_for(organisation: Organisation, formdata=None) -> InviteForm:
     return form
 
 
+def invite_limit() -> str:
+    return current_app.config["SAMSKAP_INVITE_LIMIT"]
+
+
+def inviter_key() -> str:
+    return f"invite:{current_user.id}" if current_user.is_authenticated else f"invite-addr:{request.remote_addr}"
+
+
 @signin_bp.route("/organisation/members/invite", methods=["POST"])
 @login_required
+@limiter.shared_limit(invite_limit, scope="invite", key_func=inviter_key)
 def invite():
     from accounts.services import organisation_members
 
