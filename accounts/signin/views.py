@@ -324,9 +324,7 @@ def init_app(app) -> None:
     app.jinja_env.globals["can_manage_member"] = can_manage_member
     app.jinja_env.globals["can_invite_members"] = lambda user, org: can_invite(user, org, Role.MEMBER)
     app.jinja_env.globals["invite_form_for"] = invite_form_for
-    from accounts.services import PASSWORD_MIN
-
-    app.jinja_env.globals["password_min"] = PASSWORD_MIN
+    app.jinja_env.globals["password_min"] = links.password_min_length()
 
     from accounts.signin import jobs  # noqa: F401  (registers the worker's housekeeping)
     from accounts.signin.api import api_bp
