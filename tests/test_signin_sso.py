@@ -186,6 +186,14 @@ def test_existing_user_is_linked_on_a_verified_email(client, provider, orgs):
     assert db.session.scalar(sa.select(UserIdentity.user_id)) == user.id
 
 
+def test_a_verified_email_does_not_link_an_account_of_another_organisation(client, provider, orgs):
+    make_user(orgs["host"], role="admin", email="boss@example.test")
+    response = sign_in_via(client, provider, person("x", email="boss@example.test", groups=["innovasjon"]))
+    assert response.status_code == 403 and client.get("/api/v1/me").status_code == 401
+    assert refusals()[-1].changes["reason"] == "email_other_organisation"
+    assert db.session.scalar(sa.select(sa.func.count(UserIdentity.id))) == 0
+
+
 def test_unverified_email_never_links_an_existing_user(client, provider, orgs):
     make_user(orgs["hospital"], email="kari@example.test")
     response = sign_in_via(client, provider, person("kari-sub", email="kari@example.test", email_verified=False,
@@ -207,8 +215,8 @@ def test_deactivated_user_is_refused(client, provider, orgs):
 
 
 def test_an_administrator_keeps_role_and_organisation(client, provider, orgs):
-    admin = make_user(orgs["host"], role="admin", email="boss@example.test")
-    sign_in_via(client, provider, person("boss", email="boss@example.test", groups=["innovasjon"]))
+    admin = make_user(orgs["host"], role="admin", email="boss@helseinn.test")
+    sign_in_via(client, provider, person("boss", email="boss@helseinn.test"))  # rule 2: host staff
     me = client.get("/api/v1/me").get_json()
     assert me["id"] == admin.id and me["role"] == "admin" and me["organisation"]["name"] == HOST
 

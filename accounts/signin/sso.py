@@ -175,6 +175,15 @@ def _link_or_create(provider: Provider, issuer: str, subject: str, claims: dict,
                 email=email, provider=provider.title) + " " + _contact_hint(), detail=f"existing user {existing.id}")
         if not existing.is_active:
             raise SignInRefused("deactivated", _("Your Samskap account is deactivated.") + " " + _contact_hint())
+        if existing.organisation_id != organisation.id:
+            # A provider vouches for its own people: it may not take over an account of another
+            # organisation by naming its address (a wrongly set up or hostile provider could).
+            raise SignInRefused("email_other_organisation", _(
+                "A Samskap account with the address %(email)s belongs to another organisation than the one "
+                "%(provider)s signs you in for, so the two cannot be joined. Sign in with your password instead.",
+                email=email, provider=provider.title) + " " + _contact_hint(),
+                detail=f"existing user {existing.id} in organisation {existing.organisation_id}, "
+                       f"rules give {organisation.id}")
         _new_identity(provider, issuer, subject, existing)
         db.session.flush()
         audit.record(existing, "user.sso_link", existing,
