@@ -10,7 +10,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from accounts.models import User
+from accounts.models import Organisation, User
 from accounts.signin.models import UserIdentity
 from samskap.audit import AuditEntry
 from samskap.extensions import db
@@ -346,3 +346,17 @@ def test_discovery_for_another_issuer_is_refused(app, client, provider, orgs):
     response = client.get("/login/oidc/mixup")
     assert response.status_code == 502
     assert "discovery names issuer" in refusals()[-1].changes["detail"]
+
+
+def test_sso_check_reports_rules_that_name_missing_or_wrong_organisations(app, runner, provider):
+    make_org("hospital", name=HOSPITAL)
+    make_org("municipality", name="Gjøvik kommune")
+    result = runner.invoke(args=["sso-check"])
+    assert result.exit_code != 0
+    assert "rule 2: no organisation named 'Helseinn Gjøvik'" in result.output
+    assert "rule 3: staff only into the workshop host, and 'Gjøvik kommune' is a municipality" in result.output
+    make_org("host", name=HOST)
+    db.session.execute(sa.delete(Organisation).where(Organisation.name == "Gjøvik kommune"))
+    db.session.commit()
+    result = runner.invoke(args=["sso-check"])
+    assert "rule 3: no organisation named 'Gjøvik kommune'" in result.output and "discovery" not in result.output

@@ -331,4 +331,7 @@ def init_app(app) -> None:
     from samskap.mail import register_security_kind
 
     app.register_blueprint(api_bp)
+    from accounts.signin.cli import sso_check
+
+    app.cli.add_command(sso_check)
     register_security_kind(links.INVITATION_KIND, links.RESET_KIND)
