@@ -234,7 +234,7 @@ def test_reset_request_with_a_malformed_address_answers_the_same(client, world):
 
 
 def test_reset_timing_does_not_tell_known_from_unknown(app, client, world):
-    app.config["SAMSKAP_RESET_MIN_MS"] = 150
+    app.config["SAMSKAP_RESET_MIN_MS"] = 300
     timings = {"member@kommune.test": [], "nobody@kommune.test": []}
     for _ in range(5):
         for address, seen in timings.items():
@@ -242,7 +242,7 @@ def test_reset_timing_does_not_tell_known_from_unknown(app, client, world):
             client.post("/password/forgot", data={"email": address})
             seen.append(time.perf_counter() - started)
     known, unknown = (statistics.median(v) for v in timings.values())
-    assert min(known, unknown) >= 0.15
+    assert min(known, unknown) >= 0.3
     assert abs(known - unknown) < 0.05, (known, unknown)
 
 
