@@ -444,6 +444,12 @@ def user_for_api_token(secret: str) -> User | None:
 
 # --- personal data ---------------------------------------------------------------------------
 
+def _identities_of(user: User):
+    from accounts.signin.models import UserIdentity
+
+    return db.session.scalars(sa.select(UserIdentity).where(UserIdentity.user_id == user.id)).all()
+
+
 def export_personal_data(user: User) -> dict:
     """Everything Samskap holds about ``user``, as plain JSON-able data (GDPR art. 15/20)."""
     from booking.models import Booking, EquipmentReservation, Feed
@@ -474,6 +480,9 @@ def export_personal_data(user: User) -> dict:
         } for r in reservations],
         "api_tokens": [{"prefix": t.prefix, "name": t.name, "created_at": iso(t.created_at),
                         "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at)} for t in tokens],
+        "sign_in_identities": [{"provider": i.provider, "issuer": i.issuer, "subject": i.subject,
+                                "created_at": iso(i.created_at), "last_login_at": iso(i.last_login_at)}
+                               for i in _identities_of(user)],
         "calendar_feeds": [{"id": f.id, "scope": f.scope.value, "name": f.name, "created_at": iso(f.created_at),
                             "last_used_at": iso(f.last_used_at), "revoked_at": iso(f.revoked_at)} for f in feeds],
     }
@@ -507,5 +516,10 @@ def anonymise_user(actor: User, user: User) -> None:
         token.revoked_at = now
     for feed in db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id, Feed.revoked_at.is_(None))):
         feed.revoked_at = now
+    from accounts.signin.models import SignInLink, UserIdentity
+
+    # Single sign-on links and pending links name the person: they go too.
+    db.session.execute(sa.delete(UserIdentity).where(UserIdentity.user_id == user.id))
+    db.session.execute(sa.delete(SignInLink).where(SignInLink.user_id == user.id))
     db.session.flush()
     audit.record(actor, "user.anonymise", user, summary=f"user {user.id} anonymised")

@@ -48,6 +48,17 @@ def base_config(instance_path: str) -> dict:
             "SAMSKAP_ADDRESS", "Helseinn, Teknologivegen 22, 2815 Gjøvik"
         ),
         "SAMSKAP_BASE_URL": os.environ.get("SAMSKAP_BASE_URL"),
+        # Single sign-on: path to the JSON list of OpenID Connect providers (accounts/signin/oidc.py).
+        "SAMSKAP_OIDC_PROVIDERS": os.environ.get("SAMSKAP_OIDC_PROVIDERS") or None,
+        # Whom people are told to write to when they cannot get in (refused sign-in, expired link).
+        "SAMSKAP_CONTACT_EMAIL": os.environ.get("SAMSKAP_CONTACT_EMAIL") or None,
+        # Password reset requests: per address and per client; every answer takes at least this long
+        # (milliseconds), so that timing does not tell whether an address has an account.
+        "SAMSKAP_RESET_LIMIT_ADDRESS": os.environ.get("SAMSKAP_RESET_LIMIT_ADDRESS", "3 per hour"),
+        "SAMSKAP_RESET_LIMIT_CLIENT": os.environ.get("SAMSKAP_RESET_LIMIT_CLIENT", "20 per hour"),
+        "SAMSKAP_RESET_MIN_MS": _int("SAMSKAP_RESET_MIN_MS", 400),
+        # Invitations one person may send (the members page and the API together).
+        "SAMSKAP_INVITE_LIMIT": os.environ.get("SAMSKAP_INVITE_LIMIT", "50 per day"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Redis down: every limit carries on counting in the process's memory (sign-in stays limited,

@@ -75,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     # Import models so metadata is complete for Alembic and the session.
     import accounts.models  # noqa: F401
+    import accounts.signin.models  # noqa: F401
     import booking.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import samskap.idempotency  # noqa: F401
@@ -129,3 +130,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
     import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
+    from accounts.signin.views import init_app as init_signin
+
+    init_signin(app)

@@ -112,6 +112,8 @@ def build_world() -> World:
     colleague = make_user(orgs["municipality"], locale="en", name="Colleague Person")
     leaver = make_user(orgs["outsider"], locale="en", name="Leaver Person")
     ids.update(user_outsider=outsider.id, user_colleague=colleague.id, user_leaver=leaver.id)
+    # A second colleague, for the rows that change a member's access (members page).
+    ids["user_colleague_2"] = make_user(orgs["municipality"], locale="en", name="Second Colleague").id
     for role, user in users.items():
         world.users[role] = user.id
         _token, secret = account_services.create_api_token(None, user)

@@ -55,6 +55,9 @@ FORMS = [
     ("/feeds", {"scope": "space", "space_id": "²", "name": "x"}),
     ("GET", f"/admin/outbox/{HUGE}"), ("POST", f"/admin/outbox/{HUGE}/retry"), ("GET", f"/admin/outbox?page={HUGE}"),
     ("GET", "/admin/outbox?status=%00&page=%C2%B2"),
+    ("GET", "/login/oidc/%C2%B2"), ("GET", "/login/oidc/x/callback?state=%C2%B2&code=%00"),
+    ("POST", f"/organisation/members/{HUGE}/deactivate"), ("GET", "/invitation/%C2%B2"),
+    ("GET", "/password/reset/" + "x" * 3000), ("POST", "/invitation/%C2%B2"), ("POST", "/organisation/members/invite"),
 ]
 
 API = [
@@ -156,6 +159,10 @@ ADMIN_API = [
     ("POST", "/api/v1/equipment", {"name": "F", "category": "other", "max_loan_days": 5, "turnaround_hours": HUGE,
                                    "bookable_by": ["host"]}),
     ("POST", "/api/v1/equipment", {"name": "G\x00", "category": "other", "max_loan_days": 5, "bookable_by": ["host"]}),
+    ("POST", "/api/v1/invitations", {"email": "a@b.test", "organisation_id": HUGE}),
+    ("POST", "/api/v1/invitations", {"email": ["x"], "organisation_id": "²"}),
+    ("POST", "/api/v1/invitations", {"email": "a@b.test", "organisation_id": 1, "role": ["admin"]}),
+    ("POST", "/api/v1/invitations", {"email": "a" * 300 + "@b.test", "organisation_id": True}),
 ]
 
 

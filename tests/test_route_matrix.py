@@ -160,6 +160,44 @@ ROUTES: dict[str, list[Case]] = {
         C("GET", "/organisation/members?organisation=999999", ex(404), note="no such organisation"),
     ],
 
+    "signin.member_action": [
+        C("POST", "/organisation/members/{user_colleague}/deactivate", ex(404, municipality=403, contact=302,
+                                                                          staff=302), note="a municipality member"),
+        C("POST", "/organisation/members/{user_colleague_2}/make-contact", ex(404, municipality=403, contact=302,
+                                                                            staff=302), note="a municipality member"),
+        C("POST", "/organisation/members/{user_outsider}/reactivate", ex(404, staff=302),
+          note="another organisation's member"),
+        C("POST", "/organisation/members/{user_outsider}/remove-contact", ex(404, staff=302),
+          note="another organisation's member"),
+        C("POST", "/organisation/members/999999/deactivate", ex(404), note="no such user"),
+    ],
+    "signin.invite": [
+        C("POST", "/organisation/members/invite", ex(403, contact=302, staff=302), note="into the municipality",
+          form=lambda n: {"email": "invited.web@example.test", "organisation_id": n["org_municipality"]}),
+        C("POST", "/organisation/members/invite", ex(403, staff=302), note="into another organisation",
+          form=lambda n: {"email": "invited.web2@example.test", "organisation_id": n["org_outsider"]}),
+        C("POST", "/organisation/members/invite", ex(404), note="no such organisation",
+          form={"email": "invited.web3@example.test", "organisation_id": "999999"}),
+    ],
+    "signin.accept_invitation": [
+        C("GET", "/invitation/" + "B" * 43, ex(404, anon=404), note="unknown link"),
+        C("POST", "/invitation/" + "B" * 43, ex(404, anon=404), note="unknown link",
+          form={"name": "X", "password": "a long enough password", "confirm": "a long enough password"}),
+    ],
+    "signin.forgot_password": [
+        C("GET", "/password/forgot", EVERYONE),
+        C("POST", "/password/forgot", EVERYONE, form={"email": "nobody@example.test"}, note="unknown address"),
+    ],
+    "signin.reset_password": [
+        C("GET", "/password/reset/" + "C" * 43, ex(404, anon=404), note="unknown link"),
+        C("POST", "/password/reset/" + "C" * 43, ex(404, anon=404), note="unknown link",
+          form={"password": "a long enough password", "confirm": "a long enough password"}),
+    ],
+    # single sign-on (no provider is configured here: tests/test_signin_sso.py runs a real one)
+    "signin.oidc_start": [C("GET", "/login/oidc/nope", ex(404, anon=404), note="no such provider")],
+    "signin.oidc_callback": [C("GET", "/login/oidc/nope/callback?code=x&state=y", ex(404, anon=404),
+                               note="no such provider")],
+
     # administration: organisations, users, audit log
     "admin.index": [C("GET", "/admin/", ADMIN_ONLY)],
     "admin.organisations": [C("GET", "/admin/organisations", ADMIN_ONLY)],
@@ -403,6 +441,12 @@ ROUTES: dict[str, list[Case]] = {
 
     # JSON API: accounts and catalogue
     "accounts_api.me": [C("GET", "/api/v1/me", SIGNED_IN)],
+    "signin_api.create_invitation": [
+        C("POST", "/api/v1/invitations", ex(403, contact=201, staff=201), note="into the municipality",
+          json=lambda n: {"email": "invited.api@example.test", "organisation_id": n["org_municipality"]}),
+        C("POST", "/api/v1/invitations", ex(403, admin=201), note="staff into the host",
+          json=lambda n: {"email": "invited.staff@example.test", "organisation_id": n["org_host"], "role": "staff"}),
+    ],
     "spaces_api.list_spaces": [C("GET", "/api/v1/spaces", SIGNED_IN)],
     "spaces_api.get_space": [
         C("GET", "/api/v1/spaces/{space}", SIGNED_IN),
