@@ -37,9 +37,10 @@ DEFAULT_WINDOW_DAYS = 7
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
-                 "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment")
+                 "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
+                 "override_quota")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                 "override_opening_hours", "scope")
+                 "override_opening_hours", "override_quota", "scope")
 RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
 
 
@@ -176,7 +177,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         _expect(data, name, str, errors, _l("'%(field)s' must be text.", field=name))
     _expect(data, "organisation_id", int, errors,
             _l("'%(field)s' must be the id of an organisation (a whole number).", field="organisation_id"))
-    for name in ("skip_conflicts", "override_opening_hours"):
+    for name in ("skip_conflicts", "override_opening_hours", "override_quota"):
         _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     recurrence = _parse_recurrence(data.get("recurrence"), errors)
     if errors:
@@ -188,6 +189,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         description=data.get("description") or "", organisation_id=data.get("organisation_id"),
         recurrence=recurrence, skip_conflicts=bool(data.get("skip_conflicts")),
         override_opening_hours=bool(data.get("override_opening_hours")),
+        override_quota=bool(data.get("override_quota")),
         equipment=data.get("equipment") or [],
     )
 
@@ -301,8 +303,8 @@ def update_booking(booking_id: int):
     for name in ("start", "end"):
         if name in data:
             changes[name] = _parse_time(data, name, errors, required=True)
-    _expect(data, "override_opening_hours", bool, errors,
-            _l("'%(field)s' must be true or false.", field="override_opening_hours"))
+    for name in ("override_opening_hours", "override_quota"):
+        _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     if errors:
         raise ValidationFailed(errors)
     changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
@@ -406,6 +408,8 @@ _BOOKING_BODY = {
         "description": {"type": "string"},
         "organisation_id": {"type": "integer", "description": "staff and admins: book on behalf of this organisation"},
         "override_opening_hours": {"type": "boolean", "description": "staff and admins only; audited"},
+        "override_quota": {"type": "boolean", "description": "staff and admins only; audited: book past the "
+                                                             "organisation's quota (409 quota_exceeded otherwise)"},
         "skip_conflicts": {"type": "boolean", "description": "series: book the free dates, skip the others"},
         "recurrence": {"type": "object", "required": ["freq"], "properties": {
             "freq": {"type": "string", "enum": ["daily", "weekly", "monthly"]},
@@ -443,7 +447,7 @@ register_paths({
                   "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
                       **{k: v for k, v in _BOOKING_BODY["properties"].items()
                          if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
-                                  "space_id", "override_opening_hours")},
+                                  "space_id", "override_opening_hours", "override_quota")},
                       "scope": _SCOPE}}}}},
                   "responses": {"200": {"description": "The booking and affected_ids"},
                                 **error_responses(400, 401, 403, 404, 409, 422)}},

@@ -71,6 +71,7 @@ STATUS_LABELS = {
     BookingStatus.CONFIRMED: _l("confirmed"),
     BookingStatus.REJECTED: _l("rejected"),
     BookingStatus.CANCELLED: _l("cancelled"),
+    BookingStatus.NO_SHOW: _l("released (not checked in)"),
 }
 PURPOSE_LABELS = {
     Purpose.MEETING: _l("Meeting"),
@@ -100,6 +101,7 @@ class BookingRequest:
     recurrence: Recurrence | None = None
     skip_conflicts: bool = False           # series: skip clashing dates instead of failing whole
     override_opening_hours: bool = False   # staff/admin only; audited; never overrides a conflict
+    override_quota: bool = False           # staff/admin only; audited: book past the organisation's quota
     equipment: list = field(default_factory=list)  # [{"equipment_id", "quantity"}] reserved for each occurrence
 
 
@@ -628,16 +630,37 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
     status = BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED
     fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status)
     if request.recurrence is not None:
-        result = _book_series(actor, space, start, end, fields, request.recurrence, request.skip_conflicts, override)
+        result = _book_series(actor, space, organisation, start, end, fields, request.recurrence,
+                              request.skip_conflicts, override, override_quota=request.override_quota)
     else:
         clashes = find_clashes(actor, space, start, end)
         if clashes:
             raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+        quota = _enforce_quotas(actor, organisation, space, [(start, end)], override=request.override_quota)
         booking = _write_one(actor, space, organisation, start, end, fields)
+        _record_quota_override(actor, [booking], quota)
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
         _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
     return result
+
+
+def _enforce_quotas(actor, organisation: Organisation, space: Space, periods, *, exclude_ids=(),
+                    override=False, skip: bool = False):
+    """The organisation's quotas for these new periods (see :mod:`booking.fairuse.quotas`)."""
+    from booking.fairuse.quotas import enforce_quotas
+
+    if not isinstance(override, bool):
+        raise ValidationFailed({"override_quota": _("'%(field)s' must be true or false.", field="override_quota")})
+    return enforce_quotas(actor, organisation, space, list(periods), now=utcnow(), exclude_ids=exclude_ids,
+                          override=override, skip=skip)
+
+
+def _record_quota_override(actor, bookings, quota) -> None:
+    if quota is None or not quota.overridden:
+        return
+    for booking in bookings:
+        audit.record(actor, "booking.override_quota", booking, summary=" ".join(quota.overridden)[:500])
 
 
 def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: datetime) -> None:
@@ -699,8 +722,9 @@ def _record_override(actor, booking: Booking) -> None:
                      summary=f"booked outside opening hours: {_period_text(booking.start, booking.end)}")
 
 
-def _book_series(actor, space: Space, start: datetime, end: datetime, fields: dict, recurrence: Recurrence,
-                 skip_conflicts: bool, override: bool) -> BookingResult:
+def _book_series(actor, space: Space, organisation: Organisation, start: datetime, end: datetime, fields: dict,
+                 recurrence: Recurrence, skip_conflicts: bool, override: bool, *,
+                 override_quota: bool = False) -> BookingResult:
     tz = local_tz()
     expansion = expand(recurrence, start, end, tz)
     _check_self_overlap(space, [(occurrence.start, occurrence.end) for occurrence in expansion.occurrences])
@@ -756,6 +780,13 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
     if not free:
         raise Conflict(_("No date of the series is free."), details={"conflicts": all_clashes,
                                                                       "dates": clashing_dates})
+    quota = _enforce_quotas(actor, organisation, space, [(o.start, o.end) for o in free], override=override_quota,
+                            skip=skip_conflicts)
+    if quota.skipped:
+        for index, message in sorted(quota.skipped.items()):
+            skipped.append({"start": iso(free[index].start), "end": iso(free[index].end),
+                            "reason": "quota_exceeded", "message": message})
+        free = [o for index, o in enumerate(free) if index not in quota.skipped]
 
     series = BookingSeries(rrule=expansion.rrule, tzid=tz.key, created_by_id=actor.id,
                            dtstart_local=expansion.dtstart_local.isoformat(timespec="seconds"))
@@ -768,6 +799,7 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
                          f"{len(bookings)} occurrences, {len(skipped)} skipped")
     for booking in bookings:
         _record_creation(actor, booking)
+    _record_quota_override(actor, bookings, quota)
     return BookingResult(bookings=bookings, series=series, skipped=skipped)
 
 
@@ -820,7 +852,7 @@ def _local_naive(value: datetime) -> datetime:
 
 
 UPDATABLE = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-             "override_opening_hours")
+             "override_opening_hours", "override_quota")
 
 
 def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") -> list:
@@ -899,6 +931,10 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         _check_self_overlap(space, [(start, end) for _t, start, end in plans])
     if clashes:
         raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+    quota = None
+    if moving or space_changed:
+        quota = _enforce_quotas(actor, booking.organisation, space, [(start, end) for _t, start, end in plans],
+                                exclude_ids=target_ids, override=changes.get("override_quota", False))
 
     before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
     old_periods = [(t, t.start, t.end) for t, _s, _e in plans]
@@ -940,6 +976,8 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
             if target.opening_hours_overridden and ("start" in changed or "end" in changed or "space_id" in changed):
                 audit.record(actor, "booking.override_opening_hours", target,
                              summary=f"moved outside opening hours: {_period_text(target.start, target.end)}")
+    if quota is not None:
+        _record_quota_override(actor, [t for t, _s, _e in plans], quota)
     return [t for t, _s, _e in plans]
 
 

@@ -68,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
     # Import models so metadata is complete for Alembic and the session.
     import accounts.models  # noqa: F401
     import booking.models  # noqa: F401
+    import booking.fairuse.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import spaces.models  # noqa: F401
     from samskap.database import configure_engine
@@ -102,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.equipment import api as equipment_api, views as equipment_views
     from booking.views import bookings_bp
     from booking.feeds import init_app as init_feeds
+    from booking.fairuse import init_app as init_fairuse
     from samskap.views import main_bp
     from spaces import register_blueprints as register_spaces
 
@@ -116,3 +118,4 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
+    init_fairuse(app)

@@ -31,8 +31,9 @@ AREAS = {
     "equipment": ["booking/equipment/**/*.py", "templates/equipment/**/*.html"],
     "feeds": ["booking/feeds/**/*.py", "templates/feeds/**/*.html"],
     "audit": ["audit/**/*.py", "templates/audit/**/*.html"],
+    "fairuse": ["booking/fairuse/**/*.py", "templates/fairuse/**/*.html"],
 }
-EXCLUDE = ("booking/equipment/", "booking/feeds/")
+EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/")
 
 
 def files_for(area: str) -> list[Path]:
