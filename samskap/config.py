@@ -59,10 +59,17 @@ def base_config(instance_path: str) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which already expires
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
-        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25") or 25),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "samskap@localhost"),
+        # The worker (samskap/worker.py): reminders, and how it retries the outbox.
+        "SAMSKAP_REMINDER_HOURS": _int("SAMSKAP_REMINDER_HOURS", 24),
+        "SAMSKAP_MAIL_MAX_ATTEMPTS": _int("SAMSKAP_MAIL_MAX_ATTEMPTS", 10),
+        "SAMSKAP_MAIL_BACKOFF_SECONDS": _int("SAMSKAP_MAIL_BACKOFF_SECONDS", 30),
+        "SAMSKAP_MAIL_LEASE_SECONDS": _int("SAMSKAP_MAIL_LEASE_SECONDS", 300),
         "SAMSKAP_HSTS": _bool("SAMSKAP_HSTS", True),
         # How many reverse proxies (setting X-Forwarded-For/-Proto/-Host) stand in front of the app.
         "SAMSKAP_PROXY_COUNT": _int("SAMSKAP_PROXY_COUNT", 0),

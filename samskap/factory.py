@@ -44,6 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_security(app)
     register_timing(app)
     register_cli(app)
+    from samskap.worker import register_worker_cli
+
+    register_worker_cli(app)
 
     from samskap.nav import admin_links, nav_items
     from accounts.forms import KIND_LABELS, ROLE_LABELS, ConfirmForm, LanguageForm
@@ -70,6 +73,8 @@ def _init_extensions(app: Flask) -> None:
     import booking.models  # noqa: F401
     import booking.fairuse.models  # noqa: F401
     import samskap.audit  # noqa: F401
+    import samskap.mail  # noqa: F401
+    import samskap.worker  # noqa: F401
     import spaces.models  # noqa: F401
     from samskap.database import configure_engine
 

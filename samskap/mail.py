@@ -1,0 +1,215 @@
+"""The mail outbox: a notification is a row written in the same transaction as the change that
+causes it, and a separate worker (``flask --app app worker``, :mod:`samskap.worker`) delivers it.
+
+A change that rolls back therefore sends nothing, and a committed change is never lost, even when
+the mail server or the worker is down. :func:`enqueue_mail` only adds a row to the current
+session: no commit, no network, no extra query (the row is one INSERT at the caller's flush; rows
+added together in one flush share one multi-row INSERT).
+
+Header injection is impossible by construction: subjects are folded to one line here, and the
+recipient must be one address with no line breaks, otherwise the message fails on its own at
+delivery (the caller's change is never refused because of an address).
+"""
+from __future__ import annotations
+
+import base64
+import enum
+import re
+import uuid
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Mapped, mapped_column
+
+from samskap.extensions import db
+from samskap.models import enum_column
+from samskap.timeutil import UTCDateTime, utcnow
+
+SUBJECT_MAX = 250
+# Kinds whose sending the audit log records (sign-in links, password resets, invitations...).
+# A kind is security-relevant when it starts with "security." or was registered here.
+SECURITY_KINDS: set[str] = set()
+
+
+def register_security_kind(*kinds: str) -> None:
+    """Mark message kinds whose delivery is recorded in the audit log."""
+    SECURITY_KINDS.update(kinds)
+
+
+def is_security_kind(kind: str) -> bool:
+    return kind.startswith("security.") or kind in SECURITY_KINDS
+
+
+class OutboxStatus(str, enum.Enum):
+    QUEUED = "queued"    # waiting for its next attempt (next_attempt_at)
+    SENDING = "sending"  # claimed by a worker until claimed_until; due again after that (a crashed worker)
+    SENT = "sent"        # accepted by the mail server (or written to instance/mail/ in development)
+    FAILED = "failed"    # refused for good, or out of attempts; an administrator may retry it
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
+    to_address: Mapped[str] = mapped_column(sa.String(400), nullable=False)
+    subject: Mapped[str] = mapped_column(sa.String(SUBJECT_MAX), nullable=False)
+    text: Mapped[str] = mapped_column(sa.Text(), nullable=False)
+    html: Mapped[str | None] = mapped_column(sa.Text())
+    # [{"filename", "content_type", "data", "base64": bool}]
+    attachments: Mapped[list | None] = mapped_column(sa.JSON())
+    locale: Mapped[str | None] = mapped_column(sa.String(5))
+    reference: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    # Messages sent at most once (a reminder for one booking start): a second row with the same key
+    # is refused by the database.
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    # Client-made and unique: lets rows added together go out as one multi-row INSERT ... RETURNING.
+    message_id: Mapped[str] = mapped_column(sa.String(200), nullable=False, unique=True, insert_sentinel=True)
+    status: Mapped[OutboxStatus] = enum_column(OutboxStatus, "outbox_status", nullable=False,
+                                               default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_via: Mapped[str | None] = mapped_column(sa.String(300))
+
+    __table_args__ = (sa.Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
+
+    @property
+    def is_security(self) -> bool:
+        return is_security_kind(self.kind)
+
+    def attachment_items(self) -> list[tuple[str, str, bytes | str]]:
+        items = []
+        for item in self.attachments or ():
+            data = base64.b64decode(item["data"]) if item.get("base64") else item["data"]
+            items.append((item["filename"], item["content_type"], data))
+        return items
+
+
+def one_line(value: str, limit: int = SUBJECT_MAX) -> str:
+    """Any run of whitespace or control characters (CR, LF, tabs...) becomes one space."""
+    text = re.sub(r"[\s\x00-\x1f\x7f]+", " ", str(value or "")).strip()
+    return text[:limit]
+
+
+def _mail_domain() -> str:
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") if has_app_context() else None
+    domain = parseaddr(sender or "")[1].rpartition("@")[2]
+    return re.sub(r"[^A-Za-z0-9.-]", "", domain) or "samskap.invalid"
+
+
+def enqueue_mail(*, to: str, subject: str, text: str, html: str | None = None, attachments=(), kind: str,
+                 locale: str | None = None, reference: str | None = None,
+                 dedupe_key: str | None = None) -> OutboxMessage:
+    """Add one message to the outbox in the caller's transaction (no commit, no network).
+
+    ``attachments``: ``(filename, content_type, data)`` with ``data`` bytes or str; an iCalendar
+    invitation has content type ``text/calendar; method=REQUEST`` (or ``CANCEL``).
+    """
+    stored = []
+    for filename, content_type, data in attachments:
+        if isinstance(data, bytes):
+            stored.append({"filename": one_line(filename, 200), "content_type": one_line(content_type, 200),
+                           "data": base64.b64encode(data).decode("ascii"), "base64": True})
+        else:
+            stored.append({"filename": one_line(filename, 200), "content_type": one_line(content_type, 200),
+                           "data": str(data), "base64": False})
+    now = utcnow()
+    # Every column is given, so rows added together are one multi-row INSERT at the flush.
+    message = OutboxMessage(
+        kind=one_line(kind, 64), to_address=str(to or "")[:400], subject=one_line(subject), text=text or "",
+        html=html, attachments=stored or None, locale=locale, reference=reference[:200] if reference else None,
+        dedupe_key=dedupe_key, message_id=f"<{uuid.uuid4().hex}@{_mail_domain()}>",
+        status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, claimed_until=None, claimed_by=None,
+        last_error=None, created_at=now, sent_at=None, sent_via=None,
+    )
+    db.session.add(message)
+    return message
+
+
+class InvalidRecipient(ValueError):
+    """The recipient is not one well-formed address: the message fails, nothing else does."""
+
+
+def recipient_address(value: str) -> Address:
+    if not value or any(ch in value for ch in "\r\n\x00") or len(value) > 400:
+        raise InvalidRecipient(f"not a valid address: {value!r}")
+    name, addr = parseaddr(value)
+    if not addr or addr.count("@") != 1 or any(ch.isspace() for ch in addr) or "," in value.replace(name, "", 1):
+        raise InvalidRecipient(f"not a valid address: {value!r}")
+    local, _, domain = addr.partition("@")
+    if not local or not domain or "." not in domain or domain.startswith(".") or domain.endswith("."):
+        raise InvalidRecipient(f"not a valid address: {value!r}")
+    try:
+        return Address(display_name=one_line(name, 200), addr_spec=addr)
+    except (ValueError, IndexError) as exc:  # the header parser's own verdict
+        raise InvalidRecipient(f"not a valid address: {value!r}") from exc
+
+
+def sender_address() -> Address | str:
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or "samskap@localhost"
+    name, addr = parseaddr(sender)
+    if not addr:
+        return "samskap@localhost"
+    return Address(display_name=one_line(name, 200), addr_spec=addr)
+
+
+def build_email(message: OutboxMessage, *, readable: bool = False) -> EmailMessage:
+    """The MIME message: text (and HTML) alternatives; calendar invitations both as a
+    ``text/calendar; method=...`` alternative (Outlook, Gmail) and as an ``invite.ics`` attachment.
+
+    ``readable`` writes the text parts unencoded (8bit), for the files kept in development.
+    """
+    email = EmailMessage()
+    email["Subject"] = one_line(message.subject)
+    email["From"] = sender_address()
+    email["To"] = recipient_address(message.to_address)
+    email["Message-ID"] = message.message_id
+    email["Date"] = format_datetime(message.created_at)
+    email["Auto-Submitted"] = "auto-generated"
+    if message.locale:
+        email["Content-Language"] = one_line(message.locale, 5)
+    cte = "8bit" if readable else "quoted-printable"
+    email.set_content(message.text, cte=cte)
+    if message.html:
+        email.add_alternative(message.html, subtype="html", cte=cte)
+    attachments = message.attachment_items()
+    for filename, content_type, data in attachments:
+        maintype, subtype, params = _split_content_type(content_type)
+        if (maintype, subtype) == ("text", "calendar"):
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            if not email.is_multipart():
+                email.make_alternative()
+            email.add_alternative(text, subtype="calendar", params=params, cte=cte)
+    for filename, content_type, data in attachments:
+        maintype, subtype, params = _split_content_type(content_type)
+        if maintype == "text":
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            part_params = dict(params)
+            email.add_attachment(text, subtype=subtype, filename=filename, params=part_params, cte=cte)
+        else:
+            payload = data.encode("utf-8") if isinstance(data, str) else data
+            email.add_attachment(payload, maintype=maintype, subtype=subtype, filename=filename)
+    return email
+
+
+def _split_content_type(value: str) -> tuple[str, str, dict]:
+    parts = [p.strip() for p in value.split(";") if p.strip()]
+    maintype, _, subtype = (parts[0] if parts else "application/octet-stream").lower().partition("/")
+    if not re.fullmatch(r"[a-z0-9.+-]+", maintype or "") or not re.fullmatch(r"[a-z0-9.+-]+", subtype or ""):
+        maintype, subtype = "application", "octet-stream"
+    params = {}
+    for part in parts[1:]:
+        key, _, val = part.partition("=")
+        key = key.strip().lower()
+        if key and key != "charset" and re.fullmatch(r"[a-z0-9-]+", key):
+            params[key] = one_line(val.strip().strip('"'), 100)
+    return maintype, subtype, params

@@ -1,0 +1,440 @@
+"""The background worker: ``flask --app app worker``.
+
+It delivers the mail outbox (:mod:`samskap.mail`) and runs the periodic jobs that areas register
+with :func:`periodic` (reminders, overdue checks...). Several workers may run at once, on several
+hosts:
+
+* **Claiming.** A worker claims a batch of due messages in one short transaction,
+  ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (concurrent workers skip each other's rows
+  instead of waiting; SQLite serialises writers with ``BEGIN IMMEDIATE`` instead), and marks them
+  ``sending`` with a lease (``claimed_until``). It then talks to the mail server outside any
+  transaction and marks each message ``sent`` as soon as the server accepted it.
+* **Crashes.** A message whose lease ran out while ``sending`` (its worker was killed, the host
+  died) is due again: nothing is lost. Delivery is at-least-once: a crash between the server's
+  accept and the mark sends that message a second time, with the same ``Message-ID``.
+* **Faults.** A refusal for good (5xx for that recipient, or a malformed address) fails that
+  message alone; a temporary refusal, a timeout or a dropped connection is retried with exponential
+  backoff, and after ``SAMSKAP_MAIL_MAX_ATTEMPTS`` the message is marked failed.
+* **Stopping.** SIGTERM (or SIGINT) lets the message being sent finish, gives the rest of the
+  batch back to the queue, and exits 0.
+* **Periodic jobs** run once across all workers per interval: a row per job in ``periodic_jobs``
+  holds its next due time, and the worker that moves it forward with a conditional UPDATE (which
+  the database serialises) is the one that runs the job.
+* **Development** (no ``MAIL_SERVER``): messages are written to ``instance/mail/`` as readable
+  ``.eml`` files instead of being sent, and marked sent.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import smtplib
+import socket
+import ssl
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+from email import policy as email_policy
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Mapped, mapped_column
+
+from samskap.extensions import db
+from samskap.mail import InvalidRecipient, OutboxMessage, OutboxStatus, build_email, is_security_kind
+from samskap.timeutil import UTCDateTime, utcnow
+
+log = logging.getLogger("samskap.worker")
+
+
+# --- periodic jobs ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every_seconds: int
+    fn: Callable[[datetime], None]
+
+
+PERIODIC_JOBS: dict[str, PeriodicJob] = {}
+
+
+def periodic(name: str, every_seconds: int):
+    """Register ``fn(now)`` to run inside an app context once per ``every_seconds`` across all
+    workers. Areas register their jobs from their own package's init (import time)."""
+    if every_seconds < 1:
+        raise ValueError("every_seconds must be at least 1")
+
+    def decorator(fn):
+        PERIODIC_JOBS[name] = PeriodicJob(name, int(every_seconds), fn)
+        return fn
+
+    return decorator
+
+
+class PeriodicJobState(db.Model):
+    """When each periodic job is next due, and who ran it last (one row per job name)."""
+
+    __tablename__ = "periodic_jobs"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_run_by: Mapped[str | None] = mapped_column(sa.String(100))
+    last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+
+
+def _claim_job(job: PeriodicJob, now: datetime, worker_id: str) -> bool:
+    """True when this worker won this interval of ``job`` (committed before the job runs)."""
+    table = PeriodicJobState.__table__
+    exists = db.session.scalar(sa.select(table.c.name).where(table.c.name == job.name))
+    if exists is None:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(table.insert().values(name=job.name, next_run_at=now))
+        except sa.exc.IntegrityError:
+            pass  # another worker created it at the same moment
+    result = db.session.execute(
+        table.update()
+        .where(table.c.name == job.name, table.c.next_run_at <= now)
+        .values(next_run_at=now + timedelta(seconds=job.every_seconds), last_run_at=now, last_run_by=worker_id)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def run_due_jobs(worker_id: str, now: datetime | None = None) -> list[str]:
+    """Run every registered job that is due and that no other worker took; returns their names."""
+    ran = []
+    for job in list(PERIODIC_JOBS.values()):
+        now_ = now or utcnow()
+        try:
+            won = _claim_job(job, now_, worker_id)
+        except sa.exc.DBAPIError:
+            db.session.rollback()
+            log.exception("could not claim periodic job %s", job.name)
+            continue
+        if not won:
+            continue
+        try:
+            job.fn(now_)
+            db.session.commit()
+            error = None
+        except Exception as exc:  # a job's failure must not stop mail delivery
+            db.session.rollback()
+            log.exception("periodic job %s failed", job.name)
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+        db.session.execute(sa.update(PeriodicJobState).where(PeriodicJobState.name == job.name)
+                           .values(last_error=error))
+        db.session.commit()
+        ran.append(job.name)
+    return ran
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+class TemporaryFailure(Exception):
+    """Try this message again later."""
+
+
+class PermanentFailure(Exception):
+    """This message cannot be delivered; mark it failed."""
+
+
+class ConnectionLost(TemporaryFailure):
+    """The server or the connection is gone: the rest of the batch waits too."""
+
+
+def _settings(app) -> dict:
+    config = app.config
+    return {
+        "lease": int(config.get("SAMSKAP_MAIL_LEASE_SECONDS", 300)),
+        "max_attempts": int(config.get("SAMSKAP_MAIL_MAX_ATTEMPTS", 10)),
+        "backoff_base": float(config.get("SAMSKAP_MAIL_BACKOFF_SECONDS", 30)),
+        "backoff_max": float(config.get("SAMSKAP_MAIL_BACKOFF_MAX_SECONDS", 3600)),
+        "timeout": float(config.get("SAMSKAP_MAIL_TIMEOUT_SECONDS", 30)),
+        "batch": int(config.get("SAMSKAP_MAIL_BATCH", 100)),
+    }
+
+
+def backoff_seconds(attempts: int, base: float, maximum: float) -> float:
+    """Seconds before attempt ``attempts + 1``: base, 2 x base, 4 x base ... up to ``maximum``."""
+    return min(maximum, base * (2 ** max(0, attempts - 1)))
+
+
+def claim_batch(worker_id: str, limit: int, lease_seconds: int, now: datetime | None = None) -> list[int]:
+    """Claim up to ``limit`` due messages for this worker, committed; returns their ids."""
+    now = now or utcnow()
+    due = sa.or_(
+        sa.and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
+        sa.and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
+    )
+    ids = list(db.session.scalars(
+        sa.select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit).with_for_update(skip_locked=True)
+    ))
+    if ids:
+        db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+            .values(status=OutboxStatus.SENDING, claimed_by=worker_id,
+                    claimed_until=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    return ids
+
+
+def release(ids, worker_id: str) -> None:
+    """Give claimed but unsent messages back to the queue (a clean stop)."""
+    if not ids:
+        return
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.claimed_by == worker_id,
+               OutboxMessage.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.QUEUED, claimed_until=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+class SmtpTransport:
+    """One SMTP connection per batch, opened on first use."""
+
+    def __init__(self, config: dict, timeout: float):
+        self.config = config
+        self.timeout = timeout
+        self.connection: smtplib.SMTP | None = None
+
+    def describe(self) -> str:
+        return f"smtp {self.config.get('MAIL_SERVER')}:{self.config.get('MAIL_PORT')}"
+
+    def _connect(self) -> smtplib.SMTP:
+        host = self.config["MAIL_SERVER"]
+        port = int(self.config.get("MAIL_PORT") or 25)
+        if self.config.get("MAIL_USE_SSL"):
+            connection = smtplib.SMTP_SSL(host, port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(host, port, timeout=self.timeout)
+            if self.config.get("MAIL_USE_TLS"):
+                connection.starttls(context=ssl.create_default_context())
+        if self.config.get("MAIL_USERNAME"):
+            connection.login(self.config["MAIL_USERNAME"], self.config.get("MAIL_PASSWORD") or "")
+        return connection
+
+    def send(self, message: OutboxMessage) -> str:
+        try:
+            email = build_email(message)
+        except InvalidRecipient as exc:
+            raise PermanentFailure(str(exc)) from exc
+        sender = email["From"].addresses[0].addr_spec
+        recipient = email["To"].addresses[0].addr_spec
+        data = email.as_bytes(policy=email_policy.SMTP)  # CRLF line ends, as SMTP requires
+        try:
+            if self.connection is None:
+                self.connection = self._connect()
+            self.connection.sendmail(sender, [recipient], data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()), (0, b""))
+            self._reset()
+            raise (PermanentFailure if code >= 500 else TemporaryFailure)(_smtp_text(code, text)) from exc
+        except smtplib.SMTPResponseException as exc:
+            # A refusal of this message (DATA or MAIL FROM): 5xx for good, 4xx try again.
+            code = exc.smtp_code
+            self._reset()
+            if isinstance(exc, smtplib.SMTPSenderRefused) or code < 500:
+                raise TemporaryFailure(_smtp_text(code, exc.smtp_error)) from exc
+            raise PermanentFailure(_smtp_text(code, exc.smtp_error)) from exc
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPException, OSError, socket.timeout) as exc:
+            self.close(quit=False)
+            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+        return self.describe()
+
+    def _reset(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.rset()
+            except (smtplib.SMTPException, OSError):
+                self.close(quit=False)
+
+    def close(self, quit: bool = True) -> None:
+        if self.connection is None:
+            return
+        try:
+            if quit:
+                self.connection.quit()
+            else:
+                self.connection.close()
+        except (smtplib.SMTPException, OSError):
+            pass
+        self.connection = None
+
+
+def _smtp_text(code, text) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()
+
+
+class FileTransport:
+    """Development: keep each message readable in ``instance/mail/`` instead of sending it."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def send(self, message: OutboxMessage) -> str:
+        try:
+            email = build_email(message, readable=True)
+        except InvalidRecipient as exc:
+            raise PermanentFailure(str(exc)) from exc
+        self.directory.mkdir(parents=True, exist_ok=True)
+        kind = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in message.kind)
+        path = self.directory / f"{message.created_at:%Y%m%d-%H%M%S}-{message.id:06d}-{kind}.eml"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(email.as_bytes())
+        tmp.replace(path)
+        return f"file {path.name}"
+
+    def close(self, quit: bool = True) -> None:
+        pass
+
+
+def make_transport(app):
+    if app.config.get("MAIL_SERVER"):
+        return SmtpTransport(app.config, _settings(app)["timeout"])
+    return FileTransport(Path(app.config.get("SAMSKAP_MAIL_DIRECTORY") or Path(app.instance_path) / "mail"))
+
+
+def _mark_sent(message_id: int, worker_id: str, via: str) -> None:
+    message = db.session.get(OutboxMessage, message_id)
+    message.status = OutboxStatus.SENT
+    message.sent_at = utcnow()
+    message.sent_via = via[:300]
+    message.attempts += 1
+    message.claimed_until = None
+    message.last_error = None
+    if is_security_kind(message.kind):
+        from samskap import audit
+
+        audit.record(None, "mail.sent", message, summary=f"{message.kind} to {message.to_address}")
+    db.session.commit()
+
+
+def _mark_failed_attempt(message_id: int, error: str, permanent: bool, settings: dict) -> None:
+    message = db.session.get(OutboxMessage, message_id)
+    message.attempts += 1
+    message.last_error = error[:1000]
+    message.claimed_until = None
+    message.claimed_by = None
+    if permanent or message.attempts >= settings["max_attempts"]:
+        message.status = OutboxStatus.FAILED
+        log.warning("mail %s to %s failed: %s", message.id, message.to_address, error)
+    else:
+        message.status = OutboxStatus.QUEUED
+        message.next_attempt_at = utcnow() + timedelta(
+            seconds=backoff_seconds(message.attempts, settings["backoff_base"], settings["backoff_max"]))
+    db.session.commit()
+
+
+def deliver_batch(app, worker_id: str, stop: threading.Event | None = None, transport=None) -> tuple[int, bool]:
+    """Claim and deliver one batch. Returns (messages handled, whether the server was reachable)."""
+    settings = _settings(app)
+    ids = claim_batch(worker_id, settings["batch"], settings["lease"])
+    if not ids:
+        return 0, True
+    transport = transport or make_transport(app)
+    pending = list(ids)
+    reachable = True
+    try:
+        while pending:
+            if stop is not None and stop.is_set():
+                break
+            message_id = pending.pop(0)
+            message = db.session.get(OutboxMessage, message_id)
+            if message is None or message.claimed_by != worker_id or message.status != OutboxStatus.SENDING:
+                continue
+            db.session.commit()  # end the read; no transaction stays open while talking to the server
+            try:
+                via = transport.send(message)
+            except PermanentFailure as exc:
+                _mark_failed_attempt(message_id, str(exc), True, settings)
+            except ConnectionLost as exc:
+                _mark_failed_attempt(message_id, str(exc), False, settings)
+                # The server is away: the rest of the batch tries again later, not counted as an attempt.
+                reachable = False
+                break
+            except TemporaryFailure as exc:
+                _mark_failed_attempt(message_id, str(exc), False, settings)
+            else:
+                _mark_sent(message_id, worker_id, via)
+    finally:
+        transport.close()
+        if pending:
+            release(pending, worker_id)
+    return len(ids) - len(pending), reachable
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run_worker(app, *, once: bool = False, poll_seconds: float = 1.0, stop: threading.Event | None = None) -> None:
+    """The worker loop; ``once`` drains what is due now, runs due jobs, and returns."""
+    stop = stop or threading.Event()
+    worker_id = new_worker_id()
+    idle_backoff = 0.0
+    log.info("worker %s started (%s)", worker_id,
+             app.config.get("MAIL_SERVER") and f"SMTP {app.config['MAIL_SERVER']}" or "mail kept in instance/mail/")
+    while not stop.is_set():
+        try:
+            run_due_jobs(worker_id)
+            handled, reachable = deliver_batch(app, worker_id, stop)
+        except sa.exc.OperationalError:
+            db.session.rollback()
+            log.exception("database unavailable; trying again")
+            handled, reachable = 0, False
+        finally:
+            db.session.remove()
+        if once and (handled == 0 or not reachable):
+            break
+        if not reachable:
+            idle_backoff = min(60.0, max(poll_seconds, idle_backoff * 2 or poll_seconds))
+            stop.wait(idle_backoff)
+        elif handled == 0:
+            idle_backoff = 0.0
+            stop.wait(poll_seconds)
+        else:
+            idle_backoff = 0.0
+    log.info("worker %s stopped", worker_id)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="deliver what is due and run due jobs, then exit")
+@click.option("--poll", "poll_seconds", default=1.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="seconds between looks at the queue when idle")
+@with_appcontext
+def worker_command(once, poll_seconds):
+    """Deliver queued mail and run periodic jobs (foreground; SIGTERM stops it cleanly)."""
+    app = current_app._get_current_object()
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+
+    def _stop(signum, frame):
+        log.info("signal %s: finishing the current message and stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    run_worker(app, once=once, poll_seconds=poll_seconds, stop=stop)
+
+
+def register_worker_cli(app) -> None:
+    app.cli.add_command(worker_command)
