@@ -74,6 +74,7 @@ def booking_json(booking: Booking) -> dict:
         "decision_reason": booking.decision_reason,
         "cancelled_at": iso(booking.cancelled_at),
         "cancel_reason": booking.cancel_reason,
+        "checked_in_at": iso(booking.checked_in_at),
         "created_at": iso(booking.created_at),
         "updated_at": iso(booking.updated_at),
         "masked": False,

@@ -636,31 +636,33 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
         clashes = find_clashes(actor, space, start, end)
         if clashes:
             raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
-        quota = _enforce_quotas(actor, organisation, space, [(start, end)], override=request.override_quota)
+        fair = _check_fair_use(actor, organisation, space, [(start, end)], override=request.override_quota)
         booking = _write_one(actor, space, organisation, start, end, fields)
-        _record_quota_override(actor, [booking], quota)
+        _after_fair_use(actor, [booking], fair)
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
         _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
     return result
 
 
-def _enforce_quotas(actor, organisation: Organisation, space: Space, periods, *, exclude_ids=(),
+def _check_fair_use(actor, organisation: Organisation, space: Space, periods, *, exclude_ids=(),
                     override=False, skip: bool = False):
-    """The organisation's quotas for these new periods (see :mod:`booking.fairuse.quotas`)."""
-    from booking.fairuse.quotas import enforce_quotas
+    """The organisation's quotas and the waitlist's holds for these new periods
+    (see :mod:`booking.fairuse.rules`)."""
+    from booking.fairuse.rules import check_booking
 
     if not isinstance(override, bool):
         raise ValidationFailed({"override_quota": _("'%(field)s' must be true or false.", field="override_quota")})
-    return enforce_quotas(actor, organisation, space, list(periods), now=utcnow(), exclude_ids=exclude_ids,
-                          override=override, skip=skip)
+    return check_booking(actor, organisation, space, list(periods), now=utcnow(), exclude_ids=exclude_ids,
+                         override_quota=override, skip=skip)
 
 
-def _record_quota_override(actor, bookings, quota) -> None:
-    if quota is None or not quota.overridden:
+def _after_fair_use(actor, bookings, check) -> None:
+    if check is None:
         return
-    for booking in bookings:
-        audit.record(actor, "booking.override_quota", booking, summary=" ".join(quota.overridden)[:500])
+    from booking.fairuse.rules import after_booking
+
+    after_booking(actor, bookings, check)
 
 
 def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: datetime) -> None:
@@ -780,13 +782,13 @@ def _book_series(actor, space: Space, organisation: Organisation, start: datetim
     if not free:
         raise Conflict(_("No date of the series is free."), details={"conflicts": all_clashes,
                                                                       "dates": clashing_dates})
-    quota = _enforce_quotas(actor, organisation, space, [(o.start, o.end) for o in free], override=override_quota,
+    fair = _check_fair_use(actor, organisation, space, [(o.start, o.end) for o in free], override=override_quota,
                             skip=skip_conflicts)
-    if quota.skipped:
-        for index, message in sorted(quota.skipped.items()):
+    if fair.quota.skipped:
+        for index, message in sorted(fair.quota.skipped.items()):
             skipped.append({"start": iso(free[index].start), "end": iso(free[index].end),
                             "reason": "quota_exceeded", "message": message})
-        free = [o for index, o in enumerate(free) if index not in quota.skipped]
+        free = [o for index, o in enumerate(free) if index not in fair.quota.skipped]
 
     series = BookingSeries(rrule=expansion.rrule, tzid=tz.key, created_by_id=actor.id,
                            dtstart_local=expansion.dtstart_local.isoformat(timespec="seconds"))
@@ -799,7 +801,7 @@ def _book_series(actor, space: Space, organisation: Organisation, start: datetim
                          f"{len(bookings)} occurrences, {len(skipped)} skipped")
     for booking in bookings:
         _record_creation(actor, booking)
-    _record_quota_override(actor, bookings, quota)
+    _after_fair_use(actor, bookings, fair)
     return BookingResult(bookings=bookings, series=series, skipped=skipped)
 
 
@@ -931,13 +933,14 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         _check_self_overlap(space, [(start, end) for _t, start, end in plans])
     if clashes:
         raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
-    quota = None
+    fair = None
     if moving or space_changed:
-        quota = _enforce_quotas(actor, booking.organisation, space, [(start, end) for _t, start, end in plans],
+        fair = _check_fair_use(actor, booking.organisation, space, [(start, end) for _t, start, end in plans],
                                 exclude_ids=target_ids, override=changes.get("override_quota", False))
 
     before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
     old_periods = [(t, t.start, t.end) for t, _s, _e in plans]
+    vacated = [(t.space, t.start, t.blocked_until) for t, _s, _e in plans] if moving or space_changed else []
 
     def apply():
         if (moving or space_changed) and len(plans) > 1:
@@ -976,8 +979,13 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
             if target.opening_hours_overridden and ("start" in changed or "end" in changed or "space_id" in changed):
                 audit.record(actor, "booking.override_opening_hours", target,
                              summary=f"moved outside opening hours: {_period_text(target.start, target.end)}")
-    if quota is not None:
-        _record_quota_override(actor, [t for t, _s, _e in plans], quota)
+    _after_fair_use(actor, [t for t, _s, _e in plans], fair)
+    if vacated:
+        from booking.fairuse.waitlist import slot_freed
+
+        for old_space, old_start, old_until in vacated:  # what the move left free goes to the waitlist
+            if old_until > now:
+                slot_freed(old_space, old_start, old_until, now=now)
     return [t for t, _s, _e in plans]
 
 
@@ -1012,7 +1020,17 @@ def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this
 
         for target in targets:
             cancel_for_booking(actor, target, reason)
+    _periods_freed(targets, now)
     return targets
+
+
+def _periods_freed(bookings, now: datetime) -> None:
+    """Tell the waitlist that these bookings' periods are free (in this transaction)."""
+    from booking.fairuse.waitlist import slot_freed
+
+    for booking in bookings:
+        if booking.blocked_until > now:
+            slot_freed(booking.space, booking.start, booking.blocked_until, now=now)
 
 
 def approve_booking(actor, booking: Booking, reason: str = "") -> None:
@@ -1030,6 +1048,7 @@ def reject_booking(actor, booking: Booking, reason: str) -> None:
     reason = _clean_reason(reason, required=True)
     _decide(actor, booking, BookingStatus.REJECTED, reason, "booking.reject")
     cancel_for_booking(actor, booking, reason)
+    _periods_freed([booking], utcnow())
 
 
 def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action: str) -> None:

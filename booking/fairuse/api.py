@@ -6,10 +6,15 @@ commit, serialise. The rules live in :mod:`booking.fairuse.quotas`, ``checkin`` 
 from __future__ import annotations
 
 from flask import jsonify, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from booking.fairuse import quotas
+from booking.fairuse import checkin, quotas, waitlist
+from booking.models import Booking
 from samskap.api import api_blueprint, json_body
+from samskap.errors import NotFound, ValidationFailed
+from samskap.ids import MAX_ID
+from samskap.timeutil import parse_aware_iso
 from samskap.extensions import db
 from samskap.openapi import error_responses, register_paths
 
@@ -57,6 +62,62 @@ def delete_quota(quota_id: int):
     return "", 204
 
 
+# --- check-in ----------------------------------------------------------------------------------
+
+@api_bp.post("/bookings/<int:booking_id>/check-in")
+def check_in(booking_id: int):
+    from booking.api import booking_json
+
+    booking = db.session.get(Booking, booking_id) if booking_id <= MAX_ID else None
+    if booking is None:
+        raise NotFound(_("No such booking."))
+    checkin.check_in(current_user, booking)
+    body = booking_json(booking)
+    db.session.commit()
+    return jsonify(body)
+
+
+# --- waitlist ------------------------------------------------------------------------------------
+
+WAITLIST_FIELDS = ("space_id", "start", "end", "auto_book", "title")
+
+
+@api_bp.post("/waitlist")
+def join_waitlist():
+    data = json_body()
+    errors = {key: _("Unknown field.") for key in data if key not in WAITLIST_FIELDS}
+    times = {}
+    for name in ("start", "end"):
+        try:
+            times[name] = parse_aware_iso(data.get(name))
+        except ValueError:
+            errors[name] = _("Give an ISO 8601 date-time with an offset, such as 2026-03-16T09:00+01:00.")
+    if errors:
+        raise ValidationFailed(errors)
+    entry = waitlist.join_waitlist(current_user, data.get("space_id"), times["start"], times["end"],
+                                   auto_book=data.get("auto_book", False), title=data.get("title", ""))
+    body = waitlist.entry_json(entry)
+    db.session.commit()
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+@api_bp.get("/waitlist")
+def list_waitlist():
+    from samskap.timeutil import utcnow
+
+    return jsonify({"waitlist": [waitlist.entry_json(e) for e in waitlist.entries_of(current_user, utcnow())]})
+
+
+@api_bp.delete("/waitlist/<int:entry_id>")
+def leave_waitlist(entry_id: int):
+    entry = waitlist.own_entry(current_user, entry_id)
+    waitlist.leave_waitlist(current_user, entry)
+    db.session.commit()
+    return "", 204
+
+
 # --- OpenAPI -------------------------------------------------------------------------------------
 
 _JSON = "application/json"
@@ -81,7 +142,37 @@ _QUOTA = {
 }
 _QID = [{"name": "quota_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
+_TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset"}
+_WAITLIST = {"type": "object", "required": ["space_id", "start", "end"], "properties": {
+    "space_id": {"type": "integer"}, "start": _TIME, "end": _TIME,
+    "auto_book": {"type": "boolean", "default": False,
+                  "description": "book at once when the time frees, if every rule still holds"},
+    "title": {"type": "string", "maxLength": 200, "description": "the title of a booking made automatically"}}}
+
 register_paths({
+    "/bookings/{booking_id}/check-in": {
+        "post": {"summary": "Check in (organiser, their organisation's contacts, staff); opens 15 minutes before "
+                           "the start. A space's check_in_minutes releases bookings not checked in in time "
+                           "(status no_show)",
+                 "parameters": [{"name": "booking_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                 "responses": {"200": {"description": "The booking, with checked_in_at"},
+                               **error_responses(401, 403, 404, 409)}},
+    },
+    "/waitlist": {
+        "get": {"summary": "The caller's waitlist entries",
+                "responses": {"200": {"description": "{\"waitlist\": [...]}"}, **error_responses(401)}},
+        "post": {"summary": "Wait for a taken time: the first in line is told by mail when it frees and holds it "
+                            "(SAMSKAP_WAITLIST_HOLD_MINUTES, default 30) or has it booked at once (auto_book)",
+                 "requestBody": {"required": True, "content": {_JSON: {"schema": _WAITLIST}}},
+                 "responses": {"201": {"description": "The entry, with its position"},
+                               **error_responses(400, 401, 403, 409, 422)}},
+    },
+    "/waitlist/{entry_id}": {
+        "delete": {"summary": "Leave the waitlist (one's own entry)",
+                   "parameters": [{"name": "entry_id", "in": "path", "required": True,
+                                   "schema": {"type": "integer"}}],
+                   "responses": {"204": {"description": "Left"}, **error_responses(401, 404)}},
+    },
     "/quotas": {
         "get": {"summary": "Every quota (administrators)",
                 "responses": {"200": {"description": "{\"quotas\": [...]}"}, **error_responses(401, 403)}},

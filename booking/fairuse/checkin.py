@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import force_locale
 
 from booking.models import Booking, BookingStatus
 from booking.permissions import can_manage, can_view_details
@@ -56,6 +55,11 @@ def check_in(actor, booking: Booking, *, now: datetime | None = None) -> Booking
     db.session.flush()
     audit.record(actor, "booking.check_in", booking, changes={"checked_in_at": [None, now]})
     return booking
+
+
+def is_open(booking: Booking, now: datetime) -> bool:
+    """Check-in is open: a confirmed booking, from shortly before its start until its end."""
+    return (booking.status == BookingStatus.CONFIRMED and booking.start - CHECK_IN_OPENS_BEFORE <= now < booking.end)
 
 
 def _status_text(booking: Booking) -> str:

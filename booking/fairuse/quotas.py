@@ -87,14 +87,17 @@ def _pieces(period: QuotaPeriod, start: datetime, end: datetime):
 
 # --- which quotas, and what is used -----------------------------------------------------------
 
+def binding_clause(organisation: Organisation, space: Space):
+    """SQL condition: the quotas that bind ``organisation`` when it books ``space``."""
+    return sa.and_(
+        sa.or_(Quota.organisation_id == organisation.id, Quota.organisation_kind == organisation.kind),
+        sa.or_(Quota.space_id.is_(None), Quota.space_id == space.id),
+        sa.or_(Quota.space_kind_id.is_(None), Quota.space_kind_id == space.kind_id))
+
+
 def applicable_quotas(organisation: Organisation, space: Space) -> list[Quota]:
     """The quotas that bind ``organisation`` when it books ``space`` (one indexed query)."""
-    return list(db.session.scalars(
-        sa.select(Quota).where(
-            sa.or_(Quota.organisation_id == organisation.id, Quota.organisation_kind == organisation.kind),
-            sa.or_(Quota.space_id.is_(None), Quota.space_id == space.id),
-            sa.or_(Quota.space_kind_id.is_(None), Quota.space_kind_id == space.kind_id),
-        ).order_by(Quota.id)))
+    return list(db.session.scalars(sa.select(Quota).where(binding_clause(organisation, space)).order_by(Quota.id)))
 
 
 def _counted(quota: Quota, organisation_id: int, exclude_ids=()):
@@ -199,7 +202,8 @@ class QuotaCheck:
 
 
 def enforce_quotas(actor, organisation: Organisation, space: Space, periods: list[tuple[datetime, datetime]], *,
-                   now: datetime, exclude_ids=(), override: bool = False, skip: bool = False) -> QuotaCheck:
+                   now: datetime, exclude_ids=(), override: bool = False, skip: bool = False,
+                   quotas: list[Quota] | None = None) -> QuotaCheck:
     """Check the new ``periods`` of ``organisation`` in ``space`` against every quota that binds it.
 
     ``exclude_ids``: bookings being changed (their old periods do not count). ``override``: staff
@@ -207,18 +211,21 @@ def enforce_quotas(actor, organisation: Organisation, space: Space, periods: lis
     that skips what it cannot book; the periods past a limit are returned in
     :attr:`QuotaCheck.skipped` (unless every period is). Otherwise raises :class:`QuotaExceeded`
     naming the limit, the use and what remains (and for a series, the dates that exceed).
+    ``quotas``: the applicable quotas when the caller has read them already.
     """
     result = QuotaCheck()
     if override and not is_staff(actor):
         raise PermissionDenied(_("Only staff can book past a quota."))
     if not periods:
         return result
-    quotas = applicable_quotas(organisation, space)
+    if quotas is None:
+        quotas = applicable_quotas(organisation, space)
     if not quotas:
         return result
     _lock(quotas, organisation.id)
     order = sorted(range(len(periods)), key=lambda i: periods[i][0])
     exceeding: dict[int, str] = {}
+    audit_lines: list[str] = []   # in English, for the audit log of an override
     first_details: dict | None = None
     for quota in quotas:
         if quota.max_hours is not None:
@@ -227,6 +234,8 @@ def enforce_quotas(actor, organisation: Organisation, space: Space, periods: lis
             used = _hours_used(quota, organisation.id, low, high, exclude_ids)
             limit = Decimal(quota.max_hours)
             for index in order:
+                if skip and index in exceeding:
+                    continue  # skipped for another quota: not booked
                 start, end = periods[index]
                 pieces = _pieces(quota.period, start, end)
                 over = [(b, h) for b, _e, h in pieces if used.get(b, Decimal(0)) + h > limit]
@@ -239,14 +248,16 @@ def enforce_quotas(actor, organisation: Organisation, space: Space, periods: lis
                                          "limit": float(limit), "used": float(used.get(bucket, 0)),
                                          "remaining": float(max(limit - used.get(bucket, 0), 0)),
                                          "requested": float(hours), "period_start": bucket.isoformat()}
-                    if skip or override:
-                        continue  # not booked (skip) or audited (override): later dates count as before
+                    audit_lines.append(f"quota {quota.id}: {float(used.get(bucket, 0)):g} + {float(hours):g} hours "
+                                       f"> {float(limit):g} per {quota.period.value} from {bucket.astimezone(local_tz()):%Y-%m-%d}")
+                    if skip:
+                        continue  # not booked: later dates count without it
                 for bucket, _e, hours in pieces:
                     used[bucket] = used.get(bucket, Decimal(0)) + hours
         if quota.max_active is not None:
             held = _active_count(quota, organisation.id, now, exclude_ids)
             for index in order:
-                if periods[index][1] <= now:
+                if periods[index][1] <= now or (skip and index in exceeding):
                     continue
                 if held + 1 > quota.max_active:
                     exceeding.setdefault(index, _active_message(organisation, quota, held, 1))
@@ -254,13 +265,14 @@ def enforce_quotas(actor, organisation: Organisation, space: Space, periods: lis
                         first_details = {"quota_id": quota.id, "unit": "bookings", "period": None,
                                          "limit": quota.max_active, "used": held,
                                          "remaining": max(quota.max_active - held, 0), "requested": 1}
-                    if skip or override:
+                    audit_lines.append(f"quota {quota.id}: {held} + 1 bookings > {quota.max_active} at once")
+                    if skip:
                         continue
                 held += 1
     if not exceeding:
         return result
     if override:
-        result.overridden = [exceeding[i] for i in sorted(exceeding)]
+        result.overridden = audit_lines
         return result
     if skip and len(exceeding) < len(periods):
         result.skipped = exceeding

@@ -10,7 +10,7 @@ SQLite cannot alter a constraint or add a checked column in place: batch mode co
 created again here.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
@@ -18,7 +18,7 @@ from alembic import op
 import samskap.timeutil
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
