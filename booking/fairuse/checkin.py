@@ -108,16 +108,18 @@ def release_no_shows(now: datetime | None = None) -> list[Booking]:
     now = now or utcnow()
     released = []
     for booking in due_for_release(now):
-        # Lock the row and look again: a check-in may have been committed since the query.
-        db.session.refresh(booking, with_for_update=True)
-        if booking.status != BookingStatus.CONFIRMED or booking.checked_in_at is not None:
+        reason = "not checked in within %d minutes of the start" % booking.space.check_in_minutes
+        # One conditional UPDATE: a check-in committed since the query above wins (no row changes).
+        changed = db.session.execute(
+            sa.update(Booking)
+            .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED,
+                   Booking.checked_in_at.is_(None))
+            .values(status=BookingStatus.NO_SHOW, cancelled_at=now, cancelled_by_id=None, cancel_reason=reason,
+                    sequence=Booking.sequence + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        db.session.refresh(booking)
+        if changed != 1:
             continue
-        booking.status = BookingStatus.NO_SHOW
-        booking.cancelled_at = now
-        booking.cancelled_by_id = None
-        booking.cancel_reason = "not checked in within %d minutes of the start" % booking.space.check_in_minutes
-        booking.sequence += 1
-        db.session.flush()
         audit.record(None, "booking.no_show", booking, changes={"status": ["confirmed", "no_show"]},
                      summary=booking.cancel_reason)
         notices.tell_no_show(booking)
