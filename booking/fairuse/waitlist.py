@@ -227,7 +227,7 @@ def expire_holds(now: datetime | None = None) -> list[WaitlistEntry]:
     now = now or utcnow()
     expired = list(db.session.scalars(sa.select(WaitlistEntry).where(
         WaitlistEntry.status == WaitlistStatus.OFFERED, WaitlistEntry.hold_until <= now)
-        .order_by(WaitlistEntry.hold_until, WaitlistEntry.id).with_for_update(skip_locked=True)))
+        .order_by(WaitlistEntry.hold_until, WaitlistEntry.id).with_for_update(skip_locked=True, of=WaitlistEntry)))
     for entry in expired:
         entry.status = WaitlistStatus.EXPIRED
         db.session.flush()
