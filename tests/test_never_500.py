@@ -23,6 +23,8 @@ PAGES = [
     ("GET", f"/equipment-reservations/new?type={HUGE}"), ("GET", "/equipment-reservations/new?type=%C2%B2"),
     ("GET", "/spaces?min_capacity=%C2%B2"), ("GET", f"/spaces?min_capacity={HUGE}"),
     ("GET", "/day?date=9999-12-31"), ("GET", "/day?date=0001-01-01"), ("GET", "/events?page=%C2%B2"),
+    ("POST", f"/bookings/{HUGE}/check-in"), ("GET", f"/spaces/{HUGE}/check-in"), ("GET", f"/spaces/{HUGE}/check-in-code"),
+    ("POST", f"/waitlist/{HUGE}/leave"), ("POST", "/waitlist"),
 ]
 
 API = [
@@ -64,6 +66,15 @@ API = [
                                                 "end": "2031-01-02T23:00:00Z", "booking_id": HUGE}),
     ("POST", "/api/v1/equipment-reservations", {"equipment_id": HUGE, "quantity": 1,
                                                 "start": "2031-01-01T22:00:00Z", "end": "2031-01-02T23:00:00Z"}),
+    ("POST", f"/api/v1/bookings/{HUGE}/check-in", None),
+    ("POST", "/api/v1/waitlist", {"space_id": HUGE, "start": "2031-01-01T10:00:00Z", "end": "2031-01-01T11:00:00Z"}),
+    ("POST", "/api/v1/waitlist", {"space_id": 1, "start": "9999-12-31T22:00:00Z", "end": "9999-12-31T23:00:00Z"}),
+    ("POST", "/api/v1/waitlist", {"space_id": 1, "start": "2031-01-01T10:00:00Z", "end": "2031-01-01T11:00:00Z",
+                                  "title": "a\x00b"}),
+    ("POST", "/api/v1/waitlist", {"space_id": [1], "start": 5, "end": None}),
+    ("DELETE", f"/api/v1/waitlist/{HUGE}", None),
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": "x", "start": "2031-01-14T10:00:00Z",
+                                  "end": "2031-01-14T11:00:00Z", "override_quota": "yes"}),
 ]
 
 ADMIN_API = [
@@ -79,6 +90,15 @@ ADMIN_API = [
     ("POST", "/api/v1/equipment", {"name": "F", "category": "other", "max_loan_days": 5, "turnaround_hours": HUGE,
                                    "bookable_by": ["host"]}),
     ("POST", "/api/v1/equipment", {"name": "G\x00", "category": "other", "max_loan_days": 5, "bookable_by": ["host"]}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": "company", "max_hours": HUGE}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": "company", "max_active": HUGE}),
+    ("POST", "/api/v1/quotas", {"organisation_id": HUGE, "max_hours": 1}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": "company\x00", "max_hours": 1}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": ["company"], "space_kind": 5, "max_hours": "1e999"}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": "company", "max_hours": "Infinity"}),
+    ("PATCH", f"/api/v1/quotas/{HUGE}", {"max_hours": 3}),
+    ("DELETE", f"/api/v1/quotas/{HUGE}", None),
+    ("PATCH", "/api/v1/spaces/1", {"check_in_minutes": HUGE}),
 ]
 
 
