@@ -322,3 +322,13 @@ def test_simultaneous_bookings_cannot_together_pass_a_limit(app, backend, clock)
     assert sorted(outcomes) == ["booked"] * 3 + ["quota_exceeded"] * 5, outcomes
     total = db.session.scalar(sa.select(sa.func.count(Booking.id)).where(Booking.organisation_id == org_id))
     assert total == 3
+
+
+def test_openapi_describes_quotas_waitlist_and_check_in(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert set(paths["/quotas"]) == {"get", "post"} and set(paths["/quotas/{quota_id}"]) == {"get", "patch", "delete"}
+    assert "term" in paths["/quotas"]["post"]["requestBody"]["content"]["application/json"]["schema"]["description"]
+    assert "post" in paths["/waitlist"] and "delete" in paths["/waitlist/{entry_id}"]
+    assert "post" in paths["/bookings/{booking_id}/check-in"]
+    assert "override_quota" in paths["/bookings"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "properties"]

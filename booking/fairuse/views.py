@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from accounts.forms import ConfirmForm
-from accounts.permissions import staff_required
+from accounts.permissions import is_staff, staff_required
 from booking.fairuse import checkin, quotas, waitlist
 from booking.fairuse.notices import link
 from booking.models import Booking
@@ -88,7 +88,7 @@ def space_check_in(space_id: int):
     current = [b for b in checkin.current_bookings(space, now) if can_view_details(current_user, b)]
     return render_template("fairuse/space_check_in.html", space=space, bookings=current,
                            may_check_in=lambda b: b.checked_in_at is None and checkin.can_check_in(current_user, b),
-                           form=ConfirmForm())
+                           form=ConfirmForm(), may_print=is_staff(current_user))
 
 
 @fairuse_bp.get("/spaces/<int:space_id>/check-in-code")
