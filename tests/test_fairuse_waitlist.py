@@ -178,3 +178,22 @@ def test_quota_use_is_shown_on_the_form_and_my_bookings(client, auth):
         section = " ".join(section[:section.index("</section>")].split())
         assert "Simlab: 1.5 of 2 hours used per week (0.5 left" in section, section
         assert "; 1 of 3 bookings not yet over" in section
+
+
+def test_a_hold_also_stops_a_move_and_a_series_date(client):
+    space = make_space()
+    start, end = _slot(days=10)
+    owner, holder, other = make_user(), make_user(), make_user(locale="en")
+    booking = make_booking(space, owner, start=start)
+    join(client, holder, space, start, end)
+    cancel_booking(owner, booking)
+    db.session.commit()
+    elsewhere = make_booking(space, other, start=start + timedelta(hours=3))
+    moved = client.patch(f"/api/v1/bookings/{elsewhere.id}", headers=api_headers(other),
+                         json={"start": start.isoformat(), "end": end.isoformat()})
+    assert moved.status_code == 409 and moved.json["error"]["code"] == "held_for_waitlist"
+    series = client.post("/api/v1/bookings", headers=api_headers(other), json={
+        "space_id": space.id, "title": "Weekly", "start": (start - timedelta(days=7)).isoformat(),
+        "end": (end - timedelta(days=7)).isoformat(), "recurrence": {"freq": "weekly", "count": 2}})
+    assert series.status_code == 409 and series.json["error"]["code"] == "held_for_waitlist"
+    assert "held until" in series.json["error"]["message"]
