@@ -97,7 +97,7 @@ def check_in_code(space_id: int):
     """A printable page for the room's door: a QR code leading to check-in in that room."""
     space = _space(space_id)
     target = link("fairuse.space_check_in", space_id=space.id)
-    svg = segno.make(target, error="m").svg_inline(scale=8, border=2, title=_("Check in: %(space)s",
+    svg = segno.make(target, error="m").svg_inline(scale=8, border=2, omitsize=True, title=_("Check in: %(space)s",
                                                                                   space=space.name))
     return render_template("fairuse/check_in_code.html", space=space, target=target, qr=Markup(svg))
 
