@@ -16,6 +16,10 @@ constraint decides, its refusal returns no row, and no savepoint is needed (see
 (see :mod:`samskap.database`), so check-then-insert is serialised.
 
 One overlap predicate, half-open: ``start < other_blocked_until and other_start < blocked_until``.
+
+Fair use (:mod:`booking.fairuse`): after the clash check and before writing, a new or moved
+booking meets its organisation's quotas and the waitlist's holds (one query when none apply);
+a cancellation, rejection or move hands the freed period to the waitlist in the same transaction.
 """
 from __future__ import annotations
 
