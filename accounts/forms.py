@@ -59,6 +59,7 @@ class OrganisationForm(FlaskForm):
     members_share_bookings = BooleanField(_l("Members see and manage all of the organisation's bookings"),
                                           default=True)
     active = BooleanField(_l("Active"), default=True)
+    contact_email = EmailField(_l("Shared contact address (optional)"), validators=[Optional(), Length(max=254)])
 
 
 class UserForm(FlaskForm):
@@ -70,3 +71,13 @@ class UserForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Password"))
+
+
+class NotificationForm(FlaskForm):
+    """Which optional emails a user gets (status mail about their own bookings always comes)."""
+
+    notify_reminders = BooleanField(_l("Remind me before my bookings start and before loans end"))
+    reminder_hours = StringField(_l("Hours before the start"), id="reminder-hours",
+                                 validators=[Optional(), Length(max=4)])
+    approval_digest = BooleanField(_l("Bookings waiting for my decision: one daily digest instead of one email "
+                                      "per request"))

@@ -26,7 +26,7 @@ from samskap.timeutil import utcnow
 NAME_MAX = 200
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
-ORG_FIELDS = ("name", "kind", "number", "members_share_bookings", "active")
+ORG_FIELDS = ("name", "kind", "number", "members_share_bookings", "active", "contact_email")
 USER_FIELDS = ("email", "name", "organisation_id", "role", "is_org_contact", "locale", "active")
 
 
@@ -158,6 +158,15 @@ def _validate_organisation(data: dict, existing: Organisation | None) -> dict:
     for flag in ("members_share_bookings", "active"):
         if flag in data:
             clean[flag] = bool(data[flag])
+    if "contact_email" in data:
+        address = data.get("contact_email")
+        if address is None or (isinstance(address, str) and not address.strip()):
+            clean["contact_email"] = None
+        else:
+            try:
+                clean["contact_email"] = normalise_email(address)
+            except ValidationFailed as exc:
+                errors["contact_email"] = exc.fields.get("email") or next(iter(exc.fields.values()))
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -293,6 +302,42 @@ def update_profile(user: User, data: dict) -> User:
     changes = audit.diff(user, ("name", "locale"), before)
     if changes:
         audit.record(user, "user.profile", user, changes=changes)
+    return user
+
+
+MAX_REMINDER_HOURS = 336  # two weeks
+
+
+def update_notification_preferences(user: User, data: dict) -> User:
+    """A user chooses their optional email: reminders on or off and how many hours before a
+    booking starts, and (staff) a daily digest of pending bookings instead of one mail each.
+    Mail about the status of their own bookings cannot be turned off."""
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    if "notify_reminders" in data:
+        clean["notify_reminders"] = bool(data["notify_reminders"])
+    if "reminder_hours" in data:
+        raw = data["reminder_hours"]
+        text = str(raw).strip() if raw is not None else ""
+        if not text:
+            clean["reminder_hours"] = None
+        elif not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_REMINDER_HOURS:
+            errors["reminder_hours"] = _("Give a whole number of hours from 1 to %(max)d, or leave it empty for "
+                                         "the default.", max=MAX_REMINDER_HOURS)
+        else:
+            clean["reminder_hours"] = int(text)
+    if "approval_digest" in data:
+        clean["approval_digest"] = bool(data["approval_digest"]) and user.is_staff
+    if errors:
+        raise ValidationFailed(errors)
+    fields = ("notify_reminders", "reminder_hours", "approval_digest")
+    before = audit.snapshot(user, fields)
+    for key, value in clean.items():
+        setattr(user, key, value)
+    db.session.flush()
+    changes = audit.diff(user, fields, before)
+    if changes:
+        audit.record(user, "user.notifications", user, changes=changes)
     return user
 
 

@@ -8,7 +8,8 @@ from flask_babel import get_locale, gettext as _, refresh as refresh_locale
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts import services
-from accounts.forms import (ConfirmForm, LanguageForm, LoginForm, OrganisationForm, PasswordForm, ProfileForm,
+from accounts.forms import (ConfirmForm, LanguageForm, LoginForm, NotificationForm, OrganisationForm, PasswordForm,
+                            ProfileForm,
                             TokenForm, UserForm)
 from accounts.models import ApiToken, Organisation, User
 from accounts.permissions import admin_required
@@ -120,7 +121,29 @@ def profile():
     return _render_profile(profile_form=form)
 
 
-def _render_profile(*, profile_form=None, password_form=None, token_form=None, new_token=None, status=None):
+@auth_bp.route("/profile/notifications", methods=["POST"])
+@login_required
+def notification_preferences():
+    user = current_user._get_current_object()
+    form = NotificationForm()
+    if form.validate_on_submit():
+        data = {"notify_reminders": form.notify_reminders.data, "reminder_hours": form.reminder_hours.data}
+        if user.is_staff:
+            data["approval_digest"] = form.approval_digest.data
+        try:
+            services.update_notification_preferences(user, data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash_success(_("Your email choices are saved."))
+            return redirect(url_for("auth.profile"))
+    return _render_profile(notification_form=form)
+
+
+def _render_profile(*, profile_form=None, password_form=None, token_form=None, new_token=None, status=None,
+                    notification_form=None):
     user = current_user._get_current_object()
     tokens = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
@@ -132,11 +155,13 @@ def _render_profile(*, profile_form=None, password_form=None, token_form=None, n
         form=profile_form or ProfileForm(formdata=None, obj=user),
         password_form=password_form or PasswordForm(formdata=None),
         token_form=token_form or TokenForm(formdata=None),
+        notification_form=notification_form or NotificationForm(formdata=None, obj=user),
         confirm_form=ConfirmForm(),
         tokens=tokens,
         new_token=new_token,
     )
-    invalid = any(f is not None and (f.errors or f.form_errors) for f in (profile_form, password_form, token_form))
+    invalid = any(f is not None and (f.errors or f.form_errors)
+                  for f in (profile_form, password_form, token_form, notification_form))
     return body, status or (400 if invalid else 200)
 
 
@@ -268,6 +293,7 @@ def _organisation_form(org: Organisation | None):
             "number": form.number.data,
             "members_share_bookings": form.members_share_bookings.data,
             "active": form.active.data,
+            "contact_email": form.contact_email.data,
         }
         actor = current_user._get_current_object()
         try:
@@ -399,3 +425,5 @@ def _register_navigation():
 
 
 _register_navigation()
+
+from accounts import outbox_views  # noqa: E402,F401 (the outbox page, on the admin blueprint)

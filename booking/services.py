@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 
 from accounts.models import Organisation
+from booking.notifications import bookings as notifications
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
 from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_override_opening_hours,
                                  can_view_details, details_visible_clause)
@@ -646,6 +647,7 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
         _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
+    notifications.booking_made(actor, result.bookings, result.series)
     return result
 
 
@@ -976,13 +978,17 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
             _move_equipment_for(actor, old_periods, now=now)
 
     _write_guarded(actor, space, [(start, end, target_ids) for _t, start, end in plans], apply)
+    changed_targets = []
     for target, _start, _end in plans:
         changed = audit.diff(target, AUDITED_FIELDS, before[target.id])
         if changed:
+            changed_targets.append(target)
             audit.record(actor, "booking.update", target, changes=changed, summary=f"scope={scope}")
             if target.opening_hours_overridden and ("start" in changed or "end" in changed or "space_id" in changed):
                 audit.record(actor, "booking.override_opening_hours", target,
                              summary=f"moved outside opening hours: {_period_text(target.start, target.end)}")
+    if changed_targets:
+        notifications.booking_changed(actor, changed_targets, scope)
     _after_fair_use(actor, [t for t, _s, _e in plans], fair)
     if vacated:
         from booking.fairuse.waitlist import slot_freed
@@ -1024,6 +1030,7 @@ def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this
 
         for target in targets:
             cancel_for_booking(actor, target, reason)
+    notifications.booking_cancelled(actor, targets, reason, scope)
     _periods_freed(targets, now)
     return targets
 
@@ -1041,6 +1048,7 @@ def approve_booking(actor, booking: Booking, reason: str = "") -> None:
     """Staff confirm a pending booking (which already held its slot)."""
     _require_decide(actor, booking)
     _decide(actor, booking, BookingStatus.CONFIRMED, _clean_reason(reason, required=False), "booking.approve")
+    notifications.booking_decided(actor, booking)
 
 
 def reject_booking(actor, booking: Booking, reason: str) -> None:
@@ -1052,6 +1060,7 @@ def reject_booking(actor, booking: Booking, reason: str) -> None:
     reason = _clean_reason(reason, required=True)
     _decide(actor, booking, BookingStatus.REJECTED, reason, "booking.reject")
     cancel_for_booking(actor, booking, reason)
+    notifications.booking_decided(actor, booking)
     _periods_freed([booking], utcnow())
 
 

@@ -124,3 +124,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
     init_fairuse(app)
+    import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)

@@ -39,8 +39,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
-from email import policy as email_policy
-
 import click
 import sqlalchemy as sa
 from flask import current_app
@@ -231,16 +229,14 @@ class SmtpTransport:
 
     def send(self, message: OutboxMessage) -> str:
         try:
-            email = build_email(message)
+            built = build_email(message)
         except InvalidRecipient as exc:
             raise PermanentFailure(str(exc)) from exc
-        sender = email["From"].addresses[0].addr_spec
-        recipient = email["To"].addresses[0].addr_spec
-        data = email.as_bytes(policy=email_policy.SMTP)  # CRLF line ends, as SMTP requires
+        data = built.as_bytes(smtp=True)  # CRLF line ends, as SMTP requires
         try:
             if self.connection is None:
                 self.connection = self._connect()
-            self.connection.sendmail(sender, [recipient], data)
+            self.connection.sendmail(built.sender, [built.recipient], data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()), (0, b""))
             self._reset()
@@ -291,14 +287,14 @@ class FileTransport:
 
     def send(self, message: OutboxMessage) -> str:
         try:
-            email = build_email(message, readable=True)
+            built = build_email(message, readable=True)
         except InvalidRecipient as exc:
             raise PermanentFailure(str(exc)) from exc
         self.directory.mkdir(parents=True, exist_ok=True)
         kind = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in message.kind)
         path = self.directory / f"{message.created_at:%Y%m%d-%H%M%S}-{message.id:06d}-{kind}.eml"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(email.as_bytes())
+        tmp.write_bytes(built.as_bytes(smtp=False))
         tmp.replace(path)
         return f"file {path.name}"
 
@@ -312,35 +308,36 @@ def make_transport(app):
     return FileTransport(Path(app.config.get("SAMSKAP_MAIL_DIRECTORY") or Path(app.instance_path) / "mail"))
 
 
-def _mark_sent(message_id: int, worker_id: str, via: str) -> None:
-    message = db.session.get(OutboxMessage, message_id)
-    message.status = OutboxStatus.SENT
-    message.sent_at = utcnow()
-    message.sent_via = via[:300]
-    message.attempts += 1
-    message.claimed_until = None
-    message.last_error = None
+def _finish(message: OutboxMessage, worker_id: str, **values) -> None:
+    """Record the outcome of one attempt: one UPDATE of that row (only while this worker still holds
+    it) and the commit, straight after the server answered."""
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker_id)
+        .values(attempts=OutboxMessage.attempts + 1, claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _mark_sent(message: OutboxMessage, worker_id: str, via: str) -> None:
     if is_security_kind(message.kind):
         from samskap import audit
 
         audit.record(None, "mail.sent", message, summary=f"{message.kind} to {message.to_address}")
-    db.session.commit()
+    _finish(message, worker_id, status=OutboxStatus.SENT, sent_at=utcnow(), sent_via=via[:300], last_error=None)
 
 
-def _mark_failed_attempt(message_id: int, error: str, permanent: bool, settings: dict) -> None:
-    message = db.session.get(OutboxMessage, message_id)
-    message.attempts += 1
-    message.last_error = error[:1000]
-    message.claimed_until = None
-    message.claimed_by = None
-    if permanent or message.attempts >= settings["max_attempts"]:
-        message.status = OutboxStatus.FAILED
+def _mark_failed_attempt(message: OutboxMessage, worker_id: str, error: str, permanent: bool,
+                         settings: dict) -> None:
+    attempts = message.attempts + 1
+    if permanent or attempts >= settings["max_attempts"]:
         log.warning("mail %s to %s failed: %s", message.id, message.to_address, error)
+        _finish(message, worker_id, status=OutboxStatus.FAILED, claimed_by=None, last_error=error[:1000])
     else:
-        message.status = OutboxStatus.QUEUED
-        message.next_attempt_at = utcnow() + timedelta(
-            seconds=backoff_seconds(message.attempts, settings["backoff_base"], settings["backoff_max"]))
-    db.session.commit()
+        delay = backoff_seconds(attempts, settings["backoff_base"], settings["backoff_max"])
+        _finish(message, worker_id, status=OutboxStatus.QUEUED, claimed_by=None, last_error=error[:1000],
+                next_attempt_at=utcnow() + timedelta(seconds=delay))
 
 
 def deliver_batch(app, worker_id: str, stop: threading.Event | None = None, transport=None) -> tuple[int, bool]:
@@ -349,36 +346,40 @@ def deliver_batch(app, worker_id: str, stop: threading.Event | None = None, tran
     ids = claim_batch(worker_id, settings["batch"], settings["lease"])
     if not ids:
         return 0, True
+    # The batch in one read, then no transaction stays open while talking to the mail server.
+    messages = list(db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker_id,
+                                       OutboxMessage.status == OutboxStatus.SENDING)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)))
+    for message in messages:
+        db.session.expunge(message)
+    db.session.commit()
     transport = transport or make_transport(app)
-    pending = list(ids)
+    pending = [m.id for m in messages]
     reachable = True
     try:
-        while pending:
+        for message in messages:
             if stop is not None and stop.is_set():
                 break
-            message_id = pending.pop(0)
-            message = db.session.get(OutboxMessage, message_id)
-            if message is None or message.claimed_by != worker_id or message.status != OutboxStatus.SENDING:
-                continue
-            db.session.commit()  # end the read; no transaction stays open while talking to the server
+            pending.pop(0)
             try:
                 via = transport.send(message)
             except PermanentFailure as exc:
-                _mark_failed_attempt(message_id, str(exc), True, settings)
+                _mark_failed_attempt(message, worker_id, str(exc), True, settings)
             except ConnectionLost as exc:
-                _mark_failed_attempt(message_id, str(exc), False, settings)
+                _mark_failed_attempt(message, worker_id, str(exc), False, settings)
                 # The server is away: the rest of the batch tries again later, not counted as an attempt.
                 reachable = False
                 break
             except TemporaryFailure as exc:
-                _mark_failed_attempt(message_id, str(exc), False, settings)
+                _mark_failed_attempt(message, worker_id, str(exc), False, settings)
             else:
-                _mark_sent(message_id, worker_id, via)
+                _mark_sent(message, worker_id, via)
     finally:
         transport.close()
         if pending:
             release(pending, worker_id)
-    return len(ids) - len(pending), reachable
+    return len(messages) - len(pending), reachable
 
 
 def new_worker_id() -> str:

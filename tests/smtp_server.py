@@ -6,6 +6,7 @@ started again on the same port.
 """
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -39,6 +40,7 @@ class Handler:
         self.refuse_for_good: set[str] = set()
         self.refuse_for_now: set[str] = set()
         self.drop_data_times = 0  # close the connection in the middle of the next N DATA commands
+        self.delay = 0.0  # seconds before answering DATA (a slow server)
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -50,6 +52,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.drop_data_times > 0:
                 self.drop_data_times -= 1

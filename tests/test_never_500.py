@@ -25,6 +25,8 @@ PAGES = [
     ("GET", "/day?date=9999-12-31"), ("GET", "/day?date=0001-01-01"), ("GET", "/events?page=%C2%B2"),
     ("POST", f"/bookings/{HUGE}/check-in"), ("GET", f"/spaces/{HUGE}/check-in"), ("GET", f"/spaces/{HUGE}/check-in-code"),
     ("POST", f"/waitlist/{HUGE}/leave"), ("POST", "/waitlist"),
+    ("GET", f"/admin/outbox/{HUGE}"), ("POST", f"/admin/outbox/{HUGE}/retry"), ("GET", f"/admin/outbox?page={HUGE}"),
+    ("GET", "/admin/outbox?status=%00&page=%C2%B2"),
 ]
 
 API = [

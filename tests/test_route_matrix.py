@@ -193,6 +193,17 @@ ROUTES: dict[str, list[Case]] = {
         C("GET", "/admin/audit", ADMIN_ONLY),
         C("GET", "/admin/audit?from=yesterday", admin_only(400), note="bad date"),
     ],
+    "admin.outbox": [
+        C("GET", "/admin/outbox", ADMIN_ONLY),
+        C("GET", "/admin/outbox?status=failed&page=2", ADMIN_ONLY),
+        C("GET", "/admin/outbox?status=nonsense&page=x", ADMIN_ONLY, note="unknown filter ignored"),
+    ],
+    "admin.outbox_message": [C("GET", "/admin/outbox/999999", admin_only(404), note="no such message")],
+    "admin.retry": [C("POST", "/admin/outbox/999999/retry", admin_only(404), note="no such message")],
+    "auth.notification_preferences": [
+        C("POST", "/profile/notifications", ex(302), form={"notify_reminders": "y", "reminder_hours": "12"}),
+        C("POST", "/profile/notifications", ex(400), form={"reminder_hours": "-3"}, note="bad hours"),
+    ],
 
     # catalogue administration
     "catalogue_admin.spaces": [C("GET", "/admin/spaces", ADMIN_ONLY)],

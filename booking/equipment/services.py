@@ -29,6 +29,7 @@ from booking.equipment.permissions import (can_cancel, can_handle, can_reserve_f
 from booking.models import (ACTIVE_BOOKING_STATUSES, Booking, EquipmentAllocation, EquipmentReservation,
                             ReservationStatus)
 from booking.permissions import can_manage as can_manage_booking
+from booking.notifications import equipment as notifications
 from samskap import audit
 from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -293,6 +294,7 @@ def reserve_equipment(actor, equipment_type_id, quantity, start, end, purpose: s
                  changes={"status": [None, status], "quantity": [None, count], "start": [None, start],
                           "end": [None, end], "units": [None, [unit.asset_tag for unit in units]]},
                  summary=f"{etype.name} x{count}: {tags}")
+    notifications.reservation_made(actor, reservation)
     return reservation
 
 
@@ -487,6 +489,7 @@ def approve_reservation(actor, reservation: EquipmentReservation, reason: str = 
     reservation.decided_by_id = actor.id
     reservation.decision_reason = reason
     _changed(actor, "equipment_reservation.approve", reservation, before, summary=reason or None)
+    notifications.reservation_decided(actor, reservation)
     return reservation
 
 
@@ -505,6 +508,7 @@ def reject_reservation(actor, reservation: EquipmentReservation, reason: str) ->
     reservation.decision_reason = reason
     _release(reservation)
     _changed(actor, "equipment_reservation.reject", reservation, before, summary=reason)
+    notifications.reservation_decided(actor, reservation)
     return reservation
 
 
@@ -664,6 +668,7 @@ def check_in(actor, reservation: EquipmentReservation, note: str = "", to_mainte
         if not (is_exclusion_violation(exc, ALLOCATION_CONSTRAINT) or is_collision(exc)):
             raise
         raise Conflict(_("A unit was reserved by someone else at this very moment. Please try again."))
+    notifications.reservation_returned(actor, reservation)
     return receipt
 
 
