@@ -14,6 +14,7 @@ under READ COMMITTED, by this statement seeing the hold.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from booking.fairuse.models import Quota, WaitlistEntry, WaitlistStatus
-from booking.fairuse.quotas import QuotaCheck, binding_clause, enforce_quotas
+from booking.fairuse.quotas import QuotaCheck, enforce_quotas
 from samskap.errors import Conflict
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
@@ -38,6 +39,33 @@ def _holds(space_id: int, low: datetime, high: datetime, now: datetime):
                    WaitlistEntry.hold_until > now, WaitlistEntry.start < high, WaitlistEntry.end > low)
 
 
+@functools.cache
+def _fair_use_query():
+    """Built once (building it costs more than running it), with bound parameters: the holds of
+    ``:space_id`` overlapping ``[:low, :high)`` still running at ``:now`` (others' earliest end
+    and the actor's count) next to the quotas binding ``:organisation_id`` / ``:organisation_kind``
+    in ``:space_id`` / ``:space_kind_id`` (none: one row with no quota)."""
+    def holds():
+        return sa.and_(WaitlistEntry.space_id == sa.bindparam("space_id"),
+                       WaitlistEntry.status == WaitlistStatus.OFFERED,
+                       WaitlistEntry.hold_until > sa.bindparam("now", type_=WaitlistEntry.hold_until.type),
+                       WaitlistEntry.start < sa.bindparam("high", type_=WaitlistEntry.start.type),
+                       WaitlistEntry.end > sa.bindparam("low", type_=WaitlistEntry.end.type))
+
+    others = (sa.select(sa.func.min(WaitlistEntry.hold_until))
+              .where(holds(), WaitlistEntry.user_id != sa.bindparam("actor_id")).scalar_subquery())
+    own = (sa.select(sa.func.count(WaitlistEntry.id))
+           .where(holds(), WaitlistEntry.user_id == sa.bindparam("actor_id")).scalar_subquery())
+    binding = sa.and_(
+        sa.or_(Quota.organisation_id == sa.bindparam("organisation_id"),
+               Quota.organisation_kind == sa.bindparam("organisation_kind", type_=Quota.organisation_kind.type)),
+        sa.or_(Quota.space_id.is_(None), Quota.space_id == sa.bindparam("space_id")),
+        sa.or_(Quota.space_kind_id.is_(None), Quota.space_kind_id == sa.bindparam("space_kind_id")))
+    one = sa.select(sa.literal(1).label("one")).subquery()
+    return (sa.select(others.label("held_until"), own.label("own"), Quota)
+            .select_from(one).outerjoin(Quota, binding).order_by(Quota.id))
+
+
 def check_booking(actor, organisation, space, periods, *, now: datetime, exclude_ids=(), override_quota=False,
                   skip: bool = False) -> FairUseCheck:
     """Quotas and waitlist holds for new ``periods`` (``(start, end)``) of ``organisation`` in
@@ -47,15 +75,9 @@ def check_booking(actor, organisation, space, periods, *, now: datetime, exclude
     if not periods:
         return result
     low, high = min(p[0] for p in periods), max(p[1] for p in periods)
-    others = (sa.select(sa.func.min(WaitlistEntry.hold_until))
-              .where(_holds(space.id, low, high, now), WaitlistEntry.user_id != actor.id).scalar_subquery())
-    own = (sa.select(sa.func.count(WaitlistEntry.id))
-           .where(_holds(space.id, low, high, now), WaitlistEntry.user_id == actor.id).scalar_subquery())
-    one = sa.select(sa.literal(1).label("one")).subquery()
-    rows = db.session.execute(
-        sa.select(others.label("held_until"), own.label("own"), Quota)
-        .select_from(one).outerjoin(Quota, binding_clause(organisation, space))
-        .order_by(Quota.id)).all()
+    rows = db.session.execute(_fair_use_query(), {
+        "space_id": space.id, "space_kind_id": space.kind_id, "low": low, "high": high, "now": now,
+        "actor_id": actor.id, "organisation_id": organisation.id, "organisation_kind": organisation.kind}).all()
     quotas = [row.Quota for row in rows if row.Quota is not None]
     held_until, result.own_hold = rows[0].held_until, bool(rows[0].own)
     if held_until is not None:
