@@ -40,9 +40,10 @@ DEFAULT_WINDOW_DAYS = 7
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
-                 "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment")
+                 "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
+                 "override_quota")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                 "override_opening_hours", "scope")
+                 "override_opening_hours", "override_quota", "scope")
 RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
 
 
@@ -76,6 +77,7 @@ def booking_json(booking: Booking) -> dict:
         "decision_reason": booking.decision_reason,
         "cancelled_at": iso(booking.cancelled_at),
         "cancel_reason": booking.cancel_reason,
+        "checked_in_at": iso(booking.checked_in_at),
         "created_at": iso(booking.created_at),
         "updated_at": iso(booking.updated_at),
         "masked": False,
@@ -179,7 +181,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         _expect(data, name, str, errors, _l("'%(field)s' must be text.", field=name))
     _expect(data, "organisation_id", int, errors,
             _l("'%(field)s' must be the id of an organisation (a whole number).", field="organisation_id"))
-    for name in ("skip_conflicts", "override_opening_hours"):
+    for name in ("skip_conflicts", "override_opening_hours", "override_quota"):
         _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     recurrence = _parse_recurrence(data.get("recurrence"), errors)
     if errors:
@@ -191,6 +193,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         description=data.get("description") or "", organisation_id=data.get("organisation_id"),
         recurrence=recurrence, skip_conflicts=bool(data.get("skip_conflicts")),
         override_opening_hours=bool(data.get("override_opening_hours")),
+        override_quota=bool(data.get("override_quota")),
         equipment=data.get("equipment") or [],
     )
 
@@ -306,8 +309,8 @@ def update_booking(booking_id: int):
     for name in ("start", "end"):
         if name in data:
             changes[name] = _parse_time(data, name, errors, required=True)
-    _expect(data, "override_opening_hours", bool, errors,
-            _l("'%(field)s' must be true or false.", field="override_opening_hours"))
+    for name in ("override_opening_hours", "override_quota"):
+        _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     if errors:
         raise ValidationFailed(errors)
     changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
@@ -411,6 +414,8 @@ _BOOKING_BODY = {
         "description": {"type": "string"},
         "organisation_id": {"type": "integer", "description": "staff and admins: book on behalf of this organisation"},
         "override_opening_hours": {"type": "boolean", "description": "staff and admins only; audited"},
+        "override_quota": {"type": "boolean", "description": "staff and admins only; audited: book past the "
+                                                             "organisation's quota (409 quota_exceeded otherwise)"},
         "skip_conflicts": {"type": "boolean", "description": "series: book the free dates, skip the others"},
         "recurrence": {"type": "object", "required": ["freq"], "properties": {
             "freq": {"type": "string", "enum": ["daily", "weekly", "monthly"]},
@@ -449,7 +454,7 @@ register_paths({
                   "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
                       **{k: v for k, v in _BOOKING_BODY["properties"].items()
                          if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
-                                  "space_id", "override_opening_hours")},
+                                  "space_id", "override_opening_hours", "override_quota")},
                       "scope": _SCOPE}}}}},
                   "responses": {"200": {"description": "The booking and affected_ids"},
                                 **error_responses(400, 401, 403, 404, 409, 422)}},

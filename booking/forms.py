@@ -32,6 +32,7 @@ STATUS_LABELS = {
     "confirmed": _l("Confirmed"),
     "rejected": _l("Rejected"),
     "cancelled": _l("Cancelled"),
+    "no_show": _l("Released (not checked in)"),
 }
 WEEKDAY_CHOICES = [("MO", _l("Monday")), ("TU", _l("Tuesday")), ("WE", _l("Wednesday")), ("TH", _l("Thursday")),
                    ("FR", _l("Friday")), ("SA", _l("Saturday")), ("SU", _l("Sunday"))]
@@ -101,6 +102,7 @@ class BookingForm(PeriodMixin, FlaskForm):
     # Only for staff and administrators; the view removes these for everyone else.
     organisation = SelectField(_l("Book on behalf of"), coerce=coerce_id, validate_choice=True)
     override_opening_hours = BooleanField(_l("Override opening hours (recorded in the audit log)"))
+    override_quota = BooleanField(_l("Book past the organisation's quota (recorded in the audit log)"))
 
     def validate_space(self, field):
         if not field.data:  # the "Choose a space" placeholder

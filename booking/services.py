@@ -16,6 +16,10 @@ constraint decides, its refusal returns no row, and no savepoint is needed (see
 (see :mod:`samskap.database`), so check-then-insert is serialised.
 
 One overlap predicate, half-open: ``start < other_blocked_until and other_start < blocked_until``.
+
+Fair use (:mod:`booking.fairuse`): after the clash check and before writing, a new or moved
+booking meets its organisation's quotas and the waitlist's holds (one query when none apply);
+a cancellation, rejection or move hands the freed period to the waitlist in the same transaction.
 """
 from __future__ import annotations
 
@@ -73,6 +77,7 @@ STATUS_LABELS = {
     BookingStatus.CONFIRMED: _l("confirmed"),
     BookingStatus.REJECTED: _l("rejected"),
     BookingStatus.CANCELLED: _l("cancelled"),
+    BookingStatus.NO_SHOW: _l("released (not checked in)"),
 }
 PURPOSE_LABELS = {
     Purpose.MEETING: _l("Meeting"),
@@ -102,6 +107,7 @@ class BookingRequest:
     recurrence: Recurrence | None = None
     skip_conflicts: bool = False           # series: skip clashing dates instead of failing whole
     override_opening_hours: bool = False   # staff/admin only; audited; never overrides a conflict
+    override_quota: bool = False           # staff/admin only; audited: book past the organisation's quota
     equipment: list = field(default_factory=list)  # [{"equipment_id", "quantity"}] reserved for each occurrence
 
 
@@ -631,17 +637,40 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
     status = BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED
     fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status)
     if request.recurrence is not None:
-        result = _book_series(actor, space, start, end, fields, request.recurrence, request.skip_conflicts, override)
+        result = _book_series(actor, space, organisation, start, end, fields, request.recurrence,
+                              request.skip_conflicts, override, override_quota=request.override_quota)
     else:
         clashes = find_clashes(actor, space, start, end)
         if clashes:
             raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+        fair = _check_fair_use(actor, organisation, space, [(start, end)], override=request.override_quota)
         booking = _write_one(actor, space, organisation, start, end, fields)
+        _after_fair_use(actor, [booking], fair)
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
         _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
     notifications.booking_made(actor, result.bookings, result.series)
     return result
+
+
+def _check_fair_use(actor, organisation: Organisation, space: Space, periods, *, exclude_ids=(),
+                    override=False, skip: bool = False):
+    """The organisation's quotas and the waitlist's holds for these new periods
+    (see :mod:`booking.fairuse.rules`)."""
+    from booking.fairuse.rules import check_booking
+
+    if not isinstance(override, bool):
+        raise ValidationFailed({"override_quota": _("'%(field)s' must be true or false.", field="override_quota")})
+    return check_booking(actor, organisation, space, list(periods), now=utcnow(), exclude_ids=exclude_ids,
+                         override_quota=override, skip=skip)
+
+
+def _after_fair_use(actor, bookings, check) -> None:
+    if check is None:
+        return
+    from booking.fairuse.rules import after_booking
+
+    after_booking(actor, bookings, check)
 
 
 def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: datetime) -> None:
@@ -703,8 +732,9 @@ def _record_override(actor, booking: Booking) -> None:
                      summary=f"booked outside opening hours: {_period_text(booking.start, booking.end)}")
 
 
-def _book_series(actor, space: Space, start: datetime, end: datetime, fields: dict, recurrence: Recurrence,
-                 skip_conflicts: bool, override: bool) -> BookingResult:
+def _book_series(actor, space: Space, organisation: Organisation, start: datetime, end: datetime, fields: dict,
+                 recurrence: Recurrence, skip_conflicts: bool, override: bool, *,
+                 override_quota: bool = False) -> BookingResult:
     tz = local_tz()
     expansion = expand(recurrence, start, end, tz)
     _check_self_overlap(space, [(occurrence.start, occurrence.end) for occurrence in expansion.occurrences])
@@ -760,6 +790,13 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
     if not free:
         raise Conflict(_("No date of the series is free."), details={"conflicts": all_clashes,
                                                                       "dates": clashing_dates})
+    fair = _check_fair_use(actor, organisation, space, [(o.start, o.end) for o in free], override=override_quota,
+                            skip=skip_conflicts)
+    if fair.quota.skipped:
+        for index, message in sorted(fair.quota.skipped.items()):
+            skipped.append({"start": iso(free[index].start), "end": iso(free[index].end),
+                            "reason": "quota_exceeded", "message": message})
+        free = [o for index, o in enumerate(free) if index not in fair.quota.skipped]
 
     series = BookingSeries(rrule=expansion.rrule, tzid=tz.key, created_by_id=actor.id,
                            dtstart_local=expansion.dtstart_local.isoformat(timespec="seconds"))
@@ -772,6 +809,7 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
                          f"{len(bookings)} occurrences, {len(skipped)} skipped")
     for booking in bookings:
         _record_creation(actor, booking)
+    _after_fair_use(actor, bookings, fair)
     return BookingResult(bookings=bookings, series=series, skipped=skipped)
 
 
@@ -824,7 +862,7 @@ def _local_naive(value: datetime) -> datetime:
 
 
 UPDATABLE = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-             "override_opening_hours")
+             "override_opening_hours", "override_quota")
 
 
 def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") -> list:
@@ -903,9 +941,14 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         _check_self_overlap(space, [(start, end) for _t, start, end in plans])
     if clashes:
         raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+    fair = None
+    if moving or space_changed:
+        fair = _check_fair_use(actor, booking.organisation, space, [(start, end) for _t, start, end in plans],
+                                exclude_ids=target_ids, override=changes.get("override_quota", False))
 
     before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
     old_periods = [(t, t.start, t.end) for t, _s, _e in plans]
+    vacated = [(t.space, t.start, t.blocked_until) for t, _s, _e in plans] if moving or space_changed else []
 
     def apply():
         if (moving or space_changed) and len(plans) > 1:
@@ -948,6 +991,13 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
                              summary=f"moved outside opening hours: {_period_text(target.start, target.end)}")
     if changed_targets:
         notifications.booking_changed(actor, changed_targets, scope)
+    _after_fair_use(actor, [t for t, _s, _e in plans], fair)
+    if vacated:
+        from booking.fairuse.waitlist import slot_freed
+
+        for old_space, old_start, old_until in vacated:  # what the move left free goes to the waitlist
+            if old_until > now:
+                slot_freed(old_space, old_start, old_until, now=now)
     return [t for t, _s, _e in plans]
 
 
@@ -983,7 +1033,17 @@ def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this
         for target in targets:
             cancel_for_booking(actor, target, reason)
     notifications.booking_cancelled(actor, targets, reason, scope)
+    _periods_freed(targets, now)
     return targets
+
+
+def _periods_freed(bookings, now: datetime) -> None:
+    """Tell the waitlist that these bookings' periods are free (in this transaction)."""
+    from booking.fairuse.waitlist import slot_freed
+
+    for booking in bookings:
+        if booking.blocked_until > now:
+            slot_freed(booking.space, booking.start, booking.blocked_until, now=now)
 
 
 def approve_booking(actor, booking: Booking, reason: str = "") -> None:
@@ -1003,6 +1063,7 @@ def reject_booking(actor, booking: Booking, reason: str) -> None:
     _decide(actor, booking, BookingStatus.REJECTED, reason, "booking.reject")
     cancel_for_booking(actor, booking, reason)
     notifications.booking_decided(actor, booking)
+    _periods_freed([booking], utcnow())
 
 
 def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action: str) -> None:

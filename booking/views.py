@@ -364,6 +364,7 @@ def _booking_form(user, data=None) -> BookingForm:
     else:
         del form.organisation
         del form.override_opening_hours
+        del form.override_quota
     return form
 
 
@@ -414,6 +415,7 @@ def new_booking():
             organisation_id=form.organisation.data if "organisation" in form else None,
             recurrence=_recurrence(form), skip_conflicts=bool(form.skip_conflicts.data),
             override_opening_hours=bool(form.override_opening_hours.data) if "override_opening_hours" in form else False,
+            override_quota=bool(form.override_quota.data) if "override_quota" in form else False,
             equipment=[{"equipment_id": equipment_type_id(f), "quantity": f.data} for f in wanted_equipment],
         )
         try:
@@ -470,6 +472,12 @@ def _conflict_help(user, error: Conflict, form: BookingForm, start, end) -> dict
         "conflicts": _conflicts(error),
         "slots": [{"start": s, "end": e, "url": _form_link(space.id, s, e, form)} for s, e in slots],
         "spaces": [{"space": s, "url": _form_link(s.id, start, end, form)} for s in spaces],
+        "quota": error.code == "quota_exceeded",
+        # Taken by another booking (not closed, not a quota): one may wait for it (booking.fairuse.waitlist).
+        "waitlist": ({"space_id": space.id, "start": start.isoformat(), "end": end.isoformat(),
+                      "title": form.title.data or ""}
+                     if space is not None and form.repeat.data == "none" and error.code == "conflict"
+                     and any(c.get("reason") == "booking" for c in error.details.get("conflicts", [])) else None),
     }
 
 

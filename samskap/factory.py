@@ -77,6 +77,7 @@ def _init_extensions(app: Flask) -> None:
     import accounts.models  # noqa: F401
     import accounts.signin.models  # noqa: F401
     import booking.models  # noqa: F401
+    import booking.fairuse.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import samskap.idempotency  # noqa: F401
     import samskap.mail  # noqa: F401
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.equipment import api as equipment_api, views as equipment_views
     from booking.views import bookings_bp
     from booking.feeds import init_app as init_feeds
+    from booking.fairuse import init_app as init_fairuse
     from samskap.views import main_bp
     from spaces import register_blueprints as register_spaces
 
@@ -129,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
+    init_fairuse(app)
     import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
     from accounts.signin.views import init_app as init_signin
 

@@ -31,12 +31,13 @@ AREAS = {
     "equipment": ["booking/equipment/**/*.py", "templates/equipment/**/*.html"],
     "feeds": ["booking/feeds/**/*.py", "templates/feeds/**/*.html"],
     "audit": ["audit/**/*.py", "templates/audit/**/*.html"],
+    "fairuse": ["booking/fairuse/**/*.py", "templates/fairuse/**/*.html"],
     "notifications": ["booking/notifications/**/*.py", "samskap/mail.py",
                       "samskap/worker.py", "accounts/outbox_views.py", "templates/notifications/**/*.html",
                       "templates/notifications/**/*.txt", "templates/outbox/**/*.html"],
     "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html", "templates/signin/**/*.txt"],
 }
-EXCLUDE = ("booking/equipment/", "booking/feeds/")
+EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/")
 # Files under another area's globs that belong to the notifications area.
 NOTIFICATION_FILES = ("samskap/mail.py", "samskap/worker.py", "accounts/outbox_views.py",
                       "templates/outbox/index.html", "templates/outbox/message.html")

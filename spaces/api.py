@@ -34,6 +34,7 @@ def space_json(space: Space) -> dict:
         "max_minutes": space.max_minutes,
         "buffer_minutes": space.buffer_minutes,
         "max_days_ahead": space.max_days_ahead,
+        "check_in_minutes": space.check_in_minutes,
         "active": space.active,
     }
 
@@ -214,6 +215,9 @@ SPACE_SCHEMA = {
         "max_minutes": {"type": ["integer", "null"], "minimum": 1},
         "buffer_minutes": {"type": "integer", "minimum": 0},
         "max_days_ahead": {"type": ["integer", "null"], "minimum": 0},
+        "check_in_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": 1440,
+                             "description": "bookings not checked in within this many minutes of their start "
+                                            "are released (status no_show); null: no check-in required"},
         "active": {"type": "boolean"},
     },
 }

@@ -50,9 +50,11 @@ TURNAROUND_MAX = 24 * 60
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SPACE_FIELDS = ("name", "slug", "kind_id", "capacity", "description", "location", "opening_hours", "bookable_by",
-                "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active")
+                "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active",
+                "check_in_minutes")
 SPACE_INPUT = {"name", "slug", "kind", "capacity", "description", "location", "opening_hours", "bookable_by",
-               "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active"}
+               "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active",
+               "check_in_minutes"}
 TYPE_FIELDS = ("name", "category", "description", "max_loan_days", "turnaround_hours", "bookable_by",
                "requires_approval", "active")
 TYPE_INPUT = set(TYPE_FIELDS) | {"units"}
@@ -303,6 +305,10 @@ def _validate_space(data: dict, existing: Space | None) -> dict:
                               maximum=24 * 60, required=False,
                               min_message=_("The buffer cannot be negative."))
         clean["buffer_minutes"] = value or 0
+    if "check_in_minutes" in data:
+        # Check-in within this many minutes of the start, or the booking is released (no_show).
+        clean["check_in_minutes"] = _whole_number(data.get("check_in_minutes"), "check_in_minutes", errors,
+                                                  minimum=1, maximum=24 * 60, required=False)
     if "max_days_ahead" in data:
         clean["max_days_ahead"] = _whole_number(data.get("max_days_ahead"), "max_days_ahead", errors, minimum=0,
                                                 maximum=DAYS_AHEAD_MAX, required=False)

@@ -53,6 +53,8 @@ FORMS = [
     ("/equipment-reservations/new", {"equipment_type": "2147483648", "quantity": "2147483648",
                                      "start_date": "2031-01-06", "end_date": "2031-01-07"}),
     ("/feeds", {"scope": "space", "space_id": "²", "name": "x"}),
+    ("POST", f"/bookings/{HUGE}/check-in"), ("GET", f"/spaces/{HUGE}/check-in"), ("GET", f"/spaces/{HUGE}/check-in-code"),
+    ("POST", f"/waitlist/{HUGE}/leave"), ("POST", "/waitlist"),
     ("GET", f"/admin/outbox/{HUGE}"), ("POST", f"/admin/outbox/{HUGE}/retry"), ("GET", f"/admin/outbox?page={HUGE}"),
     ("GET", "/admin/outbox?status=%00&page=%C2%B2"),
     ("GET", "/login/oidc/%C2%B2"), ("GET", "/login/oidc/x/callback?state=%C2%B2&code=%00"),
@@ -99,6 +101,15 @@ API = [
                                                 "end": "2031-01-02T23:00:00Z", "booking_id": HUGE}),
     ("POST", "/api/v1/equipment-reservations", {"equipment_id": HUGE, "quantity": 1,
                                                 "start": "2031-01-01T22:00:00Z", "end": "2031-01-02T23:00:00Z"}),
+    ("POST", f"/api/v1/bookings/{HUGE}/check-in", None),
+    ("POST", "/api/v1/waitlist", {"space_id": HUGE, "start": "2031-01-01T10:00:00Z", "end": "2031-01-01T11:00:00Z"}),
+    ("POST", "/api/v1/waitlist", {"space_id": 1, "start": "9999-12-31T22:00:00Z", "end": "9999-12-31T23:00:00Z"}),
+    ("POST", "/api/v1/waitlist", {"space_id": 1, "start": "2031-01-01T10:00:00Z", "end": "2031-01-01T11:00:00Z",
+                                  "title": "a\x00b"}),
+    ("POST", "/api/v1/waitlist", {"space_id": [1], "start": 5, "end": None}),
+    ("DELETE", f"/api/v1/waitlist/{HUGE}", None),
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": "x", "start": "2031-01-14T10:00:00Z",
+                                  "end": "2031-01-14T11:00:00Z", "override_quota": "yes"}),
 ]
 
 SURROGATE = "\ud800"
@@ -163,6 +174,15 @@ ADMIN_API = [
     ("POST", "/api/v1/invitations", {"email": ["x"], "organisation_id": "²"}),
     ("POST", "/api/v1/invitations", {"email": "a@b.test", "organisation_id": 1, "role": ["admin"]}),
     ("POST", "/api/v1/invitations", {"email": "a" * 300 + "@b.test", "organisation_id": True}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": "company", "max_hours": HUGE}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": "company", "max_active": HUGE}),
+    ("POST", "/api/v1/quotas", {"organisation_id": HUGE, "max_hours": 1}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": "company\x00", "max_hours": 1}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": ["company"], "space_kind": 5, "max_hours": "1e999"}),
+    ("POST", "/api/v1/quotas", {"organisation_kind": "company", "max_hours": "Infinity"}),
+    ("PATCH", f"/api/v1/quotas/{HUGE}", {"max_hours": 3}),
+    ("DELETE", f"/api/v1/quotas/{HUGE}", None),
+    ("PATCH", "/api/v1/spaces/1", {"check_in_minutes": HUGE}),
 ]
 
 

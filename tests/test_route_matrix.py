@@ -597,6 +597,48 @@ ROUTES: dict[str, list[Case]] = {
         C("DELETE", "/api/v1/feeds/{own_feed_delete_api}", ex(204)),
         C("DELETE", "/api/v1/feeds/{f_feed_revoke}", ex(404), note="another user's feed"),
     ],
+
+    # fair use: check-in, the room's QR page, the waitlist, quotas (issue 19)
+    "fairuse.check_in": [
+        C("POST", "/bookings/{own_booking}/check-in", ex(303), note="not open yet: told so on the booking page"),
+        C("POST", "/bookings/{f_private}/check-in", ex(404, staff=303), note="another organisation's private"),
+        C("POST", "/bookings/{f_partners}/check-in", ex(403, staff=303), note="another organisation's, visible"),
+    ],
+    "fairuse.space_check_in": [
+        C("GET", "/spaces/{space}/check-in", SIGNED_IN),
+        C("GET", "/spaces/{inactive_space}/check-in", ex(404), note="inactive space"),
+    ],
+    "fairuse.check_in_code": [C("GET", "/spaces/{space}/check-in-code", STAFF_ONLY)],
+    "fairuse.waitlist_page": [C("GET", "/waitlist", SIGNED_IN)],
+    "fairuse.join_waitlist": [
+        C("POST", "/waitlist", ex(303), form=lambda n: {"space_id": n["space"], "start": _iso(700, 9),
+                                                         "end": _iso(700, 10)}, note="a free time: told to book it"),
+        C("POST", "/waitlist", ex(400), form={"space_id": "1", "start": "soon"}, note="malformed"),
+    ],
+    "fairuse.leave_waitlist": [C("POST", "/waitlist/999999/leave", ex(404), note="no such entry")],
+    "fairuse_api.check_in": [
+        C("POST", "/api/v1/bookings/{own_booking}/check-in", ex(409), note="not open yet"),
+        C("POST", "/api/v1/bookings/{f_private}/check-in", ex(404, staff=409), note="another organisation's private"),
+        C("POST", "/api/v1/bookings/{f_partners}/check-in", ex(403, staff=409), note="another organisation's, visible"),
+    ],
+    "fairuse_api.join_waitlist": [
+        C("POST", "/api/v1/waitlist", ex(409), json=lambda n: {"space_id": n["space"], "start": _iso(700, 9),
+                                                                "end": _iso(700, 10)}, note="a free time"),
+        C("POST", "/api/v1/waitlist", ex(422), json={"space_id": 1, "start": "soon", "end": "later"},
+          note="bad times"),
+    ],
+    "fairuse_api.list_waitlist": [C("GET", "/api/v1/waitlist", SIGNED_IN)],
+    "fairuse_api.leave_waitlist": [C("DELETE", "/api/v1/waitlist/999999", ex(404), note="no such entry")],
+    "fairuse_api.list_quotas": [C("GET", "/api/v1/quotas", ADMIN_ONLY)],
+    "fairuse_api.create_quota": [
+        C("POST", "/api/v1/quotas", admin_only(201), json=lambda n: {
+            "organisation_kind": "company", "space_id": n["spare_space"], "period": "month", "max_hours": 100}),
+        C("POST", "/api/v1/quotas", admin_only(422), json={"max_hours": 2}, note="nobody it binds"),
+    ],
+    "fairuse_api.get_quota": [C("GET", "/api/v1/quotas/999999", admin_only(404), note="no such quota")],
+    "fairuse_api.update_quota": [C("PATCH", "/api/v1/quotas/999999", admin_only(404), json={"max_hours": 3},
+                                   note="no such quota")],
+    "fairuse_api.delete_quota": [C("DELETE", "/api/v1/quotas/999999", admin_only(404), note="no such quota")],
 }
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -57,6 +57,7 @@ BOOKING_STATUS = {
     BookingStatus.PENDING: "TENTATIVE",
     BookingStatus.CONFIRMED: "CONFIRMED",
     BookingStatus.CANCELLED: "CANCELLED",
+    BookingStatus.NO_SHOW: "CANCELLED",  # released: the room is free again, as for a cancellation
 }
 RESERVATION_STATUS = {
     ReservationStatus.PENDING: "TENTATIVE",
@@ -285,6 +286,8 @@ def _booking_fields(shown: ShownBooking, site: Site) -> dict:
         lines.append(_("Awaiting approval by the workshop."))
     elif booking.status == BookingStatus.CANCELLED:
         lines.append(_("Cancelled."))
+    elif booking.status == BookingStatus.NO_SHOW:
+        lines.append(_("Released: nobody checked in."))
     fields.update(summary=booking.title, description="\n".join(lines), organisation=booking.organisation_name)
     return fields
 
@@ -499,7 +502,7 @@ def _series_events(series_rows: SeriesRows, site: Site) -> tuple[list[Event], tu
             continue
         rows_by_instance[row.original_start] = row
 
-    live = [s for s in shown if s.booking.status != BookingStatus.CANCELLED]
+    live = [s for s in shown if s.booking.status not in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)]
     # A cancelled occurrence becomes an EXDATE; a wholly cancelled series stays as one
     # cancelled master for a while so that clients remove it.
     displayed = live or shown

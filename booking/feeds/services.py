@@ -272,7 +272,8 @@ def _status_shown(window: Window):
     """Rejected bookings never show; cancelled ones only for a while after cancellation."""
     cancelled_at = sa.func.coalesce(Booking.cancelled_at, Booking.updated_at)
     return sa.or_(Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
-                  sa.and_(Booking.status == BookingStatus.CANCELLED, cancelled_at >= window.cancelled_since))
+                  sa.and_(Booking.status.in_((BookingStatus.CANCELLED, BookingStatus.NO_SHOW)),
+                          cancelled_at >= window.cancelled_since))
 
 
 def _booking_scope(feed: Feed | None):

@@ -34,6 +34,7 @@ STATUS_TEXT = {
     BookingStatus.CONFIRMED: lambda: _("confirmed"),
     BookingStatus.REJECTED: lambda: _("rejected"),
     BookingStatus.CANCELLED: lambda: _("cancelled"),
+    BookingStatus.NO_SHOW: lambda: _("released (not checked in)"),
 }
 
 

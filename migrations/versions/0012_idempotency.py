@@ -14,7 +14,7 @@ from alembic import op
 import samskap.timeutil
 
 revision = "0012"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
