@@ -1,0 +1,479 @@
+"""Utilisation and co-creation reports, aggregated in SQL.
+
+What counts (also in the README and the OpenAPI description):
+
+* **Bookings** count as use while ``pending`` or ``confirmed``; ``cancelled`` and ``rejected``
+  count nothing. Hours are the booking's real ``start``-``end`` time (not the cleaning buffer)
+  inside the period, clipped at the period's local midnights; a booking across a DST change counts
+  the hours that really passed.
+* **Sessions**: bookings with any time inside the row's period (a booking across a bucket boundary
+  is a session in both buckets).
+* **Space utilisation**: booked hours / opening hours in the period (weekly opening hours of
+  ``spaces/hours.py``; no opening hours = open around the clock; closures are not subtracted).
+* **Equipment**: unit-days of reservations that are ``pending``, ``confirmed``, ``checked_out`` or
+  ``returned`` (quantity × reserved days inside the period) / unit-days available (units not
+  retired today × days in the period).
+* **Share**: the row's hours (or unit-days) / the total of all rows in the same period.
+* **Organisation contacts** see their own organisation's bookings and reservations only.
+* **Sector pairs** (``by=sector_pair``): a *session* is one booking; the organisations that took
+  part in it come from :data:`PARTICIPATION_SOURCES`. Today the data model holds exactly one
+  organisation per booking (the booking's own; equipment reserved for a booking always carries
+  the booking's organisation), so every session has one sector and the cross-sector cells are
+  zero until a source of further participants (projects, registrations) registers itself with
+  :func:`register_participation_source`. The report still counts, per sector, the distinct
+  organisations and their sessions and hours.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import combinations_with_replacement
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from flask_babel import gettext as _
+
+from accounts.forms import KIND_LABELS
+from accounts.models import Organisation, OrganisationKind
+from accounts.permissions import is_staff
+from booking.forms import PURPOSE_LABELS
+from booking.models import (ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation,
+                            ReservationStatus)
+from reports.periods import Bucket, Period, check_bucket_count
+from reports.sql import bucket_table, clipped_seconds, epoch_seconds, greatest, least
+from samskap.errors import PermissionDenied, ValidationFailed
+from samskap.extensions import db
+from samskap.timeutil import local_tz
+from spaces.hours import open_intervals
+from spaces.models import EquipmentType, EquipmentUnit, Space, UnitStatus
+
+BOOKING_DIMENSIONS = ("space", "organisation", "organisation_kind", "purpose")
+DIMENSIONS = BOOKING_DIMENSIONS + ("equipment_type", "sector_pair")
+TIME_DIMENSIONS = ("day", "week", "month", "year")
+COUNTED_RESERVATIONS = (ReservationStatus.PENDING, ReservationStatus.CONFIRMED, ReservationStatus.CHECKED_OUT,
+                        ReservationStatus.RETURNED)
+SECTORS = tuple(kind.value for kind in OrganisationKind)
+
+
+# --- who may see what -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scope:
+    """The bookings a report may count: everything, or one organisation's."""
+
+    organisation_id: int | None = None
+
+
+def report_scope(actor, organisation_id: int | None = None) -> Scope:
+    """Staff and administrators see every organisation (and may narrow to one); an organisation's
+    contacts see their own organisation only; everyone else is refused."""
+    if is_staff(actor):
+        if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:
+            raise ValidationFailed({"organisation_id": _("No such organisation.")})
+        return Scope(organisation_id)
+    if actor is not None and getattr(actor, "is_authenticated", False) and actor.is_org_contact:
+        if organisation_id not in (None, actor.organisation_id):
+            raise PermissionDenied(_("You can see reports for your own organisation only."))
+        return Scope(actor.organisation_id)
+    raise PermissionDenied(_("Reports are for workshop staff and organisation contacts."))
+
+
+def can_view_reports(user) -> bool:
+    return is_staff(user) or bool(getattr(user, "is_authenticated", False) and user.is_org_contact)
+
+
+# --- participation (sector pairs) -------------------------------------------------------------------
+
+def _booking_organisations():
+    return sa.select(Booking.id.label("booking_id"), Booking.organisation_id.label("organisation_id"))
+
+
+# Each source is a function returning a SELECT of (booking_id, organisation_id): who took part in a
+# session. Projects' partner organisations or event registrations add theirs with
+# register_participation_source(); the sector report takes the UNION of all.
+PARTICIPATION_SOURCES = [_booking_organisations]
+
+
+def register_participation_source(source) -> None:
+    if source not in PARTICIPATION_SOURCES:
+        PARTICIPATION_SOURCES.append(source)
+
+
+def participation():
+    selects = [source() for source in PARTICIPATION_SOURCES]
+    return (selects[0] if len(selects) == 1 else sa.union(*selects)).subquery("participation")
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    amount: float  # hours, or unit-days for equipment
+    sessions: int
+    share: float = 0.0
+    period: str | None = None
+    capacity: float | None = None  # opening hours, or unit-days available
+    utilisation: float | None = None
+
+
+@dataclass
+class Report:
+    by: str
+    group: str | None
+    period: Period
+    unit: str  # "hours" or "unit_days"
+    rows: list[Row]
+    buckets: list[Bucket]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return sum(r.amount for r in self.rows)
+
+    @property
+    def total_sessions(self) -> int:
+        return sum(r.sessions for r in self.rows)
+
+
+# --- bookings --------------------------------------------------------------------------------------
+
+def _counted_bookings(period: Period, scope: Scope):
+    conditions = [Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < period.end,
+                  Booking.end > period.start]
+    if scope.organisation_id is not None:
+        conditions.append(Booking.organisation_id == scope.organisation_id)
+    return conditions
+
+
+def _longest_booking_seconds(period: Period, scope: Scope) -> float:
+    longest = db.session.scalar(sa.select(sa.func.max(epoch_seconds(Booking.end) - epoch_seconds(Booking.start)))
+                                .where(*_counted_bookings(period, scope)))
+    return float(longest or 0) + 1.0
+
+
+def _buckets_for(period: Period, grouping: str | None, scope: Scope):
+    buckets = period.buckets(grouping)
+    # With several buckets, each bucket's rows are found by an index range on ``start`` that reaches
+    # back by the longest booking; with one bucket the period condition alone finds them.
+    reach = _longest_booking_seconds(period, scope) if len(buckets) > 1 else None
+    return buckets, bucket_table(buckets, lower_bound_seconds=reach or 0.0), reach is not None
+
+
+def _dimension(by: str):
+    """(key, label) expressions and the joins they need."""
+    if by == "space":
+        return Space.id, Space.name, [Space]
+    if by == "organisation":
+        return Organisation.id, Organisation.name, [Organisation]
+    if by == "organisation_kind":
+        return Organisation.kind, None, [Organisation]
+    if by == "purpose":
+        return Booking.purpose, None, []
+    if by == "all":
+        return sa.literal("all"), None, []
+    raise ValueError(by)
+
+
+def booked_seconds(period: Period, by: str, grouping: str | None, scope: Scope):
+    """Rows (bucket index, key, label, seconds, sessions) for bookings."""
+    buckets, k, bounded = _buckets_for(period, grouping, scope)
+    key, label, joins = _dimension(by)
+    join_on = [Booking.start < k.c.end_at, Booking.end > k.c.start_at]
+    if bounded:
+        join_on.append(Booking.start >= k.c.low_at)
+    columns = [k.c.idx, key.label("key"), (label if label is not None else sa.null()).label("label"),
+               sa.func.sum(clipped_seconds(Booking.start, Booking.end, k)).label("seconds"),
+               sa.func.count(sa.distinct(Booking.id)).label("sessions")]
+    query = sa.select(*columns).select_from(Booking).join(k, sa.and_(*join_on))
+    for table in joins:
+        if table is Space:
+            query = query.join(Space, Space.id == Booking.space_id)
+        elif table is Organisation:
+            query = query.join(Organisation, Organisation.id == Booking.organisation_id)
+    query = query.where(*_counted_bookings(period, scope)).group_by(*(c for c in (k.c.idx, key, label)
+                                                                      if c is not None))
+    return buckets, db.session.execute(query).all()
+
+
+def _key_text(value) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _label_for(by: str, key: str, label) -> str:
+    if by == "organisation_kind":
+        return str(KIND_LABELS.get(key, key))
+    if by == "purpose":
+        return str(PURPOSE_LABELS.get(key, key))
+    if by == "all":
+        return _("All spaces")
+    return str(label)
+
+
+# --- opening hours -----------------------------------------------------------------------------------
+
+def opening_seconds_by_space(period: Period, space_ids=None) -> dict[int, dict[date, float]]:
+    """Per space, per local day of the period: seconds open (weekly opening hours; closures not
+    subtracted). Spaces with the same hours share one computation."""
+    query = sa.select(Space.id, Space.opening_hours, Space.active)
+    rows = db.session.execute(query).all()
+    tz = local_tz()
+    cache: dict[str, dict[date, float]] = {}
+    result = {}
+    for space_id, hours, active in rows:
+        if space_ids is not None and space_id not in space_ids:
+            continue
+        if space_ids is None and not active:
+            continue
+        marker = json.dumps(hours, sort_keys=True)
+        if marker not in cache:
+            cache[marker] = {day: sum((e - s).total_seconds() for s, e in open_intervals(hours, day, tz=tz))
+                             for day in period.days_iter()}
+        result[space_id] = cache[marker]
+    return result
+
+
+def _bucket_sum(per_day: dict[date, float], bucket: Bucket) -> float:
+    total = 0.0
+    day = bucket.first_day
+    while day <= bucket.last_day:
+        total += per_day.get(day, 0.0)
+        day += timedelta(days=1)
+    return total
+
+
+# --- the reports -------------------------------------------------------------------------------------
+
+def utilisation(actor, period: Period, by: str, grouping: str | None = None,
+                organisation_id: int | None = None) -> Report:
+    """The utilisation report: ``by`` a dimension (``space``, ``equipment_type``, ``organisation``,
+    ``organisation_kind``, ``purpose``, ``sector_pair``) or over time (``day``, ``week``, ``month``,
+    ``year``: all spaces together); ``grouping`` adds a period to each dimension row."""
+    scope = report_scope(actor, organisation_id)
+    if by in TIME_DIMENSIONS:
+        if grouping not in (None, by):
+            raise ValidationFailed({"group": _("'group' cannot be combined with a time 'by'.")})
+        grouping, dimension = by, "all"
+    elif by in DIMENSIONS:
+        dimension = by
+    else:
+        raise ValidationFailed({"by": _("'by' must be one of: %(choices)s.",
+                                        choices=", ".join(DIMENSIONS + TIME_DIMENSIONS))})
+    check_bucket_count(period, grouping)
+    if dimension == "equipment_type":
+        return _equipment_report(period, grouping, scope)
+    if dimension == "sector_pair":
+        return _sector_report(period, grouping, scope)
+    return _booking_report(period, by, dimension, grouping, scope)
+
+
+def _booking_report(period: Period, by: str, dimension: str, grouping: str | None, scope: Scope) -> Report:
+    buckets, rows = booked_seconds(period, dimension, grouping, scope)
+    found = {}
+    for idx, key, label, seconds, sessions in rows:
+        key = _key_text(key)
+        found[(idx, key)] = Row(key=key, label=_label_for(dimension, key, label), amount=(seconds or 0) / 3600,
+                                sessions=sessions, period=buckets[idx].key if grouping else None)
+    if dimension in ("space", "all"):
+        opening = opening_seconds_by_space(period)
+        if dimension == "space":
+            # Every active space has a row, booked or not: an idle room is the news.
+            for space_id, name in db.session.execute(sa.select(Space.id, Space.name).where(Space.active)):
+                for idx, bucket in enumerate(buckets):
+                    found.setdefault((idx, str(space_id)), Row(key=str(space_id), label=name, amount=0.0, sessions=0,
+                                                               period=bucket.key if grouping else None))
+            booked_ids = {int(key) for _idx, key in found}
+            missing = booked_ids - set(opening)
+            if missing:  # booked spaces since deactivated still have their hours
+                opening.update(opening_seconds_by_space(period, missing))
+        for (idx, key), row in found.items():
+            if dimension == "space":
+                capacity = _bucket_sum(opening.get(int(key), {}), buckets[idx])
+            else:
+                capacity = sum(_bucket_sum(days, buckets[idx]) for days in opening.values())
+            row.capacity = capacity / 3600
+            row.utilisation = (row.amount / row.capacity) if row.capacity else None
+        if dimension == "all":
+            for idx, bucket in enumerate(buckets):
+                if (idx, "all") not in found:
+                    capacity = sum(_bucket_sum(days, bucket) for days in opening.values()) / 3600
+                    found[(idx, "all")] = Row(key="all", label=_("All spaces"), amount=0.0, sessions=0,
+                                              period=bucket.key, capacity=capacity, utilisation=0.0 if capacity else None)
+    if dimension == "organisation_kind":
+        for idx, bucket in enumerate(buckets):
+            for kind in SECTORS:
+                found.setdefault((idx, kind), Row(key=kind, label=_label_for(dimension, kind, None), amount=0.0,
+                                                  sessions=0, period=bucket.key if grouping else None))
+    if dimension == "purpose":
+        for idx, bucket in enumerate(buckets):
+            for purpose in PURPOSE_LABELS:
+                found.setdefault((idx, purpose), Row(key=purpose, label=_label_for(dimension, purpose, None),
+                                                     amount=0.0, sessions=0, period=bucket.key if grouping else None))
+    result = _ordered(found, dimension)
+    _shares(result)
+    return Report(by=by, group=grouping, period=period, unit="hours", rows=result, buckets=buckets)
+
+
+def _ordered(found: dict, dimension: str) -> list[Row]:
+    order = {"organisation_kind": list(SECTORS), "purpose": list(PURPOSE_LABELS)}.get(dimension)
+
+    def sort_key(item):
+        (idx, key), row = item
+        if order is not None:
+            return (idx, order.index(key) if key in order else len(order), "")
+        return (idx, 0, row.label.casefold())
+
+    return [row for _k, row in sorted(found.items(), key=sort_key)]
+
+
+def _shares(rows: list[Row]) -> None:
+    totals = defaultdict(float)
+    for row in rows:
+        totals[row.period] += row.amount
+    for row in rows:
+        row.share = row.amount / totals[row.period] if totals[row.period] else 0.0
+
+
+def _equipment_report(period: Period, grouping: str | None, scope: Scope) -> Report:
+    buckets = period.buckets(grouping)
+    k = bucket_table(buckets)
+    r = EquipmentReservation
+    conditions = [r.status.in_(COUNTED_RESERVATIONS), r.start < period.end, r.end > period.start]
+    if scope.organisation_id is not None:
+        conditions.append(r.organisation_id == scope.organisation_id)
+    query = (sa.select(k.c.idx, EquipmentType.id, EquipmentType.name,
+                       sa.func.sum(r.quantity * clipped_seconds(r.start, r.end, k)).label("seconds"),
+                       sa.func.count(sa.distinct(r.id)))
+             .select_from(r).join(k, sa.and_(r.start < k.c.end_at, r.end > k.c.start_at))
+             .join(EquipmentType, EquipmentType.id == r.equipment_type_id)
+             .where(*conditions).group_by(k.c.idx, EquipmentType.id, EquipmentType.name))
+    found = {}
+    for idx, type_id, name, seconds, sessions in db.session.execute(query):
+        found[(idx, str(type_id))] = Row(key=str(type_id), label=name, amount=(seconds or 0) / 86400, sessions=sessions,
+                                         period=buckets[idx].key if grouping else None)
+    units = dict(db.session.execute(
+        sa.select(EquipmentType.id, sa.func.count(EquipmentUnit.id))
+        .select_from(EquipmentType).outerjoin(EquipmentUnit, sa.and_(EquipmentUnit.equipment_type_id == EquipmentType.id,
+                                                                     EquipmentUnit.status != UnitStatus.RETIRED))
+        .where(EquipmentType.active).group_by(EquipmentType.id)).all())
+    names = dict(db.session.execute(sa.select(EquipmentType.id, EquipmentType.name).where(EquipmentType.active)).all())
+    for type_id, name in names.items():
+        for idx, bucket in enumerate(buckets):
+            found.setdefault((idx, str(type_id)), Row(key=str(type_id), label=name, amount=0.0, sessions=0,
+                                                      period=bucket.key if grouping else None))
+    for (idx, key), row in found.items():
+        row.capacity = units.get(int(key), 0) * buckets[idx].seconds / 86400
+        row.utilisation = row.amount / row.capacity if row.capacity else None
+    rows = _ordered(found, "equipment_type")
+    _shares(rows)
+    return Report(by="equipment_type", group=grouping, period=period, unit="unit_days", rows=rows, buckets=buckets)
+
+
+def _sector_report(period: Period, grouping: str | None, scope: Scope) -> Report:
+    """The co-creation matrix: for each pair of sectors (organisation kinds, a pair of the same
+    kind meaning two different organisations of that kind), the sessions in which both took part
+    and those sessions' hours. ``extra`` holds, per sector, its distinct organisations, sessions
+    and hours, and the number of sessions with two or more sectors."""
+    buckets, k, bounded = _buckets_for(period, grouping, scope)
+    p1, p2 = participation().alias("p1"), participation().alias("p2")
+    o1, o2 = aliased(Organisation), aliased(Organisation)
+    kind_a = sa.case((o1.kind <= o2.kind, o1.kind), else_=o2.kind)
+    kind_b = sa.case((o1.kind <= o2.kind, o2.kind), else_=o1.kind)
+    pairs = (sa.select(p1.c.booking_id, kind_a.label("kind_a"), kind_b.label("kind_b")).distinct()
+             .select_from(p1).join(p2, sa.and_(p1.c.booking_id == p2.c.booking_id,
+                                               p1.c.organisation_id < p2.c.organisation_id))
+             .join(o1, o1.id == p1.c.organisation_id).join(o2, o2.id == p2.c.organisation_id)).subquery("pairs")
+    join_on = [Booking.start < k.c.end_at, Booking.end > k.c.start_at]
+    if bounded:
+        join_on.append(Booking.start >= k.c.low_at)
+    conditions = [Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < period.end, Booking.end > period.start]
+    if scope.organisation_id is not None:
+        mine = participation()
+        conditions.append(Booking.id.in_(sa.select(mine.c.booking_id).where(mine.c.organisation_id == scope.organisation_id)))
+    seconds = clipped_seconds(Booking.start, Booking.end, k)
+    pair_rows = db.session.execute(
+        sa.select(k.c.idx, pairs.c.kind_a, pairs.c.kind_b, sa.func.sum(seconds), sa.func.count(sa.distinct(Booking.id)))
+        .select_from(Booking).join(k, sa.and_(*join_on)).join(pairs, pairs.c.booking_id == Booking.id)
+        .where(*conditions).group_by(k.c.idx, pairs.c.kind_a, pairs.c.kind_b)).all()
+    # Per sector: distinct organisations, sessions and hours.
+    p = participation().alias("p")
+    sector_rows = db.session.execute(
+        sa.select(k.c.idx, Organisation.kind, sa.func.count(sa.distinct(Organisation.id)),
+                  sa.func.count(sa.distinct(Booking.id)), sa.func.sum(seconds))
+        .select_from(Booking).join(k, sa.and_(*join_on)).join(p, p.c.booking_id == Booking.id)
+        .join(Organisation, Organisation.id == p.c.organisation_id)
+        .where(*conditions).group_by(k.c.idx, Organisation.kind)).all()
+    # Sessions in which two or more sectors took part.
+    kinds_per_booking = (sa.select(p.c.booking_id, sa.func.count(sa.distinct(Organisation.kind)).label("kinds"))
+                         .select_from(p).join(Organisation, Organisation.id == p.c.organisation_id)
+                         .group_by(p.c.booking_id).subquery("kinds_per_booking"))
+    multi = dict(db.session.execute(
+        sa.select(k.c.idx, sa.func.count(sa.distinct(Booking.id)))
+        .select_from(Booking).join(k, sa.and_(*join_on))
+        .join(kinds_per_booking, kinds_per_booking.c.booking_id == Booking.id)
+        .where(*conditions, kinds_per_booking.c.kinds >= 2).group_by(k.c.idx)).all())
+
+    found = {}
+    for idx, a, b, secs, sessions in pair_rows:
+        a, b = sorted((_key_text(a), _key_text(b)), key=SECTORS.index)  # SQL orders the pair alphabetically
+        found[(idx, f"{a}+{b}")] = Row(key=f"{a}+{b}", label=_pair_label(a, b), amount=(secs or 0) / 3600,
+                                       sessions=sessions, period=buckets[idx].key if grouping else None)
+    for idx, bucket in enumerate(buckets):
+        for a, b in combinations_with_replacement(SECTORS, 2):
+            found.setdefault((idx, f"{a}+{b}"), Row(key=f"{a}+{b}", label=_pair_label(a, b), amount=0.0, sessions=0,
+                                                    period=bucket.key if grouping else None))
+    order = [f"{a}+{b}" for a, b in combinations_with_replacement(SECTORS, 2)]
+    rows = [row for _k, row in sorted(found.items(), key=lambda item: (item[0][0], order.index(item[0][1])))]
+    _shares(rows)
+    sectors = []
+    for idx, kind, organisations, sessions, secs in sector_rows:
+        sectors.append({"period": buckets[idx].key if grouping else None, "key": _key_text(kind),
+                        "label": str(KIND_LABELS.get(_key_text(kind), _key_text(kind))),
+                        "organisations": organisations, "sessions": sessions, "hours": (secs or 0) / 3600})
+    extra = {"sectors": sorted(sectors, key=lambda s: (s["period"] or "", SECTORS.index(s["key"]))),
+             "multi_sector_sessions": [{"period": buckets[idx].key if grouping else None, "sessions": multi.get(idx, 0)}
+                                       for idx in range(len(buckets))],
+             "counts": _("A session is one booking; its sectors are the kinds of the organisations taking part in it. "
+                         "Today each booking has one organisation, so sessions across sectors appear once projects "
+                         "or registrations add participants.")}
+    return Report(by="sector_pair", group=grouping, period=period, unit="hours", rows=rows, buckets=buckets,
+                  extra=extra)
+
+
+def _pair_label(a: str, b: str) -> str:
+    return f"{KIND_LABELS.get(a, a)} – {KIND_LABELS.get(b, b)}"
+
+
+def heat_map(actor, period: Period, organisation_id: int | None = None) -> list[list[float]]:
+    """Booked hours by local weekday (0 = Monday) and local hour of day, over the period.
+
+    SQL sums each booking's seconds per local day and per hour slot counted from that day's
+    local midnight; here each (day, slot) is named by its local weekday and hour, so on the day
+    the clocks go back both 02:00 hours land on 02, and on the day they go forward nothing lands
+    on 02."""
+    scope = report_scope(actor, organisation_id)
+    check_bucket_count(period, "day")
+    buckets, k, bounded = _buckets_for(period, "day", scope)
+    slots = sa.union_all(*[sa.select(sa.literal(o, sa.Integer()).label("o")) for o in range(25)]).cte("hour_slots")
+    slot_start = k.c.s + slots.c.o * 3600.0
+    slot_end = least(slot_start + 3600.0, k.c.e)
+    start, end = epoch_seconds(Booking.start), epoch_seconds(Booking.end)
+    join_on = [Booking.start < k.c.end_at, Booking.end > k.c.start_at]
+    if bounded:
+        join_on.append(Booking.start >= k.c.low_at)
+    query = (sa.select(k.c.idx, slots.c.o, sa.func.sum(greatest(least(end, slot_end) - greatest(start, slot_start), 0.0)))
+             .select_from(Booking).join(k, sa.and_(*join_on))
+             .join(slots, sa.and_(slot_start < end, slot_end > start, slot_start < k.c.e))
+             .where(*_counted_bookings(period, scope)).group_by(k.c.idx, slots.c.o))
+    grid = [[0.0] * 24 for _ in range(7)]
+    tz = local_tz()
+    for idx, offset, seconds in db.session.execute(query):
+        bucket = buckets[idx]
+        instant = bucket.start + timedelta(hours=offset)
+        if instant >= bucket.end:
+            continue
+        grid[bucket.first_day.weekday()][instant.astimezone(tz).hour] += (seconds or 0) / 3600
+    return grid
