@@ -86,12 +86,14 @@ def can_view_reports(user) -> bool:
 
 # --- participation (sector pairs) -------------------------------------------------------------------
 
-def _booking_organisations():
-    return sa.select(Booking.id.label("booking_id"), Booking.organisation_id.label("organisation_id"))
+def _booking_organisations(sessions):
+    """The booking's own organisation."""
+    return sa.select(sessions.c.id.label("booking_id"), sessions.c.organisation_id.label("organisation_id"))
 
 
-# Each source is a function returning a SELECT of (booking_id, organisation_id): who took part in a
-# session. Projects' partner organisations or event registrations add theirs with
+# Each source is a function taking the sessions being counted (a subquery of bookings with ``id`` and
+# ``organisation_id``) and returning a SELECT of (booking_id, organisation_id) for them: who took part
+# in a session. Projects' partner organisations or event registrations add theirs with
 # register_participation_source(); the sector report takes the UNION of all.
 PARTICIPATION_SOURCES = [_booking_organisations]
 
@@ -101,9 +103,10 @@ def register_participation_source(source) -> None:
         PARTICIPATION_SOURCES.append(source)
 
 
-def participation():
-    selects = [source() for source in PARTICIPATION_SOURCES]
-    return (selects[0] if len(selects) == 1 else sa.union(*selects)).subquery("participation")
+def participation(sessions, name: str = "participation", *, cte: bool = False):
+    selects = [source(sessions) for source in PARTICIPATION_SOURCES]
+    query = selects[0] if len(selects) == 1 else sa.union(*selects)
+    return query.cte(name) if cte else query.subquery(name)
 
 
 # --- results ---------------------------------------------------------------------------------------
@@ -187,7 +190,7 @@ def booked_seconds(period: Period, by: str, grouping: str | None, scope: Scope):
         join_on.append(Booking.start >= k.c.low_at)
     columns = [k.c.idx, key.label("key"), (label if label is not None else sa.null()).label("label"),
                sa.func.sum(clipped_seconds(Booking.start, Booking.end, k)).label("seconds"),
-               sa.func.count(sa.distinct(Booking.id)).label("sessions")]
+               sa.func.count().label("sessions")]  # one row per (bucket, booking)
     query = sa.select(*columns).select_from(Booking).join(k, sa.and_(*join_on))
     for table in joins:
         if table is Space:
@@ -346,7 +349,7 @@ def _equipment_report(period: Period, grouping: str | None, scope: Scope) -> Rep
         conditions.append(r.organisation_id == scope.organisation_id)
     query = (sa.select(k.c.idx, EquipmentType.id, EquipmentType.name,
                        sa.func.sum(r.quantity * clipped_seconds(r.start, r.end, k)).label("seconds"),
-                       sa.func.count(sa.distinct(r.id)))
+                       sa.func.count())  # one row per (bucket, reservation)
              .select_from(r).join(k, sa.and_(r.start < k.c.end_at, r.end > k.c.start_at))
              .join(EquipmentType, EquipmentType.id == r.equipment_type_id)
              .where(*conditions).group_by(k.c.idx, EquipmentType.id, EquipmentType.name))
@@ -378,43 +381,66 @@ def _sector_report(period: Period, grouping: str | None, scope: Scope) -> Report
     and those sessions' hours. ``extra`` holds, per sector, its distinct organisations, sessions
     and hours, and the number of sessions with two or more sectors."""
     buckets, k, bounded = _buckets_for(period, grouping, scope)
-    p1, p2 = participation().alias("p1"), participation().alias("p2")
+    counted = sa.select(Booking.id, Booking.organisation_id, Booking.start, Booking.end).where(
+        Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < period.end, Booking.end > period.start)
+    if scope.organisation_id is not None:  # the sessions the organisation took part in
+        everyone = participation(counted.subquery("all_sessions"), "everyone")
+        counted = counted.where(Booking.id.in_(sa.select(everyone.c.booking_id)
+                                               .where(everyone.c.organisation_id == scope.organisation_id)))
+    ses = counted.cte("sessions")
+    join_on = [ses.c.start < k.c.end_at, ses.c.end > k.c.start_at]
+    if bounded:
+        join_on.append(ses.c.start >= k.c.low_at)
+    # Each session in each bucket, with its seconds there: computed once, read by every part below
+    # (one statement, so the bookings are read once).
+    timed = (sa.select(k.c.idx, ses.c.id.label("booking_id"),
+                       clipped_seconds(ses.c.start, ses.c.end, k).label("seconds"))
+             .select_from(ses).join(k, sa.and_(*join_on))).cte("timed")
+    p = participation(ses, "p", cte=True)
+    text = sa.String(32)
     o1, o2 = aliased(Organisation), aliased(Organisation)
+    p2 = p.alias("p2")
     kind_a = sa.case((o1.kind <= o2.kind, o1.kind), else_=o2.kind)
     kind_b = sa.case((o1.kind <= o2.kind, o2.kind), else_=o1.kind)
-    pairs = (sa.select(p1.c.booking_id, kind_a.label("kind_a"), kind_b.label("kind_b")).distinct()
-             .select_from(p1).join(p2, sa.and_(p1.c.booking_id == p2.c.booking_id,
-                                               p1.c.organisation_id < p2.c.organisation_id))
-             .join(o1, o1.id == p1.c.organisation_id).join(o2, o2.id == p2.c.organisation_id)).subquery("pairs")
-    join_on = [Booking.start < k.c.end_at, Booking.end > k.c.start_at]
-    if bounded:
-        join_on.append(Booking.start >= k.c.low_at)
-    conditions = [Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < period.end, Booking.end > period.start]
-    if scope.organisation_id is not None:
-        mine = participation()
-        conditions.append(Booking.id.in_(sa.select(mine.c.booking_id).where(mine.c.organisation_id == scope.organisation_id)))
-    seconds = clipped_seconds(Booking.start, Booking.end, k)
-    pair_rows = db.session.execute(
-        sa.select(k.c.idx, pairs.c.kind_a, pairs.c.kind_b, sa.func.sum(seconds), sa.func.count(sa.distinct(Booking.id)))
-        .select_from(Booking).join(k, sa.and_(*join_on)).join(pairs, pairs.c.booking_id == Booking.id)
-        .where(*conditions).group_by(k.c.idx, pairs.c.kind_a, pairs.c.kind_b)).all()
-    # Per sector: distinct organisations, sessions and hours.
-    p = participation().alias("p")
-    sector_rows = db.session.execute(
-        sa.select(k.c.idx, Organisation.kind, sa.func.count(sa.distinct(Organisation.id)),
-                  sa.func.count(sa.distinct(Booking.id)), sa.func.sum(seconds))
-        .select_from(Booking).join(k, sa.and_(*join_on)).join(p, p.c.booking_id == Booking.id)
-        .join(Organisation, Organisation.id == p.c.organisation_id)
-        .where(*conditions).group_by(k.c.idx, Organisation.kind)).all()
-    # Sessions in which two or more sectors took part.
-    kinds_per_booking = (sa.select(p.c.booking_id, sa.func.count(sa.distinct(Organisation.kind)).label("kinds"))
-                         .select_from(p).join(Organisation, Organisation.id == p.c.organisation_id)
-                         .group_by(p.c.booking_id).subquery("kinds_per_booking"))
-    multi = dict(db.session.execute(
-        sa.select(k.c.idx, sa.func.count(sa.distinct(Booking.id)))
-        .select_from(Booking).join(k, sa.and_(*join_on))
-        .join(kinds_per_booking, kinds_per_booking.c.booking_id == Booking.id)
-        .where(*conditions, kinds_per_booking.c.kinds >= 2).group_by(k.c.idx)).all())
+    pairs = (sa.select(p.c.booking_id, sa.cast(kind_a, text).label("kind_a"), sa.cast(kind_b, text).label("kind_b"))
+             .distinct().select_from(p).join(p2, sa.and_(p.c.booking_id == p2.c.booking_id,
+                                                          p.c.organisation_id < p2.c.organisation_id))
+             .join(o1, o1.id == p.c.organisation_id).join(o2, o2.id == p2.c.organisation_id)).subquery("pairs")
+    per_kind = (sa.select(p.c.booking_id, sa.cast(Organisation.kind, text).label("kind")).distinct()
+                .select_from(p).join(Organisation, Organisation.id == p.c.organisation_id)).cte("per_kind")
+    multi_sector = (sa.select(per_kind.c.booking_id).group_by(per_kind.c.booking_id)
+                    .having(sa.func.count() >= 2).subquery("multi_sector"))
+    none = sa.null()
+    parts = sa.union_all(
+        sa.select(sa.literal("pair", text).label("part"), timed.c.idx, pairs.c.kind_a.label("a"),
+                  pairs.c.kind_b.label("b"), sa.func.sum(timed.c.seconds).label("seconds"), sa.func.count().label("n"))
+        .select_from(timed).join(pairs, pairs.c.booking_id == timed.c.booking_id)
+        .group_by(timed.c.idx, pairs.c.kind_a, pairs.c.kind_b),
+        # per sector: sessions and hours (a session counts once per sector) ...
+        sa.select(sa.literal("kind", text), timed.c.idx, per_kind.c.kind, sa.cast(none, text),
+                  sa.func.sum(timed.c.seconds), sa.func.count())
+        .select_from(timed).join(per_kind, per_kind.c.booking_id == timed.c.booking_id)
+        .group_by(timed.c.idx, per_kind.c.kind),
+        # ... and its distinct organisations
+        sa.select(sa.literal("organisations", text), timed.c.idx, sa.cast(Organisation.kind, text), sa.cast(none, text),
+                  sa.cast(none, sa.Float()), sa.func.count(sa.distinct(Organisation.id)))
+        .select_from(timed).join(p, p.c.booking_id == timed.c.booking_id)
+        .join(Organisation, Organisation.id == p.c.organisation_id).group_by(timed.c.idx, Organisation.kind),
+        # sessions in which two or more sectors took part
+        sa.select(sa.literal("multi", text), timed.c.idx, sa.cast(none, text), sa.cast(none, text),
+                  sa.cast(none, sa.Float()), sa.func.count())
+        .select_from(timed).join(multi_sector, multi_sector.c.booking_id == timed.c.booking_id).group_by(timed.c.idx),
+    )
+    pair_rows, sector_rows, organisations, multi = [], [], {}, {}
+    for part, idx, a, b, secs, n in db.session.execute(parts):
+        if part == "pair":
+            pair_rows.append((idx, a, b, secs, n))
+        elif part == "kind":
+            sector_rows.append((idx, a, n, secs))
+        elif part == "organisations":
+            organisations[(idx, a)] = n
+        else:
+            multi[idx] = n
 
     found = {}
     for idx, a, b, secs, sessions in pair_rows:
@@ -429,10 +455,11 @@ def _sector_report(period: Period, grouping: str | None, scope: Scope) -> Report
     rows = [row for _k, row in sorted(found.items(), key=lambda item: (item[0][0], order.index(item[0][1])))]
     _shares(rows)
     sectors = []
-    for idx, kind, organisations, sessions, secs in sector_rows:
-        sectors.append({"period": buckets[idx].key if grouping else None, "key": _key_text(kind),
-                        "label": str(KIND_LABELS.get(_key_text(kind), _key_text(kind))),
-                        "organisations": organisations, "sessions": sessions, "hours": (secs or 0) / 3600})
+    for idx, kind, sessions, secs in sector_rows:
+        kind = _key_text(kind)
+        sectors.append({"period": buckets[idx].key if grouping else None, "key": kind,
+                        "label": str(KIND_LABELS.get(kind, kind)), "organisations": organisations.get((idx, kind), 0),
+                        "sessions": sessions, "hours": (secs or 0) / 3600})
     extra = {"sectors": sorted(sectors, key=lambda s: (s["period"] or "", SECTORS.index(s["key"]))),
              "multi_sector_sessions": [{"period": buckets[idx].key if grouping else None, "sessions": multi.get(idx, 0)}
                                        for idx in range(len(buckets))],

@@ -148,10 +148,10 @@ def test_sector_pairs_come_from_the_organisations_that_took_part(client, world, 
     from booking.models import EquipmentReservation
     from reports import services
 
-    def lenders():
+    def lenders(sessions):
         return sa.select(EquipmentReservation.booking_id.label("booking_id"),
                          EquipmentReservation.organisation_id.label("organisation_id")).where(
-            EquipmentReservation.booking_id.is_not(None))
+            EquipmentReservation.booking_id.in_(sa.select(sessions.c.id)))
 
     monkeypatch.setattr(services, "PARTICIPATION_SOURCES", list(services.PARTICIPATION_SOURCES) + [lenders])
     hospital_booking = db.session.scalar(sa.select(services.Booking).where(
