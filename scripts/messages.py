@@ -31,6 +31,7 @@ AREAS = {
     "equipment": ["booking/equipment/**/*.py", "templates/equipment/**/*.html"],
     "feeds": ["booking/feeds/**/*.py", "templates/feeds/**/*.html"],
     "audit": ["audit/**/*.py", "templates/audit/**/*.html"],
+    "reports": ["reports/**/*.py", "templates/reports/**/*.html"],
 }
 EXCLUDE = ("booking/equipment/", "booking/feeds/")
 
