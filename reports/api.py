@@ -9,7 +9,7 @@ from flask_login import current_user
 from reports import behaviour, exports, services
 from reports.periods import GROUPINGS, parse_grouping, parse_period
 from samskap.api import api_blueprint, query_int
-from samskap.errors import ValidationFailed
+from samskap.errors import PermissionDenied, ValidationFailed
 from samskap.openapi import error_responses, register_paths
 
 api_bp = api_blueprint("reports_api", __name__)
@@ -25,8 +25,15 @@ def _format() -> str:
     return value
 
 
+def _authorize(actor) -> None:
+    """Who may see reports at all is decided before the parameters are looked at."""
+    if not services.can_view_reports(actor):
+        raise PermissionDenied(_("Reports are for workshop staff and organisation contacts."))
+
+
 def report_from_args(actor, args) -> services.Report:
     """Parse the query string (422 naming each bad parameter) and run the report."""
+    _authorize(actor)
     errors = {}
     period = grouping = None
     try:
@@ -55,6 +62,7 @@ def _download(body: bytes, mimetype: str, name: str) -> Response:
 
 @api_bp.get("/reports/utilisation")
 def utilisation():
+    _authorize(current_user)
     fmt = _format()
     report = report_from_args(current_user, request.args)
     name = f"utilisation-{report.by}-{report.period.first_day}-{report.period.last_day}"
@@ -67,6 +75,7 @@ def utilisation():
 
 @api_bp.get("/reports/behaviour")
 def behaviour_report():
+    _authorize(current_user)
     period = parse_period(request.args.get("from"), request.args.get("to"))
     result = behaviour.behaviour(current_user, period, organisation_id=query_int("organisation_id", minimum=1))
     return jsonify(behaviour.behaviour_json(result))

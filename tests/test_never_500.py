@@ -23,6 +23,9 @@ PAGES = [
     ("GET", f"/equipment-reservations/new?type={HUGE}"), ("GET", "/equipment-reservations/new?type=%C2%B2"),
     ("GET", "/spaces?min_capacity=%C2%B2"), ("GET", f"/spaces?min_capacity={HUGE}"),
     ("GET", "/day?date=9999-12-31"), ("GET", "/day?date=0001-01-01"), ("GET", "/events?page=%C2%B2"),
+    ("GET", "/reports?first=9999-12-31&last=9999-12-31&group=day"), ("GET", "/reports?first=%00&last=%C2%B2"),
+    ("GET", "/reports?first=0001-01-01&last=2026-01-01&group=year"),
+    ("GET", f"/reports?first=2026-01-01&last=2026-01-31&group=month&organisation_id={HUGE}"),
 ]
 
 API = [
@@ -79,6 +82,14 @@ ADMIN_API = [
     ("POST", "/api/v1/equipment", {"name": "F", "category": "other", "max_loan_days": 5, "turnaround_hours": HUGE,
                                    "bookable_by": ["host"]}),
     ("POST", "/api/v1/equipment", {"name": "G\x00", "category": "other", "max_loan_days": 5, "bookable_by": ["host"]}),
+    ("GET", "/api/v1/reports/utilisation?from=9999-12-31&to=9999-12-31&by=day", None),
+    ("GET", "/api/v1/reports/utilisation?from=2199-12-31&to=2199-12-31&by=space&group=week", None),
+    ("GET", "/api/v1/reports/utilisation?from=1970-01-01&to=1970-01-01&by=sector_pair", None),
+    ("GET", "/api/v1/reports/utilisation?from=%00&to=%C2%B2&by=%00&group=%00&format=%00", None),
+    ("GET", f"/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=space&organisation_id={HUGE}", None),
+    ("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=space&organisation_id=-1", None),
+    ("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=day&group=month", None),
+    ("GET", "/api/v1/reports/behaviour?from=2026-13-01&to=2026-01-31", None),
 ]
 
 
