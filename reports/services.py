@@ -144,9 +144,32 @@ class Report:
 
 # --- bookings --------------------------------------------------------------------------------------
 
-def _counted_bookings(period: Period, scope: Scope):
-    conditions = [Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < period.end,
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _room_to_aggregate() -> None:
+    """A year of bookings is a few hundred thousand rows: let PostgreSQL hash and sort them in memory
+    (for this transaction only) rather than spilling to disk at the default 4 MB."""
+    if _postgresql():
+        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+
+
+def _active_in(period: Period) -> list:
+    """Pending or confirmed bookings with time inside the period. On PostgreSQL the same overlap is
+    also asked of the GiST index on ``tstzrange(start, blocked_until)`` (migration 0002, partial on
+    these two statuses, written as literals so the planner can match the index's predicate): the
+    database then reads the period's bookings only, not the whole history."""
+    conditions = [sa.text("bookings.status IN ('pending', 'confirmed')"), Booking.start < period.end,
                   Booking.end > period.start]
+    if _postgresql():
+        conditions.append(sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.text("'[)'"))
+                          .op("&&")(sa.func.tstzrange(period.start, period.end, sa.text("'[)'"))))
+    return conditions
+
+
+def _counted_bookings(period: Period, scope: Scope):
+    conditions = _active_in(period)
     if scope.organisation_id is not None:
         conditions.append(Booking.organisation_id == scope.organisation_id)
     return conditions
@@ -160,10 +183,22 @@ def _longest_booking_seconds(period: Period, scope: Scope) -> float:
 
 def _buckets_for(period: Period, grouping: str | None, scope: Scope):
     buckets = period.buckets(grouping)
-    # With several buckets, each bucket's rows are found by an index range on ``start`` that reaches
-    # back by the longest booking; with one bucket the period condition alone finds them.
-    reach = _longest_booking_seconds(period, scope) if len(buckets) > 1 else None
+    # With several buckets each bucket must find its bookings by an index. PostgreSQL asks the GiST
+    # index on the blocked period (see _bucket_overlap); SQLite scans ``start`` from the bucket's
+    # start minus the longest counted booking. With one bucket the period condition alone finds them.
+    reach = _longest_booking_seconds(period, scope) if len(buckets) > 1 and not _postgresql() else None
     return buckets, bucket_table(buckets, lower_bound_seconds=reach or 0.0), reach is not None
+
+
+def _bucket_overlap(k, bounded: bool) -> list:
+    """Join condition: the booking has time inside bucket ``k``."""
+    conditions = [Booking.start < k.c.end_at, Booking.end > k.c.start_at]
+    if bounded:
+        conditions.append(Booking.start >= k.c.low_at)
+    elif _postgresql():
+        conditions.append(sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.text("'[)'"))
+                          .op("&&")(sa.func.tstzrange(k.c.start_at, k.c.end_at, sa.text("'[)'"))))
+    return conditions
 
 
 def _dimension(by: str):
@@ -185,9 +220,7 @@ def booked_seconds(period: Period, by: str, grouping: str | None, scope: Scope):
     """Rows (bucket index, key, label, seconds, sessions) for bookings."""
     buckets, k, bounded = _buckets_for(period, grouping, scope)
     key, label, joins = _dimension(by)
-    join_on = [Booking.start < k.c.end_at, Booking.end > k.c.start_at]
-    if bounded:
-        join_on.append(Booking.start >= k.c.low_at)
+    join_on = _bucket_overlap(k, bounded)
     columns = [k.c.idx, key.label("key"), (label if label is not None else sa.null()).label("label"),
                sa.func.sum(clipped_seconds(Booking.start, Booking.end, k)).label("seconds"),
                sa.func.count().label("sessions")]  # one row per (bucket, booking)
@@ -266,6 +299,7 @@ def utilisation(actor, period: Period, by: str, grouping: str | None = None,
         raise ValidationFailed({"by": _("'by' must be one of: %(choices)s.",
                                         choices=", ".join(DIMENSIONS + TIME_DIMENSIONS))})
     check_bucket_count(period, grouping)
+    _room_to_aggregate()
     if dimension == "equipment_type":
         return _equipment_report(period, grouping, scope)
     if dimension == "sector_pair":
@@ -381,8 +415,7 @@ def _sector_report(period: Period, grouping: str | None, scope: Scope) -> Report
     and those sessions' hours. ``extra`` holds, per sector, its distinct organisations, sessions
     and hours, and the number of sessions with two or more sectors."""
     buckets, k, bounded = _buckets_for(period, grouping, scope)
-    counted = sa.select(Booking.id, Booking.organisation_id, Booking.start, Booking.end).where(
-        Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < period.end, Booking.end > period.start)
+    counted = sa.select(Booking.id, Booking.organisation_id, Booking.start, Booking.end).where(*_active_in(period))
     if scope.organisation_id is not None:  # the sessions the organisation took part in
         everyone = participation(counted.subquery("all_sessions"), "everyone")
         counted = counted.where(Booking.id.in_(sa.select(everyone.c.booking_id)
@@ -398,18 +431,23 @@ def _sector_report(period: Period, grouping: str | None, scope: Scope) -> Report
              .select_from(ses).join(k, sa.and_(*join_on))).cte("timed")
     p = participation(ses, "p", cte=True)
     text = sa.String(32)
+    # Only sessions with two or more organisations can pair sectors: the self-join reads those alone.
+    several = (sa.select(p.c.booking_id).group_by(p.c.booking_id)
+               .having(sa.func.count() >= 2).cte("several"))  # the UNION made (booking, organisation) distinct
+    pm = (sa.select(p.c.booking_id, p.c.organisation_id).join(several, several.c.booking_id == p.c.booking_id)
+          .cte("participants_of_several"))
+    pm2 = pm.alias("pm2")
     o1, o2 = aliased(Organisation), aliased(Organisation)
-    p2 = p.alias("p2")
     kind_a = sa.case((o1.kind <= o2.kind, o1.kind), else_=o2.kind)
     kind_b = sa.case((o1.kind <= o2.kind, o2.kind), else_=o1.kind)
-    pairs = (sa.select(p.c.booking_id, sa.cast(kind_a, text).label("kind_a"), sa.cast(kind_b, text).label("kind_b"))
-             .distinct().select_from(p).join(p2, sa.and_(p.c.booking_id == p2.c.booking_id,
-                                                          p.c.organisation_id < p2.c.organisation_id))
-             .join(o1, o1.id == p.c.organisation_id).join(o2, o2.id == p2.c.organisation_id)).subquery("pairs")
+    pairs = (sa.select(pm.c.booking_id, sa.cast(kind_a, text).label("kind_a"), sa.cast(kind_b, text).label("kind_b"))
+             .distinct().select_from(pm).join(pm2, sa.and_(pm.c.booking_id == pm2.c.booking_id,
+                                                            pm.c.organisation_id < pm2.c.organisation_id))
+             .join(o1, o1.id == pm.c.organisation_id).join(o2, o2.id == pm2.c.organisation_id)).subquery("pairs")
     per_kind = (sa.select(p.c.booking_id, sa.cast(Organisation.kind, text).label("kind")).distinct()
                 .select_from(p).join(Organisation, Organisation.id == p.c.organisation_id)).cte("per_kind")
-    multi_sector = (sa.select(per_kind.c.booking_id).group_by(per_kind.c.booking_id)
-                    .having(sa.func.count() >= 2).subquery("multi_sector"))
+    multi_sector = (sa.select(per_kind.c.booking_id).join(several, several.c.booking_id == per_kind.c.booking_id)
+                    .group_by(per_kind.c.booking_id).having(sa.func.count() >= 2).subquery("multi_sector"))
     none = sa.null()
     parts = sa.union_all(
         sa.select(sa.literal("pair", text).label("part"), timed.c.idx, pairs.c.kind_a.label("a"),
@@ -459,7 +497,7 @@ def _sector_report(period: Period, grouping: str | None, scope: Scope) -> Report
         kind = _key_text(kind)
         sectors.append({"period": buckets[idx].key if grouping else None, "key": kind,
                         "label": str(KIND_LABELS.get(kind, kind)), "organisations": organisations.get((idx, kind), 0),
-                        "sessions": sessions, "hours": (secs or 0) / 3600})
+                        "sessions": sessions, "hours": round((secs or 0) / 3600, 4)})
     extra = {"sectors": sorted(sectors, key=lambda s: (s["period"] or "", SECTORS.index(s["key"]))),
              "multi_sector_sessions": [{"period": buckets[idx].key if grouping else None, "sessions": multi.get(idx, 0)}
                                        for idx in range(len(buckets))],
@@ -483,14 +521,13 @@ def heat_map(actor, period: Period, organisation_id: int | None = None) -> list[
     on 02."""
     scope = report_scope(actor, organisation_id)
     check_bucket_count(period, "day")
+    _room_to_aggregate()
     buckets, k, bounded = _buckets_for(period, "day", scope)
     slots = sa.union_all(*[sa.select(sa.literal(o, sa.Integer()).label("o")) for o in range(25)]).cte("hour_slots")
     slot_start = k.c.s + slots.c.o * 3600.0
     slot_end = least(slot_start + 3600.0, k.c.e)
     start, end = epoch_seconds(Booking.start), epoch_seconds(Booking.end)
-    join_on = [Booking.start < k.c.end_at, Booking.end > k.c.start_at]
-    if bounded:
-        join_on.append(Booking.start >= k.c.low_at)
+    join_on = _bucket_overlap(k, bounded)
     query = (sa.select(k.c.idx, slots.c.o, sa.func.sum(greatest(least(end, slot_end) - greatest(start, slot_start), 0.0)))
              .select_from(Booking).join(k, sa.and_(*join_on))
              .join(slots, sa.and_(slot_start < end, slot_end > start, slot_start < k.c.e))

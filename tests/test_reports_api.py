@@ -245,3 +245,19 @@ def test_behaviour_counts_cancellations_lead_time_and_approvals(client, world):
     assert body["lead_time"]["more_than_thirty_days"] + body["lead_time"]["seven_to_thirty_days"] >= 1
     assert client.get("/api/v1/reports/behaviour", query_string={"from": "2026-11-01", "to": "2026-11-30"},
                       headers=api_headers(world["member"])).status_code == 403
+
+
+@BOTH
+def test_a_contact_sees_the_sector_matrix_of_the_sessions_their_organisation_took_part_in(client, world):
+    body = client.get(URL, query_string={"from": "2026-10-01", "to": "2026-11-30", "by": "sector_pair"},
+                      headers=api_headers(world["clerk"])).get_json()
+    sectors = {s["key"]: s for s in body["sectors"]}
+    assert set(sectors) == {"municipality"}
+    assert sectors["municipality"]["sessions"] == 1 and sectors["municipality"]["hours"] == 2
+
+
+def test_time_grouped_reports_keep_every_bucket_and_week_keys_are_iso_weeks(client, world):
+    body = client.get(URL, query_string={"from": "2026-12-28", "to": "2027-01-10", "by": "week"},
+                      headers=api_headers(world["staff"])).get_json()
+    assert [row["period"] for row in body["rows"]] == ["2026-W53", "2027-W01"]
+    assert all(row["hours"] == 0 and row["opening_hours"] == 7 * 24 * 2 for row in body["rows"])
