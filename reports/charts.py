@@ -66,7 +66,9 @@ def bar_chart(points: list[tuple[str, float, str]], *, as_percent: bool, colour:
         chart.bars.append(Bar(x, HEIGHT - BOTTOM - h, step * 0.7, h, colour, title))
         if i % every == 0:
             chart.x_labels.append((LEFT + i * step + step / 2, label))
-    chart.y_ticks = [(y, f"{v * 100:.0f} %" if as_percent else f"{v:.0f}") for v, y in _ticks(top, as_percent)]
+    places = 1 if (top * 100 if as_percent else top) < 10 else 0  # "0.4 %" rather than "0 %"
+    chart.y_ticks = [(y, f"{v * 100:.{places}f} %" if as_percent else f"{v:.{places}f}")
+                     for v, y in _ticks(top, as_percent)]
     return chart
 
 
@@ -91,7 +93,8 @@ def stacked_chart(periods: list[str], series: dict[str, dict[str, float]], label
                                   f"{period}: {labels.get(key, key)} {value:.1f}"))
         if i % every == 0:
             chart.x_labels.append((LEFT + i * step + step / 2, period))
-    chart.y_ticks = [(y, f"{v:.0f}") for v, y in _ticks(top, False)]
+    places = 1 if top < 10 else 0
+    chart.y_ticks = [(y, f"{v:.{places}f}") for v, y in _ticks(top, False)]
     return chart
 
 

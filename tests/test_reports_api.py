@@ -261,3 +261,14 @@ def test_time_grouped_reports_keep_every_bucket_and_week_keys_are_iso_weeks(clie
                       headers=api_headers(world["staff"])).get_json()
     assert [row["period"] for row in body["rows"]] == ["2026-W53", "2027-W01"]
     assert all(row["hours"] == 0 and row["opening_hours"] == 7 * 24 * 2 for row in body["rows"])
+
+
+def test_the_reports_are_in_the_openapi_description(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    operation = paths["/reports/utilisation"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert {"from", "to", "by", "group", "format", "organisation_id"} <= set(parameters)
+    assert "sector_pair" in parameters["by"]["schema"]["enum"] and "month" in parameters["by"]["schema"]["enum"]
+    assert {"200", "401", "403", "422"} <= set(operation["responses"])
+    assert "text/csv" in operation["responses"]["200"]["content"]
+    assert "/reports/behaviour" in paths
