@@ -216,15 +216,48 @@ def _dimension(by: str):
     raise ValueError(by)
 
 
+_TRUNC_STEP = {"day": "1 day", "week": "1 week", "month": "1 month", "year": "1 year"}
+
+
+def _natural_start(bucket: Bucket, grouping: str) -> datetime:
+    first = bucket.first_day
+    if grouping == "week":
+        first -= timedelta(days=first.weekday())
+    elif grouping == "month":
+        first = first.replace(day=1)
+    elif grouping == "year":
+        first = first.replace(month=1, day=1)
+    return datetime.combine(first, datetime.min.time())
+
+
+def _local_buckets_of_each_booking(grouping: str, k):
+    """PostgreSQL: each booking's local days (weeks, months, years), from ``date_trunc`` of its start
+    in local time to its last instant, joined to the bucket table on their local start. One pass
+    over the period's bookings instead of one index probe per bucket; clipping to the bucket's UTC
+    bounds still gives real hours on DST days."""
+    tz = local_tz().key
+    local_start = sa.func.date_trunc(grouping, sa.func.timezone(tz, Booking.start))
+    local_last = sa.func.timezone(tz, Booking.end - sa.text("interval '1 microsecond'"))
+    series = (sa.func.generate_series(local_start, local_last, sa.text(f"interval '{_TRUNC_STEP[grouping]}'"))
+              .table_valued("local_start").render_derived(name="local_buckets"))  # a function in FROM is lateral
+    return series, k.c.natural == series.c.local_start
+
+
 def booked_seconds(period: Period, by: str, grouping: str | None, scope: Scope):
     """Rows (bucket index, key, label, seconds, sessions) for bookings."""
-    buckets, k, bounded = _buckets_for(period, grouping, scope)
+    buckets = period.buckets(grouping)
     key, label, joins = _dimension(by)
-    join_on = _bucket_overlap(k, bounded)
+    if grouping is not None and _postgresql():
+        k = bucket_table(buckets, natural_starts=[_natural_start(b, grouping) for b in buckets])
+        series, on_bucket = _local_buckets_of_each_booking(grouping, k)
+        query = sa.select().select_from(Booking).join(series, sa.true()).join(k, on_bucket)
+    else:
+        buckets, k, bounded = _buckets_for(period, grouping, scope)
+        query = sa.select().select_from(Booking).join(k, sa.and_(*_bucket_overlap(k, bounded)))
     columns = [k.c.idx, key.label("key"), (label if label is not None else sa.null()).label("label"),
                sa.func.sum(clipped_seconds(Booking.start, Booking.end, k)).label("seconds"),
                sa.func.count().label("sessions")]  # one row per (bucket, booking)
-    query = sa.select(*columns).select_from(Booking).join(k, sa.and_(*join_on))
+    query = query.add_columns(*columns)
     for table in joins:
         if table is Space:
             query = query.join(Space, Space.id == Booking.space_id)

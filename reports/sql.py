@@ -69,10 +69,12 @@ def epoch(value: datetime) -> float:
     return value.timestamp()
 
 
-def bucket_table(buckets, name: str = "buckets", lower_bound_seconds: float = 0.0):
+def bucket_table(buckets, name: str = "buckets", lower_bound_seconds: float = 0.0, natural_starts=None):
     """The buckets as a small derived table: ``idx``, UTC bounds ``start_at``/``end_at`` (compared with
     indexed columns), ``low_at`` (``start_at`` minus the longest counted booking: lets the database
-    bound an index range scan of ``start``), and the bounds as epoch seconds ``s``/``e``."""
+    bound an index range scan of ``start``), the bounds as epoch seconds ``s``/``e``, and ``natural``:
+    the local wall-clock start of the whole day, week, month or year (also of a bucket the period
+    cuts), which PostgreSQL's ``date_trunc`` of a local time equals."""
     from datetime import timedelta
 
     selects = [
@@ -83,6 +85,7 @@ def bucket_table(buckets, name: str = "buckets", lower_bound_seconds: float = 0.
             sa.literal(b.start - timedelta(seconds=lower_bound_seconds), UTCDateTime()).label("low_at"),
             sa.literal(epoch(b.start), sa.Float()).label("s"),
             sa.literal(epoch(b.end), sa.Float()).label("e"),
+            sa.literal(natural_starts[i] if natural_starts else None, sa.DateTime()).label("natural"),
         )
         for i, b in enumerate(buckets)
     ]
