@@ -42,7 +42,7 @@ from booking.forms import PURPOSE_LABELS
 from booking.models import (ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation,
                             ReservationStatus)
 from reports.periods import Bucket, Period, check_bucket_count
-from reports.sql import bucket_table, clipped_seconds, epoch_seconds, greatest, least
+from reports.sql import bucket_table, clipped_seconds, epoch, epoch_seconds, greatest, least
 from samskap.errors import PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.timeutil import local_tz
@@ -555,6 +555,8 @@ def heat_map(actor, period: Period, organisation_id: int | None = None) -> list[
     scope = report_scope(actor, organisation_id)
     check_bucket_count(period, "day")
     _room_to_aggregate()
+    if _postgresql():
+        return _heat_map_postgresql(period, scope)
     buckets, k, bounded = _buckets_for(period, "day", scope)
     slots = sa.union_all(*[sa.select(sa.literal(o, sa.Integer()).label("o")) for o in range(25)]).cte("hour_slots")
     slot_start = k.c.s + slots.c.o * 3600.0
@@ -573,4 +575,26 @@ def heat_map(actor, period: Period, organisation_id: int | None = None) -> list[
         if instant >= bucket.end:
             continue
         grid[bucket.first_day.weekday()][instant.astimezone(tz).hour] += (seconds or 0) / 3600
+    return grid
+
+
+def _heat_map_postgresql(period: Period, scope: Scope) -> list[list[float]]:
+    """PostgreSQL: each booking's UTC hours (``generate_series``; the local zone's offsets are whole
+    hours, so a UTC hour is a local hour), clipped to the booking and the period, grouped by the
+    local weekday and hour of the slot: one pass over the period's bookings."""
+    tz = local_tz().key
+    slot = (sa.func.generate_series(sa.func.date_trunc("hour", Booking.start, "UTC"),
+                                    Booking.end - sa.text("interval '1 microsecond'"), sa.text("interval '1 hour'"))
+            .table_valued("slot_start").render_derived(name="hour_slots"))
+    slot_start = epoch_seconds(slot.c.slot_start)
+    seconds = greatest(least(epoch_seconds(Booking.end), slot_start + 3600.0, epoch(period.end))
+                       - greatest(epoch_seconds(Booking.start), slot_start, epoch(period.start)), 0.0)
+    local = sa.func.timezone(tz, slot.c.slot_start)
+    weekday = sa.cast(sa.func.extract("isodow", local), sa.Integer()) - 1
+    hour = sa.cast(sa.func.extract("hour", local), sa.Integer())
+    query = (sa.select(weekday, hour, sa.func.sum(seconds)).select_from(Booking).join(slot, sa.true())
+             .where(*_counted_bookings(period, scope)).group_by(weekday, hour))
+    grid = [[0.0] * 24 for _ in range(7)]
+    for day, hour_of_day, total in db.session.execute(query):
+        grid[day][hour_of_day] += (total or 0) / 3600
     return grid

@@ -279,3 +279,19 @@ def test_the_reports_are_in_the_openapi_description(client):
     assert {"200", "401", "403", "422"} <= set(operation["responses"])
     assert "text/csv" in operation["responses"]["200"]["content"]
     assert "/reports/behaviour" in paths
+
+
+@BOTH
+def test_heat_map_puts_both_repeated_autumn_hours_on_two_oclock(app, world):
+    from datetime import date
+
+    from reports.periods import Period
+    from reports.services import heat_map
+
+    grid = heat_map(world["staff"], Period(date(2026, 10, 24), date(2026, 10, 25)))
+    saturday, sunday = grid[5], grid[6]
+    assert saturday[22] == pytest.approx(1) and saturday[23] == pytest.approx(1)
+    assert [round(h, 6) for h in sunday[:5]] == [1, 1, 2, 1, 0]  # 02:00-03:00 happened twice
+    assert sum(map(sum, grid)) == pytest.approx(7)
+    # a period that starts after midnight counts only what lies inside it
+    assert sum(map(sum, heat_map(world["staff"], Period(date(2026, 10, 25), date(2026, 10, 25))))) == pytest.approx(5)
