@@ -39,8 +39,7 @@ from accounts.forms import KIND_LABELS
 from accounts.models import Organisation, OrganisationKind
 from accounts.permissions import is_staff
 from booking.forms import PURPOSE_LABELS
-from booking.models import (ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation,
-                            ReservationStatus)
+from booking.models import ACTIVE_BOOKING_STATUSES, Booking, EquipmentReservation, ReservationStatus
 from reports.periods import Bucket, Period, check_bucket_count
 from reports.sql import bucket_table, clipped_seconds, epoch, epoch_seconds, greatest, least
 from samskap.errors import PermissionDenied, ValidationFailed
@@ -160,7 +159,8 @@ def _active_in(period: Period) -> list:
     also asked of the GiST index on ``tstzrange(start, blocked_until)`` (migration 0002, partial on
     these two statuses, written as literals so the planner can match the index's predicate): the
     database then reads the period's bookings only, not the whole history."""
-    conditions = [sa.text("bookings.status IN ('pending', 'confirmed')"), Booking.start < period.end,
+    statuses = ", ".join(f"'{status.value}'" for status in ACTIVE_BOOKING_STATUSES)  # 'pending', 'confirmed'
+    conditions = [sa.text(f"bookings.status IN ({statuses})"), Booking.start < period.end,
                   Booking.end > period.start]
     if _postgresql():
         conditions.append(sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.text("'[)'"))
