@@ -8,14 +8,14 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from booking.models import (ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation,
-                            ReservationStatus, Visibility)
+from booking.models import Booking, BookingStatus, EquipmentReservation, ReservationStatus, Visibility
 from reports import services
 from reports.periods import Period
 from samskap.extensions import db
-from samskap.timeutil import local_day_bounds, to_local, utcnow
+from samskap.timeutil import UTC, local_day_bounds, to_local, utcnow
 
 TODAY_LIMIT = 200
+FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 PENDING_LIMIT = 10
 
 
@@ -56,9 +56,10 @@ def dashboard(actor, now: datetime | None = None) -> Dashboard:
     start, end = local_day_bounds(today)
     todays = list(db.session.scalars(
         sa.select(Booking).options(selectinload(Booking.organiser))
-        .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < end, Booking.end > start)
+        .where(*services.active_between(start, end))
         .order_by(Booking.start, Booking.id).limit(TODAY_LIMIT + 1)))
-    pending = sa.select(Booking).where(Booking.status == BookingStatus.PENDING, Booking.end > now)
+    pending = sa.select(Booking).where(*services.active_between(now, FAR_FUTURE),
+                                       Booking.status == BookingStatus.PENDING)
     pending_count = db.session.scalar(sa.select(sa.func.count()).select_from(pending.subquery()))
     pending_rows = list(db.session.scalars(pending.order_by(Booking.start).limit(PENDING_LIMIT)))
     reservations = dict(db.session.execute(

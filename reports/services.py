@@ -154,18 +154,21 @@ def _room_to_aggregate() -> None:
         db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
 
 
-def _active_in(period: Period) -> list:
-    """Pending or confirmed bookings with time inside the period. On PostgreSQL the same overlap is
+def active_between(start: datetime, end: datetime) -> list:
+    """Pending or confirmed bookings with time inside [start, end). On PostgreSQL the same overlap is
     also asked of the GiST index on ``tstzrange(start, blocked_until)`` (migration 0002, partial on
     these two statuses, written as literals so the planner can match the index's predicate): the
     database then reads the period's bookings only, not the whole history."""
     statuses = ", ".join(f"'{status.value}'" for status in ACTIVE_BOOKING_STATUSES)  # 'pending', 'confirmed'
-    conditions = [sa.text(f"bookings.status IN ({statuses})"), Booking.start < period.end,
-                  Booking.end > period.start]
+    conditions = [sa.text(f"bookings.status IN ({statuses})"), Booking.start < end, Booking.end > start]
     if _postgresql():
         conditions.append(sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.text("'[)'"))
-                          .op("&&")(sa.func.tstzrange(period.start, period.end, sa.text("'[)'"))))
+                          .op("&&")(sa.func.tstzrange(start, end, sa.text("'[)'"))))
     return conditions
+
+
+def _active_in(period: Period) -> list:
+    return active_between(period.start, period.end)
 
 
 def _counted_bookings(period: Period, scope: Scope):
