@@ -96,3 +96,9 @@ def test_a_member_gets_403_and_a_contact_sees_their_own_organisation(client, aut
 def test_anonymous_visitors_are_sent_to_sign_in(client):
     response = client.get("/reports")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_reports_link_is_offered_to_staff_and_contacts_only(client, auth, people):
+    for who, offered in (("member", False), ("contact", True), ("staff", True), ("admin", True)):
+        auth.as_user(people[who])
+        assert ('href="/reports"' in client.get("/spaces").get_data(as_text=True)) is offered, who
