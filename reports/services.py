@@ -9,7 +9,8 @@ What counts (also in the README and the OpenAPI description):
 * **Sessions**: bookings with any time inside the row's period (a booking across a bucket boundary
   is a session in both buckets).
 * **Space utilisation**: booked hours / opening hours in the period (weekly opening hours of
-  ``spaces/hours.py``; no opening hours = open around the clock; closures are not subtracted).
+  ``spaces/hours.py``; no opening hours = open around the clock; less the closures of the space
+  and of the whole workshop).
 * **Equipment**: unit-days of reservations that are ``pending``, ``confirmed``, ``checked_out`` or
   ``returned`` (quantity × reserved days inside the period) / unit-days available (units not
   retired today × days in the period).
@@ -288,12 +289,13 @@ def _label_for(by: str, key: str, label) -> str:
 # --- opening hours -----------------------------------------------------------------------------------
 
 def opening_seconds_by_space(period: Period, space_ids=None) -> dict[int, dict[date, float]]:
-    """Per space, per local day of the period: seconds open (weekly opening hours; closures not
-    subtracted). Spaces with the same hours share one computation."""
+    """Per space, per local day of the period: seconds open (weekly opening hours, less the closures
+    of the space and of the whole workshop). Spaces with the same hours share one computation."""
     query = sa.select(Space.id, Space.opening_hours, Space.active)
     rows = db.session.execute(query).all()
     tz = local_tz()
-    cache: dict[str, dict[date, float]] = {}
+    intervals: dict[str, dict[date, list]] = {}
+    closures = _closures_by_space(period)
     result = {}
     for space_id, hours, active in rows:
         if space_ids is not None and space_id not in space_ids:
@@ -301,11 +303,37 @@ def opening_seconds_by_space(period: Period, space_ids=None) -> dict[int, dict[d
         if space_ids is None and not active:
             continue
         marker = json.dumps(hours, sort_keys=True)
-        if marker not in cache:
-            cache[marker] = {day: sum((e - s).total_seconds() for s, e in open_intervals(hours, day, tz=tz))
-                             for day in period.days_iter()}
-        result[space_id] = cache[marker]
+        if marker not in intervals:
+            intervals[marker] = {day: open_intervals(hours, day, tz=tz) for day in period.days_iter()}
+        shut = _merged(closures.get(None, []) + closures.get(space_id, []))
+        result[space_id] = {day: sum((e - s).total_seconds() - _overlap_seconds(s, e, shut) for s, e in spans)
+                            for day, spans in intervals[marker].items()}
     return result
+
+
+def _closures_by_space(period: Period) -> dict[int | None, list[tuple[datetime, datetime]]]:
+    from spaces.models import Closure
+
+    found: dict[int | None, list] = defaultdict(list)
+    for space_id, start, end in db.session.execute(
+            sa.select(Closure.space_id, Closure.start, Closure.end)
+            .where(Closure.start < period.end, Closure.end > period.start)):
+        found[space_id].append((start, end))
+    return found
+
+
+def _merged(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[list[datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def _overlap_seconds(start: datetime, end: datetime, spans) -> float:
+    return sum(max(0.0, (min(end, e) - max(start, s)).total_seconds()) for s, e in spans)
 
 
 def _bucket_sum(per_day: dict[date, float], bucket: Bucket) -> float:

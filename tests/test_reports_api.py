@@ -105,6 +105,22 @@ def test_opening_hours_are_the_capacity_of_a_space(client, app, world):
                       headers=api_headers(world["staff"])).get_json()
     row = rows_by_key(body)[str(world["space"].id)]
     assert row["opening_hours"] == 40 and row["hours"] == 5 and row["utilisation"] == pytest.approx(0.125)
+    # closures of the space and of the whole workshop are not opening hours (overlapping ones count once)
+    from spaces.models import Closure
+
+    db.session.add_all([
+        Closure(space_id=world["space"].id, start=local("2026-11-09T12:00"), end=local("2026-11-09T16:00"),
+                reason="Maintenance"),
+        Closure(space_id=None, start=local("2026-11-09T14:00"), end=local("2026-11-10T09:00"), reason="Strike"),
+        Closure(space_id=world["other_space"].id, start=local("2026-11-11T08:00"), end=local("2026-11-11T16:00"),
+                reason="Another room"),
+    ])
+    db.session.commit()
+    body = client.get(URL, query_string={"from": "2026-11-09", "to": "2026-11-15", "by": "space"},
+                      headers=api_headers(world["staff"])).get_json()
+    row = rows_by_key(body)[str(world["space"].id)]
+    assert row["opening_hours"] == 40 - 4 - 1  # Monday 12-16 and Tuesday 08-09
+    assert rows_by_key(body)[str(world["other_space"].id)]["opening_hours"] == 7 * 24 - 19 - 8
 
 
 @BOTH
