@@ -295,6 +295,7 @@ def opening_seconds_by_space(period: Period, space_ids=None) -> dict[int, dict[d
     rows = db.session.execute(query).all()
     tz = local_tz()
     intervals: dict[str, dict[date, list]] = {}
+    open_seconds: dict[str, dict[date, float]] = {}
     closures = _closures_by_space(period)
     result = {}
     for space_id, hours, active in rows:
@@ -305,7 +306,12 @@ def opening_seconds_by_space(period: Period, space_ids=None) -> dict[int, dict[d
         marker = json.dumps(hours, sort_keys=True)
         if marker not in intervals:
             intervals[marker] = {day: open_intervals(hours, day, tz=tz) for day in period.days_iter()}
+            open_seconds[marker] = {day: sum((e - s).total_seconds() for s, e in spans)
+                                    for day, spans in intervals[marker].items()}
         shut = _merged(closures.get(None, []) + closures.get(space_id, []))
+        if not shut:  # the common case: the shared figures as they are
+            result[space_id] = open_seconds[marker]
+            continue
         result[space_id] = {day: sum((e - s).total_seconds() - _overlap_seconds(s, e, shut) for s, e in spans)
                             for day, spans in intervals[marker].items()}
     return result
