@@ -136,3 +136,6 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.signin.views import init_app as init_signin
 
     init_signin(app)
+    from reports import init_app as init_reports
+
+    init_reports(app)

@@ -36,6 +36,7 @@ AREAS = {
                       "samskap/worker.py", "accounts/outbox_views.py", "templates/notifications/**/*.html",
                       "templates/notifications/**/*.txt", "templates/outbox/**/*.html"],
     "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html", "templates/signin/**/*.txt"],
+    "reports": ["reports/**/*.py", "templates/reports/**/*.html"],
 }
 EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/")
 # Files under another area's globs that belong to the notifications area.

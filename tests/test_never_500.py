@@ -60,6 +60,9 @@ FORMS = [
     ("GET", "/login/oidc/%C2%B2"), ("GET", "/login/oidc/x/callback?state=%C2%B2&code=%00"),
     ("POST", f"/organisation/members/{HUGE}/deactivate"), ("GET", "/invitation/%C2%B2"),
     ("GET", "/password/reset/" + "x" * 3000), ("POST", "/invitation/%C2%B2"), ("POST", "/organisation/members/invite"),
+    ("GET", "/reports?first=9999-12-31&last=9999-12-31&group=day"), ("GET", "/reports?first=%00&last=%C2%B2"),
+    ("GET", "/reports?first=0001-01-01&last=2026-01-01&group=year"),
+    ("GET", f"/reports?first=2026-01-01&last=2026-01-31&group=month&organisation_id={HUGE}"),
 ]
 
 API = [
@@ -183,6 +186,14 @@ ADMIN_API = [
     ("PATCH", f"/api/v1/quotas/{HUGE}", {"max_hours": 3}),
     ("DELETE", f"/api/v1/quotas/{HUGE}", None),
     ("PATCH", "/api/v1/spaces/1", {"check_in_minutes": HUGE}),
+    ("GET", "/api/v1/reports/utilisation?from=9999-12-31&to=9999-12-31&by=day", None),
+    ("GET", "/api/v1/reports/utilisation?from=2199-12-31&to=2199-12-31&by=space&group=week", None),
+    ("GET", "/api/v1/reports/utilisation?from=1970-01-01&to=1970-01-01&by=sector_pair", None),
+    ("GET", "/api/v1/reports/utilisation?from=%00&to=%C2%B2&by=%00&group=%00&format=%00", None),
+    ("GET", f"/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=space&organisation_id={HUGE}", None),
+    ("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=space&organisation_id=-1", None),
+    ("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=day&group=month", None),
+    ("GET", "/api/v1/reports/behaviour?from=2026-13-01&to=2026-01-31", None),
 ]
 
 

@@ -639,6 +639,27 @@ ROUTES: dict[str, list[Case]] = {
     "fairuse_api.update_quota": [C("PATCH", "/api/v1/quotas/999999", admin_only(404), json={"max_hours": 3},
                                    note="no such quota")],
     "fairuse_api.delete_quota": [C("DELETE", "/api/v1/quotas/999999", admin_only(404), note="no such quota")],
+    # reports (issue 20): staff and administrators; an organisation's contacts for their own
+    "reports.index": [
+        C("GET", "/reports", ex(403, contact=200, staff=200)),
+        C("GET", "/reports?first=2026-01-01&last=2026-03-31&group=week&organisation_id={org_outsider}",
+          ex(403, contact=400, staff=200), note="another organisation"),
+        C("GET", "/reports?first=2026-03-31&last=2026-01-01&group=week", ex(403, contact=400, staff=400),
+          note="to before from"),
+    ],
+    "reports_api.utilisation": [
+        C("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-12-31&by=organisation_kind",
+          ex(403, contact=200, staff=200)),
+        C("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-12-31&by=sector_pair&format=csv",
+          ex(403, contact=200, staff=200), note="csv"),
+        C("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-12-31&by=space&organisation_id={org_outsider}",
+          ex(403, contact=403, staff=200), note="another organisation"),
+        C("GET", "/api/v1/reports/utilisation?from=2026-01-01&by=space", ex(403, contact=422, staff=422),
+          note="no 'to'"),
+    ],
+    "reports_api.behaviour_report": [
+        C("GET", "/api/v1/reports/behaviour?from=2026-01-01&to=2026-12-31", ex(403, contact=200, staff=200)),
+    ],
 }
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
