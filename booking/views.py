@@ -431,7 +431,7 @@ def new_booking():
             status = exc.status
         else:
             db.session.commit()
-            _flash_booked(result)
+            _flash_booked(result, user)
             return redirect(url_for("bookings.booking_page", booking_id=result.bookings[0].id), 303)
     elif request.method == "POST":
         status = 422
@@ -473,10 +473,21 @@ def _conflict_help(user, error: Conflict, form: BookingForm, start, end) -> dict
     }
 
 
-def _flash_booked(result) -> None:
+def _flash_booked(result, user) -> None:
     bookings = result.bookings
     pending = any(b.status == BookingStatus.PENDING for b in bookings)
-    if result.series is not None:
+    organisation = bookings[0].organisation
+    if organisation.id != user.organisation_id:  # staff booking on behalf: say for whom
+        if result.series is not None:
+            message = (_("%(n)d bookings in the series for %(organisation)s are registered and pending approval.",
+                         n=len(bookings), organisation=organisation.name) if pending
+                       else _("%(n)d bookings in the series for %(organisation)s are confirmed.", n=len(bookings),
+                              organisation=organisation.name))
+        else:
+            message = (_("The booking for %(organisation)s is registered and is pending approval.",
+                         organisation=organisation.name) if pending
+                       else _("The booking for %(organisation)s is confirmed.", organisation=organisation.name))
+    elif result.series is not None:
         message = (_("%(n)d bookings in the series are registered and pending approval.", n=len(bookings))
                    if pending else _("%(n)d bookings in the series are confirmed.", n=len(bookings)))
     else:

@@ -103,3 +103,27 @@ def _date_pattern(fmt: str) -> str:
     if fmt == "short":
         return "dd.MM.yyyy" if locale == "nb" else "d MMM yyyy"
     return "EEE d. MMM yyyy" if locale == "nb" else "EEE d MMM yyyy"
+
+
+def duration_text(minutes: int) -> str:
+    """A length as people say it, in the reader's language: "21 days", "8 hours", "1 hour 30
+    minutes", "2 days 4 hours" (limits are stored in minutes; nobody thinks in 30240 minutes)."""
+    from flask_babel import ngettext
+
+    minutes = int(minutes)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(ngettext("%(num)d day", "%(num)d days", days))
+    if hours:
+        parts.append(ngettext("%(num)d hour", "%(num)d hours", hours))
+    if minutes or not parts:
+        parts.append(ngettext("%(num)d minute", "%(num)d minutes", minutes))
+    return " ".join(parts)
+
+
+def date_text(value) -> str:
+    """A date in words of the reader's language, with the year: "9. desember 2036", "9 December 2036"."""
+    locale = str(get_locale() or "nb")
+    return format_date(value, "d. MMMM yyyy" if locale == "nb" else "d MMMM yyyy")

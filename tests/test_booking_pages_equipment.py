@@ -152,7 +152,7 @@ def test_a_loan_longer_than_the_type_allows_is_explained_at_its_quantity(client,
                                                            **{f"equipment_{short.id}": "1"}))
     page = html(response)
     assert response.status_code == 422
-    assert "A loan of VR headset can last at most 1 days." in page
+    assert "A loan of VR headset can last at most 1 days; this one would last" in page
     assert count_bookings() == 0 and reservations() == []
 
 

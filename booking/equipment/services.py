@@ -15,11 +15,12 @@ cannot interleave with another writer.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -33,8 +34,8 @@ from samskap import audit
 from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
-from samskap.i18n import local_datetime_text
-from samskap.timeutil import local_day_bounds, utcnow
+from samskap.i18n import date_text, local_datetime_text
+from samskap.timeutil import local_day_bounds, local_tz, utcnow
 from spaces.models import EquipmentType, EquipmentUnit, UnitStatus
 
 ALLOCATION_CONSTRAINT = "ex_equipment_allocations_no_overlap"
@@ -217,16 +218,23 @@ def _check_period(etype: EquipmentType | None, start, end, now: datetime, errors
         errors["end"] = _("Give an end date and time.")
     if "start" in errors or "end" in errors:
         return
-    if end > now + FAR_FUTURE:
-        errors["end"] = _("That is too far in the future.")
-        return
     if end <= start:
         errors["end"] = _("The end must be after the start.")
+        return
+    if etype is not None and end - start > timedelta(days=etype.max_loan_days):
+        # The rule a too long loan breaks is its length, also when the end is years away.
+        days = (end - start).total_seconds() / 86400
+        errors["end"] = _("A loan of %(type)s can last at most %(days)d days; this one would last %(asked)s.",
+                          type=etype.name, days=etype.max_loan_days,
+                          asked=ngettext("%(num)d day", "%(num)d days", math.ceil(days)))
+        return
+    if start > now + FAR_FUTURE or end > now + FAR_FUTURE:
+        errors["start" if start > now + FAR_FUTURE else "end"] = _(
+            "Equipment can be reserved at most %(n)d years ahead (until %(date)s).", n=10,
+            date=date_text((now + FAR_FUTURE).astimezone(local_tz()).date()))
+        return
     if start < now - PAST_GRACE:
         errors["start"] = _("The start cannot be in the past.")
-    if etype is not None and end > start and end - start > timedelta(days=etype.max_loan_days):
-        errors["end"] = _("A loan of %(type)s can last at most %(days)d days.", type=etype.name,
-                          days=etype.max_loan_days)
 
 
 def _resolve_organisation(actor, organisation_id, booking: Booking | None, errors: dict) -> Organisation | None:
