@@ -21,7 +21,8 @@ from booking import grid
 from booking import services
 from booking.equipment import permissions as equipment_permissions
 from booking.equipment import services as equipment_services
-from booking.forms import (PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS, ApproveForm, BookingForm, CancelForm,
+from booking.forms import (LENGTH_CHOICES, PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS, ApproveForm, BookingForm,
+                           CancelForm,
                            EditBookingForm, RejectForm, booking_form_with_equipment, equipment_fields,
                            equipment_type_id, iso_week)
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation, Visibility
@@ -149,13 +150,19 @@ def week_view(space_id: int):
     if space is None or not space.active:
         abort(404)
     monday = _week_arg()
+    picked = _date_arg("date")  # "show the week of" a date: people pick days, not ISO week numbers
+    if monday is None and picked is not None:
+        monday = picked - timedelta(days=picked.weekday())
     if monday is None:
         today = _today()
         monday = today - timedelta(days=today.weekday())
     days, times, rows = grid.week_grid(space, monday, current_user, utcnow())
     bookable = space in services.bookable_spaces(current_user)
     week_year, week_number, _weekday = monday.isocalendar()
+    today = _today()
+    week_date = picked if picked is not None else (today if monday <= today < monday + timedelta(days=7) else monday)
     return render_template("booking/week.html", space=space, days=days, times=times, rows=rows, bookable=bookable,
+                           week_date=week_date,
                            week=iso_week(monday), week_number=week_number, week_year=week_year, previous_week=iso_week(monday - timedelta(days=7)),
                            next_week=iso_week(monday + timedelta(days=7)), today=_today())
 
@@ -310,6 +317,17 @@ def _prefill_from_query() -> dict:
             raise BadQuery(_("Choose a space from the list."))
         data["space"] = parse_id(space) or 0  # 0: a number no space can have, so none is preselected
     start, end = _local_datetime_arg("start"), _local_datetime_arg("end")
+    if start is None and request.args.get("date") and request.args.get("start_time"):
+        # The front page's quick "book a room": a date, a start time and one of the common lengths.
+        day = _date_arg("date")
+        try:
+            clock = datetime.strptime(request.args["start_time"].strip()[:5], "%H:%M").time()
+        except ValueError:
+            raise BadQuery(_("'%(value)s' is not a time. Use the form HH:MM, for example 09:30.",
+                             value=request.args["start_time"][:40])) from None
+        start = datetime.combine(day, clock)
+        if request.args.get("length") in {value for value, _label in LENGTH_CHOICES if value}:
+            end = start + timedelta(minutes=int(request.args["length"]))
     if start is not None:
         data["date"], data["start_time"] = start.date(), start.time()
     if end is not None:
@@ -687,3 +705,6 @@ def _register_navigation() -> None:
 
 
 _register_navigation()
+
+
+from booking import home as _home  # noqa: E402,F401  (the front pages' routes and registration)

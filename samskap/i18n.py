@@ -127,3 +127,28 @@ def date_text(value) -> str:
     """A date in words of the reader's language, with the year: "9. desember 2036", "9 December 2036"."""
     locale = str(get_locale() or "nb")
     return format_date(value, "d. MMMM yyyy" if locale == "nb" else "d MMMM yyyy")
+
+
+def day_range_text(start, end) -> str:
+    """The local days a period covers, short and in the reader's language: "3.–10. des." /
+    "3–10 Dec", "28. nov.–3. des." / "28 Nov–3 Dec"; with the year when it is not this year.
+    A period ending at midnight ends on the day before."""
+    from datetime import timedelta
+
+    from samskap.timeutil import utcnow
+
+    locale = str(get_locale() or "nb")
+    first = to_local(start).date()
+    last_moment = to_local(end)
+    last = last_moment.date() - timedelta(days=1) if last_moment.time() == time(0) and last_moment.date() > first \
+        else last_moment.date()
+    this_year = to_local(utcnow()).year
+    year = "" if first.year == last.year == this_year else (" yyyy")
+    nb = locale == "nb"
+    if first == last:
+        return format_date(first, ("d. MMM" if nb else "d MMM") + year)
+    if (first.year, first.month) == (last.year, last.month):
+        return format_date(first, "d." if nb else "d") + "–" + format_date(last, ("d. MMM" if nb else "d MMM") + year)
+    if first.year == last.year:
+        return format_date(first, "d. MMM" if nb else "d MMM") + "–" + format_date(last, ("d. MMM" if nb else "d MMM") + year)
+    return format_date(first, "d. MMM yyyy" if nb else "d MMM yyyy") + "–" + format_date(last, "d. MMM yyyy" if nb else "d MMM yyyy")

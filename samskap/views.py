@@ -11,6 +11,14 @@ main_bp = Blueprint("main", __name__)
 
 @main_bp.route("/")
 def index():
+    from flask_login import current_user
+
+    from samskap.home import home_page
+
+    if current_user.is_authenticated:
+        page = home_page(current_user._get_current_object())
+        if page is not None:
+            return page
     return render_template("index.html")
 
 

@@ -807,3 +807,78 @@ def status_label(status: ReservationStatus) -> str:
 def unit_status_label(status: UnitStatus) -> str:
     return {UnitStatus.AVAILABLE: _("in service"), UnitStatus.MAINTENANCE: _("in maintenance"),
             UnitStatus.RETIRED: _("retired")}[UnitStatus(status)]
+
+
+# --- the lending desk: what people know a loan by ------------------------------------------------
+
+SEARCH_MAX = 100
+
+
+def reservation_title(reservation: EquipmentReservation) -> str:
+    """A reservation named by what it is: "2 × Fallsensor-sett, 3.–10. des." (the period's days
+    in the reader's language; the year when it is not this year's)."""
+    from samskap.i18n import day_range_text
+
+    return _("%(n)d × %(type)s, %(days)s", n=reservation.quantity, type=reservation.equipment_type.name,
+             days=day_range_text(reservation.start, reservation.end))
+
+
+def matches_desk_filter(reservation: EquipmentReservation, text: str) -> bool:
+    """Whether a desk row matches what staff typed: the borrower's name or email, the organisation,
+    the equipment type, an asset tag or a serial number (case-insensitive, part of a word)."""
+    needle = text.casefold().strip()
+    if not needle:
+        return True
+    units = [a.unit for a in reservation.allocations]
+    haystack = [reservation.user.name if reservation.user else "", reservation.user.email if reservation.user else "",
+                reservation.organisation.name, reservation.equipment_type.name]
+    haystack += [u.asset_tag for u in units] + [u.serial or "" for u in units]
+    return any(needle in value.casefold() for value in haystack)
+
+
+@dataclass
+class FoundUnit:
+    unit: EquipmentUnit
+    current: EquipmentReservation | None  # handed out now, or the next confirmed/pending loan
+
+
+def find_units(text: str, now: datetime | None = None) -> list[FoundUnit]:
+    """Units whose asset tag or serial number is ``text`` (or starts with it), each with its loan:
+    the one it is handed out on, or else the next one it is reserved for."""
+    needle = (text or "").strip()
+    if not needle or len(needle) > 128 or "\x00" in needle:
+        return []
+    now = now or utcnow()
+    pattern = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    units = db.session.scalars(
+        sa.select(EquipmentUnit)
+        .where(sa.or_(sa.func.lower(EquipmentUnit.asset_tag).like(pattern.lower(), escape="\\"),
+                      sa.func.lower(EquipmentUnit.serial).like(pattern.lower(), escape="\\")))
+        .order_by(EquipmentUnit.asset_tag).limit(SEARCH_MAX)).all()
+    found = []
+    for unit in units:
+        loans = db.session.scalars(
+            sa.select(EquipmentReservation).join(EquipmentAllocation,
+                                                 EquipmentAllocation.reservation_id == EquipmentReservation.id)
+            .options(_with_units())
+            .where(EquipmentAllocation.unit_id == unit.id, EquipmentAllocation.active.is_(True),
+                   sa.or_(EquipmentReservation.status == ReservationStatus.CHECKED_OUT,
+                          sa.and_(EquipmentReservation.status.in_([ReservationStatus.CONFIRMED,
+                                                                   ReservationStatus.PENDING]),
+                                  EquipmentReservation.end > now)))
+            .order_by(EquipmentReservation.start)).all()
+        out = [r for r in loans if r.status == ReservationStatus.CHECKED_OUT]
+        found.append(FoundUnit(unit, out[0] if out else (loans[0] if loans else None)))
+    return found
+
+
+def display_status_label(status: ReservationStatus) -> str:
+    """A reservation's status as a heading or badge shows it, written as the bookings' are."""
+    return {
+        ReservationStatus.PENDING: _("Pending approval"),
+        ReservationStatus.CONFIRMED: _("Confirmed"),
+        ReservationStatus.CHECKED_OUT: _("Handed out"),
+        ReservationStatus.RETURNED: _("Returned"),
+        ReservationStatus.REJECTED: _("Rejected"),
+        ReservationStatus.CANCELLED: _("Cancelled"),
+    }[ReservationStatus(status)]
