@@ -47,3 +47,53 @@ def day_sheet():
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
                            reservation_title=equipment_services.reservation_title,
                            loan_status=equipment_services.display_status_label)
+
+
+def _register_audit_names():
+    """How the audit log names bookings, series, equipment reservations and feeds, and reads
+    their values (a booking made reads "… booked Mjøsa for Gjøvik kommune, 3 Dec 10:00–11:00")."""
+    import sqlalchemy as sa
+    from flask import url_for
+    from sqlalchemy.orm import selectinload
+
+    from booking.forms import PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS
+    from booking.models import Booking, EquipmentReservation, Feed
+    from samskap.audit_text import ObjectRef, register_audit_object, register_audit_value
+    from samskap.extensions import db
+
+    def bookings(ids):
+        refs = {}
+        for b in db.session.scalars(sa.select(Booking).where(Booking.id.in_(ids))):
+            refs[b.id] = ObjectRef(b.title, url_for("bookings.booking_page", booking_id=b.id), {
+                "space": b.space.name, "organisation": b.organisation.name,
+                "when": services._period_for_people(b.start, b.end)})
+        return refs
+
+    def series(ids):
+        refs = {}
+        for b in db.session.scalars(sa.select(Booking).where(Booking.series_id.in_(ids)).order_by(Booking.start)):
+            refs.setdefault(b.series_id, ObjectRef(b.title, url_for("bookings.booking_page", booking_id=b.id)))
+        return refs
+
+    def reservations(ids):
+        found = db.session.scalars(sa.select(EquipmentReservation).options(selectinload(EquipmentReservation.allocations))
+                                   .where(EquipmentReservation.id.in_(ids)))
+        return {r.id: ObjectRef(equipment_services.reservation_title(r),
+                                url_for("equipment_reservations.detail", reservation_id=r.id)) for r in found}
+
+    def feeds(ids):
+        rows = db.session.execute(sa.select(Feed.id, Feed.name).where(Feed.id.in_(ids)))
+        return {i: ObjectRef(name or f"#{i}", url_for("feeds.index")) for i, name in rows}
+
+    register_audit_object("bookings", bookings)
+    register_audit_object("booking_series", series)
+    register_audit_object("equipment_reservations", reservations)
+    register_audit_object("feeds", feeds)
+    register_audit_value("status", lambda value: str(STATUS_LABELS[value]), object_type="bookings")
+    register_audit_value("status", lambda value: equipment_services.display_status_label(value),
+                         object_type="equipment_reservations")
+    register_audit_value("purpose", lambda value: str(PURPOSE_LABELS[value]))
+    register_audit_value("visibility", lambda value: str(VISIBILITY_LABELS[value]))
+
+
+_register_audit_names()
