@@ -79,3 +79,17 @@ def day_sheet(day: date, now: datetime) -> DaySheet:
         .where(EquipmentReservation.status == ReservationStatus.PENDING, EquipmentReservation.end > now)
         .order_by(EquipmentReservation.start).limit(SHEET_LIMIT)))
     return sheet
+
+
+def closures_during(booking: Booking) -> list:
+    """Closures of the booking's space (or the whole workshop) that overlap an active booking:
+    the booking's page shows their reasons."""
+    if booking.status not in ACTIVE_BOOKING_STATUSES:
+        return []
+    from spaces.models import Closure
+
+    return list(db.session.scalars(
+        sa.select(Closure)
+        .where(sa.or_(Closure.space_id.is_(None), Closure.space_id == booking.space_id),
+               Closure.start < booking.end, Closure.end > booking.start)
+        .order_by(Closure.start)))

@@ -249,7 +249,10 @@ def _manageable_booking(booking_id: int) -> Booking:
 def booking_page(booking_id: int):
     booking = _visible_booking(booking_id)
     user = current_user
+    from booking.daily import closures_during
+
     return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
+                           closures=closures_during(booking),
                            equipment_status_label=equipment_services.status_label,
                            may_manage=booking.is_active and can_manage(user, booking),
                            may_decide=booking.status == BookingStatus.PENDING and can_decide(user))
@@ -582,7 +585,7 @@ def edit_booking(booking_id: int):
         else:
             db.session.commit()
             flash_success(_("The booking is changed."))
-            return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
+            return redirect(_next_or(url_for("bookings.booking_page", booking_id=booking.id)), 303)
     elif request.method == "POST":
         status = 422
     return render_template("booking/edit.html", form=form, booking=booking, conflicts=conflicts), status
@@ -613,10 +616,20 @@ def cancel_booking(booking_id: int):
             db.session.commit()
             flash_success(_("The booking is cancelled.") if len(cancelled) == 1
                           else _("%(n)d bookings are cancelled.", n=len(cancelled)))
-            return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
+            return redirect(_next_or(url_for("bookings.booking_page", booking_id=booking.id)), 303)
     elif request.method == "POST":
         status = 422
+    else:  # a reason offered by the link (the closure page offers the closure's)
+        form.reason.data = request.args.get("reason", "")[:500]
     return render_template("booking/cancel.html", form=form, booking=booking), status
+
+
+def _next_or(default: str) -> str:
+    """Where to go after a change: back to the page that sent the user here (a path on this
+    site only, such as the closure page listing the bookings it affects), or ``default``."""
+    from samskap.security import safe_next_url
+
+    return safe_next_url(request.values.get("next")) or default
 
 
 # --- approvals -----------------------------------------------------------------------------

@@ -33,3 +33,10 @@ def openapi():
     from samskap.openapi import build_spec
 
     return jsonify(build_spec())
+
+
+@main_bp.app_context_processor
+def navigation_groups():
+    from samskap.nav import nav_groups
+
+    return {"nav_groups": nav_groups}
