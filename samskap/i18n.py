@@ -108,18 +108,18 @@ def _date_pattern(fmt: str) -> str:
 def duration_text(minutes: int) -> str:
     """A length as people say it, in the reader's language: "21 days", "8 hours", "1 hour 30
     minutes", "2 days 4 hours" (limits are stored in minutes; nobody thinks in 30240 minutes)."""
-    from flask_babel import ngettext
+    from flask_babel import gettext as _
 
     minutes = int(minutes)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = []
     if days:
-        parts.append(ngettext("%(num)d day", "%(num)d days", days))
+        parts.append(_("%(num)d day", num=days) if days == 1 else _("%(num)d days", num=days))
     if hours:
-        parts.append(ngettext("%(num)d hour", "%(num)d hours", hours))
+        parts.append(_("%(num)d hour", num=hours) if hours == 1 else _("%(num)d hours", num=hours))
     if minutes or not parts:
-        parts.append(ngettext("%(num)d minute", "%(num)d minutes", minutes))
+        parts.append(_("%(num)d minute", num=minutes) if minutes == 1 else _("%(num)d minutes", num=minutes))
     return " ".join(parts)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -34,7 +34,7 @@ from samskap import audit
 from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
-from samskap.i18n import date_text, local_datetime_text
+from samskap.i18n import date_text, duration_text, local_datetime_text
 from samskap.timeutil import local_day_bounds, local_tz, utcnow
 from spaces.models import EquipmentType, EquipmentUnit, UnitStatus
 
@@ -226,7 +226,7 @@ def _check_period(etype: EquipmentType | None, start, end, now: datetime, errors
         days = (end - start).total_seconds() / 86400
         errors["end"] = _("A loan of %(type)s can last at most %(days)d days; this one would last %(asked)s.",
                           type=etype.name, days=etype.max_loan_days,
-                          asked=ngettext("%(num)d day", "%(num)d days", math.ceil(days)))
+                          asked=duration_text(math.ceil(days) * 24 * 60))
         return
     if start > now + FAR_FUTURE or end > now + FAR_FUTURE:
         errors["start" if start > now + FAR_FUTURE else "end"] = _(
