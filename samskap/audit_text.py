@@ -259,6 +259,6 @@ def _note(entry) -> str:
     if summary.startswith("scope="):
         scope = summary[len("scope="):]
         return "" if scope == "this" else _("Applied to %(scope)s.", scope=SCOPES.get(scope, scope))
-    if entry.action == "user.anonymise":
+    if entry.action in ("user.anonymise", "booking.create"):  # a code, or the title and status code again
         return ""
     return summary

@@ -115,11 +115,11 @@ def duration_text(minutes: int) -> str:
     hours, minutes = divmod(rest, 60)
     parts = []
     if days:
-        parts.append(_("%(num)d day", num=days) if days == 1 else _("%(num)d days", num=days))
+        parts.append(_("1 day") if days == 1 else _("%(num)d days", num=days))
     if hours:
-        parts.append(_("%(num)d hour", num=hours) if hours == 1 else _("%(num)d hours", num=hours))
+        parts.append(_("1 hour") if hours == 1 else _("%(num)d hours", num=hours))
     if minutes or not parts:
-        parts.append(_("%(num)d minute", num=minutes) if minutes == 1 else _("%(num)d minutes", num=minutes))
+        parts.append(_("1 minute") if minutes == 1 else _("%(num)d minutes", num=minutes))
     return " ".join(parts)
 
 
