@@ -23,6 +23,12 @@ PAGES = [
     ("GET", f"/equipment-reservations/new?type={HUGE}"), ("GET", "/equipment-reservations/new?type=%C2%B2"),
     ("GET", "/spaces?min_capacity=%C2%B2"), ("GET", f"/spaces?min_capacity={HUGE}"),
     ("GET", "/day?date=9999-12-31"), ("GET", "/day?date=0001-01-01"), ("GET", "/events?page=%C2%B2"),
+    ("GET", "/today?date=9999-12-31"), ("GET", "/today?date=2100-12-31"), ("GET", "/equipment-reservations/desk?q=%25_%5C"),
+    ("GET", "/equipment-reservations/desk?q=" + "x" * 5000), ("GET", "/bookings/new?date=2026-01-01&start_time=25:99"),
+    ("GET", "/bookings/new?date=2100-12-31&start_time=23:30&length=480"), ("GET", "/bookings/new?date=x&start_time=09:00"),
+    ("GET", "/booking/spaces/1/week?date=2100-12-31"), ("GET", "/booking/spaces/1/week?date=0001-01-01"),
+    ("GET", "/admin/audit?format=json&from=nonsense"), ("GET", "/admin/audit?format=json&action=%C2%B2"),
+    ("GET", "/feeds/public.ics?lang=xx"), ("GET", f"/bookings/{HUGE}/cancel?next=//evil.example&reason=x"),
 ]
 
 API = [
