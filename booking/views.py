@@ -253,7 +253,7 @@ def booking_page(booking_id: int):
 
     return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
                            closures=closures_during(booking),
-                           equipment_status_label=equipment_services.status_label,
+                           equipment_status_label=equipment_services.display_status_label,
                            may_manage=booking.is_active and can_manage(user, booking),
                            may_decide=booking.status == BookingStatus.PENDING and can_decide(user))
 
