@@ -96,7 +96,7 @@ def test_booking_with_two_kits_reserves_two_units_and_shows_their_asset_tags(cli
     page = html(client.get(response.headers["Location"]))
     assert "<h2 id=\"equipment-title\">Equipment</h2>" in page
     assert "Fall sensor kit × 2" in page and ", ".join(tags) in page
-    assert '<span class="status status--confirmed">confirmed</span>' in page
+    assert '<span class="status status--confirmed">Confirmed</span>' in page
     assert f'href="/equipment-reservations/{reservation.id}"' in page
 
 
@@ -241,7 +241,7 @@ def test_cancelling_with_the_box_ticked_frees_the_units(client, auth, member, mj
     assert reservation.status == ReservationStatus.CANCELLED
     assert not any(a.active for a in reservation.allocations)
     page = html(client.get(f"/bookings/{booking.id}"))
-    assert '<span class="status status--cancelled">cancelled</span>' in page
+    assert '<span class="status status--cancelled">Cancelled</span>' in page
 
 
 def test_cancelling_with_the_box_unticked_keeps_the_equipment_reserved(client, auth, member, mjosa, kits):
