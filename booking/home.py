@@ -76,7 +76,8 @@ def _register_audit_names():
         return refs
 
     def reservations(ids):
-        found = db.session.scalars(sa.select(EquipmentReservation).options(selectinload(EquipmentReservation.allocations))
+        found = db.session.scalars(sa.select(EquipmentReservation)
+                                   .options(selectinload(EquipmentReservation.allocations))
                                    .where(EquipmentReservation.id.in_(ids)))
         return {r.id: ObjectRef(equipment_services.reservation_title(r),
                                 url_for("equipment_reservations.detail", reservation_id=r.id)) for r in found}

@@ -143,12 +143,13 @@ def day_range_text(start, end) -> str:
     last = last_moment.date() - timedelta(days=1) if last_moment.time() == time(0) and last_moment.date() > first \
         else last_moment.date()
     this_year = to_local(utcnow()).year
-    year = "" if first.year == last.year == this_year else (" yyyy")
     nb = locale == "nb"
+    day_month = "d. MMM" if nb else "d MMM"
+    with_year = day_month + ("" if first.year == last.year == this_year else " yyyy")
     if first == last:
-        return format_date(first, ("d. MMM" if nb else "d MMM") + year)
+        return format_date(first, with_year)
     if (first.year, first.month) == (last.year, last.month):
-        return format_date(first, "d." if nb else "d") + "–" + format_date(last, ("d. MMM" if nb else "d MMM") + year)
+        return format_date(first, "d." if nb else "d") + "–" + format_date(last, with_year)
     if first.year == last.year:
-        return format_date(first, "d. MMM" if nb else "d MMM") + "–" + format_date(last, ("d. MMM" if nb else "d MMM") + year)
-    return format_date(first, "d. MMM yyyy" if nb else "d MMM yyyy") + "–" + format_date(last, "d. MMM yyyy" if nb else "d MMM yyyy")
+        return format_date(first, day_month) + "–" + format_date(last, with_year)
+    return format_date(first, day_month + " yyyy") + "–" + format_date(last, day_month + " yyyy")

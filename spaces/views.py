@@ -479,14 +479,15 @@ def _register_audit_names():
         refs = {}
         for c in found:
             where = c.space.name if c.space_id is not None else _("the whole workshop")
-            label = _("%(where)s, %(start)s–%(end)s (%(reason)s)", where=where, start=local_datetime_text(c.start, "day"),
-                      end=local_datetime_text(c.end, "day"), reason=c.reason)
+            label = _("%(where)s, %(start)s–%(end)s (%(reason)s)", where=where,
+                      start=local_datetime_text(c.start, "day"), end=local_datetime_text(c.end, "day"), reason=c.reason)
             refs[c.id] = ObjectRef(label, url_for("catalogue_admin.closure", closure_id=c.id))
         return refs
 
     def kinds(ids):
         locale = str(get_locale() or "nb")
-        return {k.id: ObjectRef(k.label(locale)) for k in db.session.scalars(sa.select(SpaceKind).where(SpaceKind.id.in_(ids)))}
+        found = db.session.scalars(sa.select(SpaceKind).where(SpaceKind.id.in_(ids)))
+        return {k.id: ObjectRef(k.label(locale)) for k in found}
 
     def equipment_types(ids):
         rows = db.session.execute(sa.select(EquipmentType.id, EquipmentType.name).where(EquipmentType.id.in_(ids)))
