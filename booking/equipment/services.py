@@ -218,6 +218,8 @@ def _check_period(etype: EquipmentType | None, start, end, now: datetime, errors
         errors["end"] = _("Give an end date and time.")
     if "start" in errors or "end" in errors:
         return
+    if start < now - PAST_GRACE:
+        errors["start"] = _("The start cannot be in the past.")
     if end <= start:
         errors["end"] = _("The end must be after the start.")
         return
@@ -225,16 +227,12 @@ def _check_period(etype: EquipmentType | None, start, end, now: datetime, errors
         # The rule a too long loan breaks is its length, also when the end is years away.
         days = (end - start).total_seconds() / 86400
         errors["end"] = _("A loan of %(type)s can last at most %(days)d days; this one would last %(asked)s.",
-                          type=etype.name, days=etype.max_loan_days,
-                          asked=duration_text(math.ceil(days) * 24 * 60))
+                          type=etype.name, days=etype.max_loan_days, asked=duration_text(math.ceil(days) * 24 * 60))
         return
     if start > now + FAR_FUTURE or end > now + FAR_FUTURE:
         errors["start" if start > now + FAR_FUTURE else "end"] = _(
             "Equipment can be reserved at most %(n)d years ahead (until %(date)s).", n=10,
             date=date_text((now + FAR_FUTURE).astimezone(local_tz()).date()))
-        return
-    if start < now - PAST_GRACE:
-        errors["start"] = _("The start cannot be in the past.")
 
 
 def _resolve_organisation(actor, organisation_id, booking: Booking | None, errors: dict) -> Organisation | None:
