@@ -291,7 +291,9 @@ def update_profile(user: User, data: dict) -> User:
     for key, value in clean.items():
         setattr(user, key, value)
     db.session.flush()
-    changes = audit.diff(user, ("name", "locale"), before)
+    # The language is a preference changed by a button in every page's header, not a change of
+    # the person's data: only the name is audited.
+    changes = audit.diff(user, ("name",), before)
     if changes:
         audit.record(user, "user.profile", user, changes=changes)
     return user

@@ -409,17 +409,34 @@ AUDIT_FIRST_YEAR, AUDIT_LAST_YEAR = 2000, 2100
 @admin_bp.route("/audit")
 @admin_required
 def audit_log():
+    """The audit log as sentences in the reader's language; ``?format=json`` gives the same
+    entries raw (as stored: codes, ids, UTC times), for export."""
     from samskap.audit import AuditSearch, object_types, search
+    from samskap.audit_text import action_choices, describe, object_type_label
 
     filters = {key: request.args.get(key, "").strip()
                for key in ("action", "actor", "object_type", "object_id", "from", "to", "page")}
+    raw = request.args.get("format") == "json"
+    choices = {"object_types": [(t, object_type_label(t)) for t in object_types()], "actions": action_choices()}
     try:
         result = search(AuditSearch.from_args(filters), page_size=AUDIT_PAGE_SIZE)
     except ValidationFailed as exc:
-        return render_template("admin/audit.html", entries=[], filters=filters, errors=list(exc.fields.values()),
-                               page=1, has_next=False, object_types=object_types()), 400
-    return render_template("admin/audit.html", entries=result.entries, filters=filters, errors=[],
-                           page=result.page, has_next=result.has_next, object_types=object_types())
+        if raw:
+            raise
+        return render_template("admin/audit.html", lines=[], filters=filters, errors=list(exc.fields.values()),
+                               page=1, has_next=False, **choices), 400
+    if raw:
+        return jsonify({"entries": [_raw_entry(e) for e in result.entries], "page": result.page,
+                        "has_next": result.has_next})
+    return render_template("admin/audit.html", lines=describe(result.entries), filters=filters, errors=[],
+                           page=result.page, has_next=result.has_next, **choices)
+
+
+def _raw_entry(entry) -> dict:
+    return {"id": entry.id, "at": entry.at.isoformat(), "actor_id": entry.actor_id,
+            "actor": entry.actor.name if entry.actor else None, "action": entry.action,
+            "object_type": entry.object_type, "object_id": entry.object_id, "changes": entry.changes,
+            "summary": entry.summary}
 
 
 @admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -476,4 +493,35 @@ def _register_navigation():
 
 _register_navigation()
 
+
+def _register_audit_names():
+    """How the audit log names organisations, users and tokens, and reads their values."""
+    from samskap.audit_text import ObjectRef, register_audit_object, register_audit_value
+    from accounts.forms import KIND_LABELS, ROLE_LABELS
+
+    def organisations(ids):
+        rows = db.session.execute(sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+        return {i: ObjectRef(name, url_for("admin.edit_organisation", org_id=i)) for i, name in rows}
+
+    def users(ids):
+        rows = db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids)))
+        return {i: ObjectRef(name, url_for("admin.edit_user", user_id=i)) for i, name in rows}
+
+    def tokens(ids):
+        rows = db.session.execute(sa.select(ApiToken.id, ApiToken.name).where(ApiToken.id.in_(ids)))
+        return {i: ObjectRef(name or f"#{i}") for i, name in rows}
+
+    def organisation_name(value):
+        return db.session.scalar(sa.select(Organisation.name).where(Organisation.id == int(value))) or f"#{value}"
+
+    register_audit_object("organisations", organisations)
+    register_audit_object("users", users)
+    register_audit_object("api_tokens", tokens)
+    register_audit_value("organisation_id", organisation_name)
+    register_audit_value("role", lambda value: str(ROLE_LABELS[value]))
+    register_audit_value("kind", lambda value: str(KIND_LABELS[value]), object_type="organisations")
+    register_audit_value("bookable_by[]", lambda value: str(KIND_LABELS[value]))
+
+
+_register_audit_names()
 from accounts import outbox_views  # noqa: E402,F401 (the outbox page, on the admin blueprint)

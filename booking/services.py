@@ -44,7 +44,7 @@ from samskap.ids import MAX_ID  # noqa: F401 (re-exported for booking.api/views)
 from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
-from samskap.i18n import local_datetime_text
+from samskap.i18n import date_text, duration_text, local_datetime_text
 from samskap.metrics import counts_bookings
 from samskap.timeutil import LocalTimeError, UTC, local_to_utc, local_tz, to_local, utcnow
 from spaces.hours import is_within_opening_hours
@@ -279,6 +279,13 @@ def _hours_text(space: Space, moment: datetime) -> str:
     return ", ".join(f"{s}–{e}" for s, e in spans)
 
 
+def _rounded_duration(minutes: float) -> str:
+    """An asked length in whole days from two days up (a year is not read in hours), exact below."""
+    if minutes >= 2 * 24 * 60:
+        return duration_text(round(minutes / (24 * 60)) * 24 * 60)
+    return duration_text(round(minutes))
+
+
 def _period_problems(space: Space, start: datetime, end: datetime, *, now: datetime,
                      check_hours: bool = True) -> dict[str, str]:
     """The space's rules for a period, as field errors (empty when the period is allowed)."""
@@ -287,11 +294,16 @@ def _period_problems(space: Space, start: datetime, end: datetime, *, now: datet
         errors["end"] = _("The end must be after the start.")
         return errors
     horizon = now + BOOKING_HORIZON
-    if end > horizon:
+    minutes = (end - start).total_seconds() / 60
+    too_long = bool(space.max_minutes and minutes > space.max_minutes)
+    if start >= horizon:
         # Checked first and alone: further rules would do date arithmetic on absurd dates.
-        errors["start" if start >= horizon else "end"] = _(
-            "Bookings can reach at most %(n)d years ahead (until %(date)s).", n=HORIZON_YEARS,
-            date=horizon.astimezone(local_tz()).date().isoformat())
+        errors["start"] = _("Bookings can start at most %(n)d years ahead (until %(date)s).", n=HORIZON_YEARS,
+                            date=date_text(horizon.astimezone(local_tz()).date()))
+        return errors
+    if end > horizon and not too_long:
+        errors["end"] = _("Bookings can reach at most %(n)d years ahead (until %(date)s).", n=HORIZON_YEARS,
+                          date=date_text(horizon.astimezone(local_tz()).date()))
         return errors
     if start < now:
         errors["start"] = _("The start is in the past.")
@@ -299,15 +311,17 @@ def _period_problems(space: Space, start: datetime, end: datetime, *, now: datet
         tz = local_tz()
         last_day = now.astimezone(tz).date() + timedelta(days=space.max_days_ahead)
         if start.astimezone(tz).date() > last_day:
-            errors["start"] = _("%(space)s can be booked at most %(n)d days ahead (until %(date)s).",
-                                space=space.name, n=space.max_days_ahead, date=last_day.isoformat())
-    minutes = (end - start).total_seconds() / 60
+            errors["start"] = _("%(space)s can be booked at most %(n)d days ahead: the last day to start is "
+                                "%(date)s.", space=space.name, n=space.max_days_ahead, date=date_text(last_day))
     if space.min_minutes and minutes < space.min_minutes:
-        _add(errors, "end", _("A booking of %(space)s must last at least %(n)d minutes.",
-                              space=space.name, n=space.min_minutes))
-    if space.max_minutes and minutes > space.max_minutes:
-        _add(errors, "end", _("A booking of %(space)s can last at most %(n)d minutes.",
-                              space=space.name, n=space.max_minutes))
+        _add(errors, "end", _("A booking of %(space)s must last at least %(length)s.",
+                              space=space.name, length=duration_text(space.min_minutes)))
+    if too_long:
+        _add(errors, "end", _("A booking of %(space)s can last at most %(length)s; this one would last %(asked)s.",
+                              space=space.name, length=duration_text(space.max_minutes),
+                              asked=_rounded_duration(minutes)))
+    if end > horizon:  # too long (said above); opening hours over years of days are not worth walking
+        return errors
     if check_hours and not is_within_opening_hours(space.opening_hours, start, end):
         _add(errors, "start", _("%(space)s is not open for the whole of that time (opening hours that day: "
                                 "%(hours)s).", space=space.name, hours=_hours_text(space, start)))
@@ -439,12 +453,23 @@ def find_clashes(viewer, space: Space, start: datetime, end: datetime, exclude_i
     return found
 
 
-def _conflict_message(space: Space, clashes: list[dict]) -> str:
+def _conflict_message(space: Space, clashes: list[dict], start: datetime | None = None,
+                      end: datetime | None = None) -> str:
+    """The message of a refusal. When the asked period ``[start, end)`` touches no booking
+    itself but only the preparation time kept after one (before or after the asked period),
+    the message says so: "already booked" would contradict the free time the user sees."""
     closures = [c for c in clashes if c["reason"] == "closure"]
     if closures:
         return _("%(space)s is closed at that time: %(reason)s.", space=space.name, reason=closures[0]["title"])
     periods = ", ".join(_period_for_people(datetime.fromisoformat(c["start"]), datetime.fromisoformat(c["end"]))
                         for c in clashes)
+    if space.buffer_minutes and start is not None and end is not None and not any(
+            start < datetime.fromisoformat(c["end"]) and datetime.fromisoformat(c["start"]) < end
+            for c in clashes if c.get("reason") == "booking"):
+        return _("%(space)s is booked %(periods)s and needs %(n)d minutes' preparation after each booking, so the "
+                 "time you chose is not free. Choose a time that leaves %(n)d minutes after the booking before it, "
+                 "and ends %(n)d minutes before the next one.", space=space.name, periods=periods,
+                 n=space.buffer_minutes)
     return _("%(space)s is already booked at that time (%(periods)s).", space=space.name, periods=periods)
 
 
@@ -642,7 +667,7 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
     else:
         clashes = find_clashes(actor, space, start, end)
         if clashes:
-            raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+            raise Conflict(_conflict_message(space, clashes, start, end), details={"conflicts": clashes})
         fair = _check_fair_use(actor, organisation, space, [(start, end)], override=request.override_quota)
         booking = _write_one(actor, space, organisation, start, end, fields)
         _after_fair_use(actor, [booking], fair)
@@ -940,7 +965,8 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
     if moving or space_changed:
         _check_self_overlap(space, [(start, end) for _t, start, end in plans])
     if clashes:
-        raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+        asked = plans[0][1:] if len(plans) == 1 else (None, None)
+        raise Conflict(_conflict_message(space, clashes, *asked), details={"conflicts": clashes})
     fair = None
     if moving or space_changed:
         fair = _check_fair_use(actor, booking.organisation, space, [(start, end) for _t, start, end in plans],

@@ -110,19 +110,19 @@ def _report_context(period: Period, grouping: str, organisation_id: int | None) 
     )
 
 
-def staff_front_page():
+def staff_front_page(user):
     """The dashboard is the front page of staff and administrators; everyone else gets the next
     front page (None)."""
-    if not is_staff(current_user):
+    if not is_staff(user):
         return None
-    return render_template("reports/dashboard.html", board=dashboard.dashboard(current_user))
+    return render_template("reports/dashboard.html", board=dashboard.dashboard(user))
 
 
 def _register() -> None:
-    from samskap.views import register_front_page
+    from samskap.home import register_home_page
 
-    register_nav("reports.index", _l("Reports"), "org_contact", 80)
-    register_front_page(staff_front_page)
+    register_nav("reports.index", _l("Reports"), "org_contact", 80, group="admin")
+    register_home_page(staff_front_page, order=10)
 
 
 _register()

@@ -90,6 +90,10 @@ def register_security(app) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("SAMSKAP_HSTS") and request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Werkzeug's make_conditional (feeds, static files) adds a Date header, and the HTTP server
+        # (gunicorn, Werkzeug's own) always writes one more: two Date headers. The server's is the
+        # one HTTP requires; the application's is dropped.
+        response.headers.pop("Date", None)
         return response
 
 

@@ -5,22 +5,16 @@ from flask import Blueprint, jsonify, render_template
 
 main_bp = Blueprint("main", __name__)
 
-# Higher areas offer a front page for some users (the staff's dashboard from reports/): a function
-# returning a response, or None to leave the visitor to the next one and finally to index.html.
-_FRONT_PAGES: list = []
-
-
-def register_front_page(view) -> None:
-    if view not in _FRONT_PAGES:
-        _FRONT_PAGES.append(view)
-
-
 @main_bp.route("/")
 def index():
-    for front_page in _FRONT_PAGES:
-        response = front_page()
-        if response is not None:
-            return response
+    from flask_login import current_user
+
+    from samskap.home import home_page
+
+    if current_user.is_authenticated:
+        page = home_page(current_user._get_current_object())
+        if page is not None:
+            return page
     return render_template("index.html")
 
 
@@ -29,3 +23,10 @@ def openapi():
     from samskap.openapi import build_spec
 
     return jsonify(build_spec())
+
+
+@main_bp.app_context_processor
+def navigation_groups():
+    from samskap.nav import nav_groups
+
+    return {"nav_groups": nav_groups}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import re
 import sqlalchemy as sa
 
 from accounts.models import ApiToken
@@ -241,5 +242,5 @@ def test_the_audit_log_pages_through_older_entries_keeping_its_filters(client, a
     second = client.get("/admin/audit?action=probe.page&page=2")
     assert second.status_code == 200
     page = second.get_data(as_text=True)
-    assert "<p>entry 4</p>" in page and "<p>entry 54</p>" not in page
+    assert re.search(r">[^<]*entry 4\b[^<]*<", page) and not re.search(r"entry 54\b", page)
     assert "action=probe.page" in page and "page=1" in page

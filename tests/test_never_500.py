@@ -63,6 +63,12 @@ FORMS = [
     ("GET", "/reports?first=9999-12-31&last=9999-12-31&group=day"), ("GET", "/reports?first=%00&last=%C2%B2"),
     ("GET", "/reports?first=0001-01-01&last=2026-01-01&group=year"),
     ("GET", f"/reports?first=2026-01-01&last=2026-01-31&group=month&organisation_id={HUGE}"),
+    ("GET", "/today?date=9999-12-31"), ("GET", "/today?date=2100-12-31"), ("GET", "/equipment-reservations/desk?q=%25_%5C"),
+    ("GET", "/equipment-reservations/desk?q=" + "x" * 5000), ("GET", "/bookings/new?date=2026-01-01&start_time=25:99"),
+    ("GET", "/bookings/new?date=2100-12-31&start_time=23:30&length=480"), ("GET", "/bookings/new?date=x&start_time=09:00"),
+    ("GET", "/booking/spaces/1/week?date=2100-12-31"), ("GET", "/booking/spaces/1/week?date=0001-01-01"),
+    ("GET", "/admin/audit?format=json&from=nonsense"), ("GET", "/admin/audit?format=json&action=%C2%B2"),
+    ("GET", "/feeds/public.ics?lang=xx"), ("GET", f"/bookings/{HUGE}/cancel?next=//evil.example&reason=x"),
 ]
 
 API = [

@@ -317,6 +317,10 @@ ROUTES: dict[str, list[Case]] = {
 
     # booking pages
     "bookings.day_view": [C("GET", "/day", SIGNED_IN)],
+    "bookings.day_sheet": [
+        C("GET", "/today", STAFF_ONLY),
+        C("GET", "/today?date=2026-02-30", ex(403, staff=400), note="not a date"),
+    ],
     "bookings.week_view": [
         C("GET", "/booking/spaces/{space}/week", SIGNED_IN),
         C("GET", "/booking/spaces/{inactive_space}/week", ex(404), note="inactive space"),
@@ -402,7 +406,7 @@ ROUTES: dict[str, list[Case]] = {
     "equipment_reservations.check_out": [
         C("GET", "/equipment-reservations/{f_reservation}/check-out", STAFF_ONLY),
         C("POST", "/equipment-reservations/{f_reservation_checkout}/check-out", staff_only(302),
-          form={"note": "Fine"}),
+          form={"note": "Fine", "early": "yes"}, note="handing out before the start, confirmed"),
         C("GET", "/equipment-reservations/999999/check-out", staff_only(404), note="no such reservation"),
     ],
     "equipment_reservations.check_in": [

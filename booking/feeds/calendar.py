@@ -111,13 +111,17 @@ def _utc_times_agree_with(instants, tzid: str) -> bool:
     return not any(_in_repeated_hour(instant, tz) for instant in instants)
 
 
-def _new_calendar(title: str, site: Site, *, x_wr_timezone: bool, subscription: bool) -> Calendar:
+def _new_calendar(title: str, site: Site, *, x_wr_timezone: bool, subscription: bool,
+                  description: str | None = None) -> Calendar:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", vText(title))
     cal.add("name", vText(title))
+    if description:
+        cal.add("x-wr-caldesc", vText(description))
+        cal.add("description", vText(description))
     if x_wr_timezone:
         cal.add("x-wr-timezone", vText(site.tzid))
     if subscription:
@@ -229,7 +233,7 @@ def build_feed(contents: FeedContents, site: Site) -> bytes:
     for shown in contents.reservations:
         groups.append(_as_group([_reservation_event(shown, site)], site))
     groups.sort(key=lambda g: (g.start, g.uid))
-    cal = _new_calendar(f"Samskap – {contents.title}", site, subscription=True,
+    cal = _new_calendar(f"Samskap – {contents.title}", site, subscription=True, description=contents.description,
                         x_wr_timezone=_zone_known(site.tzid) and not any(g.repeated_hour for g in groups))
     # The calendar's own lines, then its components: what Calendar.to_ical() writes for a
     # calendar holding them, without building and serialising thousands of events again.

@@ -155,13 +155,28 @@ def _built(slot, contents: Callable[[], services.FeedContents], *, generation: i
     return built_feed(slot, (key, locale, where, services.Window.around(now).anchor), generation, build)
 
 
+def _asked_language() -> str:
+    """The public feed's language: ``?lang=nb`` or ``?lang=en``, else the visitor's language
+    (their choice on the site, or their browser's Accept-Language), else the site's default."""
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang", "").strip().lower()
+    if asked in languages:
+        return asked
+    from flask_babel import get_locale
+
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 @feeds_bp.route("/feeds/public.ics")
 def public_feed():
     generation = generation_for_cache()
     now = feed_clock()
     built = _built("public", lambda: services.public_contents(now), generation=generation, now=now,
-                   locale=current_app.config["BABEL_DEFAULT_LOCALE"], key=())
-    return _calendar_response(built, cache="public, no-cache")
+                   locale=_asked_language(), key=())
+    response = _calendar_response(built, cache="public, no-cache")
+    response.vary.add("Accept-Language")  # the calendar's name and description follow the language
+    return response
 
 
 @feeds_bp.route("/feeds/<token>.ics")
