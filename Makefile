@@ -8,7 +8,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run setup test test-deps messages compile-messages db-upgrade seed clean
+.PHONY: run worker setup test test-deps messages compile-messages db-upgrade seed clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,17 @@ setup: $(VENV)/.installed compile-messages
 	FLASK_DEBUG=1 $(FLASK) db upgrade
 	FLASK_DEBUG=1 $(FLASK) seed-demo
 
-## Run the app on http://127.0.0.1:5000 with SQLite in instance/ and demo data.
+## Run the app on http://127.0.0.1:5000 with SQLite in instance/ and demo data, and the worker beside it
+## (email kept readable in instance/mail/ without MAIL_SERVER; the worker stops with the server).
 run: setup
-	FLASK_DEBUG=1 $(FLASK) run --host $(HOST) --port $(PORT)
+	export FLASK_DEBUG=1 SAMSKAP_BASE_URL="$${SAMSKAP_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## Only the worker (delivers queued email, runs reminders); `make run` already starts one.
+worker: setup
+	FLASK_DEBUG=1 $(FLASK) worker
 
 test-deps: $(VENV)/.installed-dev node_modules/.installed compile-messages
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from accounts.models import User
 from samskap.extensions import db
+from samskap.ids import parse_count, parse_id
 
 
 def init_login(app, login_manager) -> None:
@@ -19,10 +20,11 @@ def init_login(app, login_manager) -> None:
     @login_manager.user_loader
     def load_user(user_id: str):
         ident, _, version = (user_id or "").partition(":")
-        if not ident.isdigit() or not version.isdigit():
+        user_id, version = parse_id(ident), parse_count(version)
+        if user_id is None or version is None:
             return None
-        user = db.session.get(User, int(ident))
-        if user is None or user.session_version != int(version) or not user.is_active:
+        user = db.session.get(User, user_id)
+        if user is None or user.session_version != version or not user.is_active:
             return None
         return user
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from samskap.ids import coerce_id
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -59,14 +60,25 @@ class OrganisationForm(FlaskForm):
     members_share_bookings = BooleanField(_l("Members see and manage all of the organisation's bookings"),
                                           default=True)
     active = BooleanField(_l("Active"), default=True)
+    contact_email = EmailField(_l("Shared contact address (optional)"), validators=[Optional(), Length(max=254)])
 
 
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email address.")), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
-    organisation_id = SelectField(_l("Organisation"), coerce=int, validate_choice=False)
+    organisation_id = SelectField(_l("Organisation"), coerce=coerce_id, validate_choice=False)
     role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
     is_org_contact = BooleanField(_l("Organisation contact (manages the organisation's bookings)"))
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Password"))
+
+
+class NotificationForm(FlaskForm):
+    """Which optional emails a user gets (status mail about their own bookings always comes)."""
+
+    notify_reminders = BooleanField(_l("Remind me before my bookings start and before loans end"))
+    reminder_hours = StringField(_l("Hours before the start"), id="reminder-hours",
+                                 validators=[Optional(), Length(max=4)])
+    approval_digest = BooleanField(_l("Bookings waiting for my decision: one daily digest instead of one email "
+                                      "per request"))

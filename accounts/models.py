@@ -47,6 +47,8 @@ class Organisation(db.Model):
     # otherwise only organisation contacts (and the organiser) may.
     members_share_bookings: Mapped[bool] = mapped_column(nullable=False, default=True)
     active: Mapped[bool] = mapped_column(nullable=False, default=True)
+    # A shared address (post@kommune.no) that receives a copy of the booking mail its members get.
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -73,6 +75,10 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(nullable=False, default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Notification preferences (status mail about one's own bookings cannot be turned off).
+    notify_reminders: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=sa.true())
+    reminder_hours: Mapped[int | None] = mapped_column()  # None: SAMSKAP_REMINDER_HOURS
+    approval_digest: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

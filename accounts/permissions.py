@@ -63,6 +63,30 @@ def can_choose_any_organisation(user) -> bool:
     return is_staff(user)
 
 
+def can_manage_member(actor, member: User) -> bool:
+    """Deactivate, reactivate or make ``member`` an organisation contact (the members page):
+    administrators anyone; workshop staff and the organisation's own contacts only plain members,
+    and contacts only those of their own organisation. Nobody changes themself there."""
+    if not (actor and getattr(actor, "is_authenticated", False)) or actor.id == member.id:
+        return False
+    if is_admin(actor):
+        return True
+    if member.role != Role.MEMBER:
+        return False
+    return manages_organisation(actor, member.organisation_id)
+
+
+def can_invite(actor, organisation: Organisation, role: Role) -> bool:
+    """Invite someone into ``organisation`` with ``role``: administrators any role (the service
+    keeps staff and administrators to the host organisation); workshop staff and an organisation's contacts only members, the
+    contacts only into their own organisation."""
+    if not (actor and getattr(actor, "is_authenticated", False)):
+        return False
+    if is_admin(actor):
+        return True
+    return role == Role.MEMBER and manages_organisation(actor, organisation.id)
+
+
 def admin_required(view):
     """Signed in and administrator, else 403 (401 redirect to sign-in when anonymous)."""
 
@@ -91,6 +115,8 @@ __all__ = [
     "User",
     "admin_required",
     "can_choose_any_organisation",
+    "can_invite",
+    "can_manage_member",
     "can_manage_organisations",
     "can_manage_tokens_of",
     "can_manage_users",

@@ -6,6 +6,7 @@ and raise domain errors with messages meant for people; the caller commits.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -15,18 +16,18 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
+from accounts.passwords import password_problem
 from accounts.models import ApiToken, Organisation, OrganisationKind, Role, User, hash_token
 from accounts.permissions import (can_manage_organisations, can_manage_tokens_of, can_manage_users,
                                   can_view_member_list)
 from samskap import audit
+from samskap.ids import parse_id
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.timeutil import utcnow
 
 NAME_MAX = 200
-PASSWORD_MIN = 10
-PASSWORD_MAX = 200
-ORG_FIELDS = ("name", "kind", "number", "members_share_bookings", "active")
+ORG_FIELDS = ("name", "kind", "number", "members_share_bookings", "active", "contact_email")
 USER_FIELDS = ("email", "name", "organisation_id", "role", "is_org_contact", "locale", "active")
 
 
@@ -57,14 +58,6 @@ def check_password(user: User, password: str) -> bool:
     return True
 
 
-def _password_problem(password: str | None) -> str | None:
-    if not password:
-        return _("Enter a password.")
-    if len(password) < PASSWORD_MIN:
-        return _("The password must be at least %(n)d characters long.", n=PASSWORD_MIN)
-    if len(password) > PASSWORD_MAX:
-        return _("The password can be at most %(n)d characters long.", n=PASSWORD_MAX)
-    return None
 
 
 # --- validation helpers ------------------------------------------------------------------
@@ -86,7 +79,7 @@ def normalise_email(raw: str | None) -> str:
 
 def orgnr_is_valid(number: str) -> bool:
     """Norwegian organisation number: 9 digits, the last a mod-11 check digit."""
-    if len(number) != 9 or not number.isdigit():
+    if len(number) != 9 or not number.isascii() or not number.isdigit():
         return False
     weights = (3, 2, 7, 6, 5, 4, 3, 2)
     remainder = sum(int(d) * w for d, w in zip(number[:8], weights)) % 11
@@ -158,6 +151,15 @@ def _validate_organisation(data: dict, existing: Organisation | None) -> dict:
     for flag in ("members_share_bookings", "active"):
         if flag in data:
             clean[flag] = bool(data[flag])
+    if "contact_email" in data:
+        address = data.get("contact_email")
+        if address is None or (isinstance(address, str) and not address.strip()):
+            clean["contact_email"] = None
+        else:
+            try:
+                clean["contact_email"] = normalise_email(address)
+            except ValidationFailed as exc:
+                errors["contact_email"] = exc.fields.get("email") or next(iter(exc.fields.values()))
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -190,8 +192,9 @@ def update_organisation(actor: User, org: Organisation, data: dict) -> Organisat
 
 def find_organisation(name_or_id) -> Organisation | None:
     text = str(name_or_id).strip()
-    if text.isdigit():
-        org = db.session.get(Organisation, int(text))
+    org_id = parse_id(text)
+    if org_id:
+        org = db.session.get(Organisation, org_id)
         if org:
             return org
     return db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == text.lower()))
@@ -219,10 +222,8 @@ def _validate_user(data: dict, existing: User | None) -> dict:
         if isinstance(raw, Organisation):
             org = raw
         elif raw not in (None, ""):
-            try:
-                org = db.session.get(Organisation, int(raw))
-            except (TypeError, ValueError):
-                org = None
+            org_id = parse_id(raw)
+            org = db.session.get(Organisation, org_id) if org_id else None
         if org is None:
             errors["organisation_id"] = _("Choose an existing organisation.")
         else:
@@ -242,7 +243,7 @@ def _validate_user(data: dict, existing: User | None) -> dict:
             clean[flag] = bool(data[flag])
     if existing is None or "password" in data:
         if existing is None or data.get("password"):
-            problem = _password_problem(data.get("password"))
+            problem = password_problem(data.get("password"), email=clean.get("email"), name=clean.get("name"))
             if problem:
                 errors["password"] = problem
     if errors:
@@ -290,16 +291,54 @@ def update_profile(user: User, data: dict) -> User:
     for key, value in clean.items():
         setattr(user, key, value)
     db.session.flush()
-    changes = audit.diff(user, ("name", "locale"), before)
+    # The language is a preference changed by a button in every page's header, not a change of
+    # the person's data: only the name is audited.
+    changes = audit.diff(user, ("name",), before)
     if changes:
         audit.record(user, "user.profile", user, changes=changes)
+    return user
+
+
+MAX_REMINDER_HOURS = 336  # two weeks
+
+
+def update_notification_preferences(user: User, data: dict) -> User:
+    """A user chooses their optional email: reminders on or off and how many hours before a
+    booking starts, and (staff) a daily digest of pending bookings instead of one mail each.
+    Mail about the status of their own bookings cannot be turned off."""
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    if "notify_reminders" in data:
+        clean["notify_reminders"] = bool(data["notify_reminders"])
+    if "reminder_hours" in data:
+        raw = data["reminder_hours"]
+        text = str(raw).strip() if raw is not None else ""
+        if not text:
+            clean["reminder_hours"] = None
+        elif not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_REMINDER_HOURS:
+            errors["reminder_hours"] = _("Give a whole number of hours from 1 to %(max)d, or leave it empty for "
+                                         "the default.", max=MAX_REMINDER_HOURS)
+        else:
+            clean["reminder_hours"] = int(text)
+    if "approval_digest" in data:
+        clean["approval_digest"] = bool(data["approval_digest"]) and user.is_staff
+    if errors:
+        raise ValidationFailed(errors)
+    fields = ("notify_reminders", "reminder_hours", "approval_digest")
+    before = audit.snapshot(user, fields)
+    for key, value in clean.items():
+        setattr(user, key, value)
+    db.session.flush()
+    changes = audit.diff(user, fields, before)
+    if changes:
+        audit.record(user, "user.notifications", user, changes=changes)
     return user
 
 
 def change_password(user: User, current: str, new: str, confirm: str | None = None) -> None:
     if not check_password(user, current or ""):
         raise ValidationFailed({"current_password": _("The current password is not correct.")})
-    problem = _password_problem(new)
+    problem = password_problem(new, email=user.email, name=user.name)
     if problem:
         raise ValidationFailed({"new_password": problem})
     if confirm is not None and confirm != new:
@@ -308,6 +347,18 @@ def change_password(user: User, current: str, new: str, confirm: str | None = No
     user.session_version += 1
     db.session.flush()
     audit.record(user, "user.password_change", user)
+
+
+def sign_in_identity(raw) -> str:
+    """The account a sign-in attempt names, spelled as :func:`authenticate` looks it up, so
+    that a limit keyed on it cannot be dodged with another spelling of the same address
+    (upper case, fullwidth letters in the domain...). Text that is no address at all is
+    folded (NFKC, casefold) instead: it names no account, but still counts as one."""
+    text = raw if isinstance(raw, str) else ""
+    try:
+        return normalise_email(text)
+    except ValidationFailed:
+        return unicodedata.normalize("NFKC", text).strip().casefold()[:254]
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -395,6 +446,12 @@ def user_for_api_token(secret: str) -> User | None:
 
 # --- personal data ---------------------------------------------------------------------------
 
+def _identities_of(user: User):
+    from accounts.signin.models import UserIdentity
+
+    return db.session.scalars(sa.select(UserIdentity).where(UserIdentity.user_id == user.id)).all()
+
+
 def export_personal_data(user: User) -> dict:
     """Everything Samskap holds about ``user``, as plain JSON-able data (GDPR art. 15/20)."""
     from booking.models import Booking, EquipmentReservation, Feed
@@ -425,6 +482,9 @@ def export_personal_data(user: User) -> dict:
         } for r in reservations],
         "api_tokens": [{"prefix": t.prefix, "name": t.name, "created_at": iso(t.created_at),
                         "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at)} for t in tokens],
+        "sign_in_identities": [{"provider": i.provider, "issuer": i.issuer, "subject": i.subject,
+                                "created_at": iso(i.created_at), "last_login_at": iso(i.last_login_at)}
+                               for i in _identities_of(user)],
         "calendar_feeds": [{"id": f.id, "scope": f.scope.value, "name": f.name, "created_at": iso(f.created_at),
                             "last_used_at": iso(f.last_used_at), "revoked_at": iso(f.revoked_at)} for f in feeds],
     }
@@ -458,5 +518,10 @@ def anonymise_user(actor: User, user: User) -> None:
         token.revoked_at = now
     for feed in db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id, Feed.revoked_at.is_(None))):
         feed.revoked_at = now
+    from accounts.signin.models import SignInLink, UserIdentity
+
+    # Single sign-on links and pending links name the person: they go too.
+    db.session.execute(sa.delete(UserIdentity).where(UserIdentity.user_id == user.id))
+    db.session.execute(sa.delete(SignInLink).where(SignInLink.user_id == user.id))
     db.session.flush()
     audit.record(actor, "user.anonymise", user, summary=f"user {user.id} anonymised")

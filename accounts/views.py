@@ -1,14 +1,19 @@
 """Sign-in, profile and account administration pages."""
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_babel import get_locale, gettext as _, refresh as refresh_locale
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts import services
-from accounts.forms import (ConfirmForm, LanguageForm, LoginForm, OrganisationForm, PasswordForm, ProfileForm,
+from accounts.forms import (ConfirmForm, LanguageForm, LoginForm, NotificationForm, OrganisationForm, PasswordForm,
+                            ProfileForm,
                             TokenForm, UserForm)
 from accounts.models import ApiToken, Organisation, User
 from accounts.permissions import admin_required
@@ -16,6 +21,7 @@ from samskap.errors import DomainError, ValidationFailed
 from samskap.ids import parse_id
 from accounts.permissions import can_choose_any_organisation
 from samskap.extensions import db, limiter
+from samskap.timeutil import to_local, utcnow
 from samskap.security import safe_next_url
 from samskap.web import apply_errors, flash_success
 
@@ -25,25 +31,49 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # --- sign-in ------------------------------------------------------------------------------
 
+# Failed sign-ins are limited three ways: per account AND address (the owner's own address is
+# not locked by someone else's guessing), per account from anywhere (a larger ceiling against
+# guessing spread over many addresses) and per address (one address trying many accounts).
+# Accounts are keyed on the address as authenticate() looks it up, so other spellings of the
+# same address count together.
+
+def _login_identity() -> str:
+    return services.sign_in_identity(request.form.get("email"))
+
+
+def _login_pair_key() -> str:
+    return f"login-pair:{_login_identity()}|{get_remote_address()}"
+
+
 def _login_account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+    return "login-account:" + _login_identity()
 
 
 def _failed_login(response) -> bool:
     return response.status_code != 302  # a successful sign-in redirects
 
 
+def _try_again_message(request_limit) -> tuple[str, int]:
+    """When the limit ends, for people (a local clock time and minutes) and for Retry-After."""
+    seconds = max(1, int(request_limit.reset_at - time.time()))
+    minutes = max(1, (seconds + 59) // 60)
+    at = to_local(utcnow() + timedelta(seconds=seconds)).strftime("%H:%M")
+    return _("Too many failed attempts. Try again at %(time)s (in %(n)d minutes).", time=at, n=minutes), seconds
+
+
 def _login_rate_limited(request_limit):
     form = LoginForm()
-    seconds = max(1, int(request_limit.reset_at - __import__("time").time()))
-    minutes = max(1, (seconds + 59) // 60)
-    form.form_errors.append(_("Too many failed sign-in attempts. Try again in %(n)d minutes.", n=minutes))
+    message, seconds = _try_again_message(request_limit)
+    form.form_errors.append(message)
     response = current_app.make_response((render_template("accounts/login.html", form=form), 429))
     response.headers["Retry-After"] = str(seconds)
     return response
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SAMSKAP_LOGIN_LIMIT_PAIR"], key_func=_login_pair_key,
+               methods=["POST"], deduct_when=_failed_login, on_breach=_login_rate_limited,
+               scope="login-pair")
 @limiter.limit(lambda: current_app.config["SAMSKAP_LOGIN_LIMIT_ACCOUNT"], key_func=_login_account_key,
                methods=["POST"], deduct_when=_failed_login, on_breach=_login_rate_limited,
                scope="login-account")
@@ -120,7 +150,29 @@ def profile():
     return _render_profile(profile_form=form)
 
 
-def _render_profile(*, profile_form=None, password_form=None, token_form=None, new_token=None, status=None):
+@auth_bp.route("/profile/notifications", methods=["POST"])
+@login_required
+def notification_preferences():
+    user = current_user._get_current_object()
+    form = NotificationForm()
+    if form.validate_on_submit():
+        data = {"notify_reminders": form.notify_reminders.data, "reminder_hours": form.reminder_hours.data}
+        if user.is_staff:
+            data["approval_digest"] = form.approval_digest.data
+        try:
+            services.update_notification_preferences(user, data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash_success(_("Your email choices are saved."))
+            return redirect(url_for("auth.profile"))
+    return _render_profile(notification_form=form)
+
+
+def _render_profile(*, profile_form=None, password_form=None, token_form=None, new_token=None, status=None,
+                    notification_form=None):
     user = current_user._get_current_object()
     tokens = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
@@ -132,16 +184,34 @@ def _render_profile(*, profile_form=None, password_form=None, token_form=None, n
         form=profile_form or ProfileForm(formdata=None, obj=user),
         password_form=password_form or PasswordForm(formdata=None),
         token_form=token_form or TokenForm(formdata=None),
+        notification_form=notification_form or NotificationForm(formdata=None, obj=user),
         confirm_form=ConfirmForm(),
         tokens=tokens,
         new_token=new_token,
     )
-    invalid = any(f is not None and (f.errors or f.form_errors) for f in (profile_form, password_form, token_form))
+    invalid = any(f is not None and (f.errors or f.form_errors)
+                  for f in (profile_form, password_form, token_form, notification_form))
     return body, status or (400 if invalid else 200)
+
+
+def _password_change_key() -> str:
+    return f"password-change:{current_user.get_id() if current_user.is_authenticated else get_remote_address()}"
+
+
+def _password_change_limited(request_limit):
+    form = PasswordForm()
+    message, seconds = _try_again_message(request_limit)
+    form.form_errors.append(message)
+    body, _status = _render_profile(password_form=form)
+    response = current_app.make_response((body, 429))
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @auth_bp.route("/profile/password", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["SAMSKAP_PASSWORD_CHANGE_LIMIT"], key_func=_password_change_key,
+               deduct_when=_failed_login, on_breach=_password_change_limited, scope="password-change")
 def change_password():
     form = PasswordForm()
     user = current_user._get_current_object()
@@ -173,7 +243,9 @@ def create_token():
         else:
             db.session.commit()
             flash_success(_("API token created. Copy it now: it is shown only once."))
-            return _render_profile(new_token=secret, status=201)
+            response = current_app.make_response(_render_profile(new_token=secret, status=201))
+            response.headers["Cache-Control"] = "no-store"  # the secret must not stay in any cache
+            return response
     return _render_profile(token_form=form)
 
 
@@ -209,9 +281,12 @@ def _requested_organisation(user) -> Organisation:
     chosen = request.args.get("organisation", "").strip()
     if not chosen or chosen == str(user.organisation_id):
         return user.organisation
-    if not chosen.isdigit():
+    organisation_id = parse_id(chosen)
+    if organisation_id is None:
+        if chosen.isascii() and chosen.isdigit():
+            abort(404)  # a number, but no organisation can have it
         raise DomainError(_("Choose an organisation from the list."))
-    organisation = db.session.get(Organisation, int(chosen)) if len(chosen) < 10 else None
+    organisation = db.session.get(Organisation, organisation_id)
     if organisation is None or not can_choose_any_organisation(user):
         abort(404)
     return organisation
@@ -268,6 +343,7 @@ def _organisation_form(org: Organisation | None):
             "number": form.number.data,
             "members_share_bookings": form.members_share_bookings.data,
             "active": form.active.data,
+            "contact_email": form.contact_email.data,
         }
         actor = current_user._get_current_object()
         try:
@@ -333,17 +409,34 @@ AUDIT_FIRST_YEAR, AUDIT_LAST_YEAR = 2000, 2100
 @admin_bp.route("/audit")
 @admin_required
 def audit_log():
+    """The audit log as sentences in the reader's language; ``?format=json`` gives the same
+    entries raw (as stored: codes, ids, UTC times), for export."""
     from samskap.audit import AuditSearch, object_types, search
+    from samskap.audit_text import action_choices, describe, object_type_label
 
     filters = {key: request.args.get(key, "").strip()
                for key in ("action", "actor", "object_type", "object_id", "from", "to", "page")}
+    raw = request.args.get("format") == "json"
+    choices = {"object_types": [(t, object_type_label(t)) for t in object_types()], "actions": action_choices()}
     try:
         result = search(AuditSearch.from_args(filters), page_size=AUDIT_PAGE_SIZE)
     except ValidationFailed as exc:
-        return render_template("admin/audit.html", entries=[], filters=filters, errors=list(exc.fields.values()),
-                               page=1, has_next=False, object_types=object_types()), 400
-    return render_template("admin/audit.html", entries=result.entries, filters=filters, errors=[],
-                           page=result.page, has_next=result.has_next, object_types=object_types())
+        if raw:
+            raise
+        return render_template("admin/audit.html", lines=[], filters=filters, errors=list(exc.fields.values()),
+                               page=1, has_next=False, **choices), 400
+    if raw:
+        return jsonify({"entries": [_raw_entry(e) for e in result.entries], "page": result.page,
+                        "has_next": result.has_next})
+    return render_template("admin/audit.html", lines=describe(result.entries), filters=filters, errors=[],
+                           page=result.page, has_next=result.has_next, **choices)
+
+
+def _raw_entry(entry) -> dict:
+    return {"id": entry.id, "at": entry.at.isoformat(), "actor_id": entry.actor_id,
+            "actor": entry.actor.name if entry.actor else None, "action": entry.action,
+            "object_type": entry.object_type, "object_id": entry.object_id, "changes": entry.changes,
+            "summary": entry.summary}
 
 
 @admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -399,3 +492,36 @@ def _register_navigation():
 
 
 _register_navigation()
+
+
+def _register_audit_names():
+    """How the audit log names organisations, users and tokens, and reads their values."""
+    from samskap.audit_text import ObjectRef, register_audit_object, register_audit_value
+    from accounts.forms import KIND_LABELS, ROLE_LABELS
+
+    def organisations(ids):
+        rows = db.session.execute(sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+        return {i: ObjectRef(name, url_for("admin.edit_organisation", org_id=i)) for i, name in rows}
+
+    def users(ids):
+        rows = db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids)))
+        return {i: ObjectRef(name, url_for("admin.edit_user", user_id=i)) for i, name in rows}
+
+    def tokens(ids):
+        rows = db.session.execute(sa.select(ApiToken.id, ApiToken.name).where(ApiToken.id.in_(ids)))
+        return {i: ObjectRef(name or f"#{i}") for i, name in rows}
+
+    def organisation_name(value):
+        return db.session.scalar(sa.select(Organisation.name).where(Organisation.id == int(value))) or f"#{value}"
+
+    register_audit_object("organisations", organisations)
+    register_audit_object("users", users)
+    register_audit_object("api_tokens", tokens)
+    register_audit_value("organisation_id", organisation_name)
+    register_audit_value("role", lambda value: str(ROLE_LABELS[value]))
+    register_audit_value("kind", lambda value: str(KIND_LABELS[value]), object_type="organisations")
+    register_audit_value("bookable_by[]", lambda value: str(KIND_LABELS[value]))
+
+
+_register_audit_names()
+from accounts import outbox_views  # noqa: E402,F401 (the outbox page, on the admin blueprint)

@@ -21,9 +21,12 @@ from booking.models import ACTIVE_BOOKING_STATUSES, Booking
 from booking.permissions import can_decide, can_manage, can_view_details, details_visible_clause
 from booking.recurrence import Recurrence
 from booking.services import MAX_ID, BookingRequest, iso
+from samskap import idempotency
+from samskap.ids import parse_id
 from samskap.api import api_blueprint, json_body, query_int
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
+from samskap.idempotency import idempotent
 from samskap.openapi import error_responses, register_paths
 from samskap.timeutil import local_day_bounds, local_tz, parse_aware_iso, utcnow
 from spaces.models import Space
@@ -37,9 +40,10 @@ DEFAULT_WINDOW_DAYS = 7
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
-                 "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment")
+                 "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
+                 "override_quota")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                 "override_opening_hours", "scope")
+                 "override_opening_hours", "override_quota", "scope")
 RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
 
 
@@ -73,6 +77,7 @@ def booking_json(booking: Booking) -> dict:
         "decision_reason": booking.decision_reason,
         "cancelled_at": iso(booking.cancelled_at),
         "cancel_reason": booking.cancel_reason,
+        "checked_in_at": iso(booking.checked_in_at),
         "created_at": iso(booking.created_at),
         "updated_at": iso(booking.updated_at),
         "masked": False,
@@ -176,7 +181,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         _expect(data, name, str, errors, _l("'%(field)s' must be text.", field=name))
     _expect(data, "organisation_id", int, errors,
             _l("'%(field)s' must be the id of an organisation (a whole number).", field="organisation_id"))
-    for name in ("skip_conflicts", "override_opening_hours"):
+    for name in ("skip_conflicts", "override_opening_hours", "override_quota"):
         _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     recurrence = _parse_recurrence(data.get("recurrence"), errors)
     if errors:
@@ -188,6 +193,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         description=data.get("description") or "", organisation_id=data.get("organisation_id"),
         recurrence=recurrence, skip_conflicts=bool(data.get("skip_conflicts")),
         override_opening_hours=bool(data.get("override_opening_hours")),
+        override_quota=bool(data.get("override_quota")),
         equipment=data.get("equipment") or [],
     )
 
@@ -268,6 +274,7 @@ def list_bookings():
 
 
 @api_bp.post("/bookings")
+@idempotent
 def create_booking():
     booking_request = _parse_booking_request(json_body())
     result = services.book_space(current_user, booking_request)
@@ -282,8 +289,9 @@ def create_booking():
                             "tzid": result.series.tzid, "dtstart_local": result.series.dtstart_local,
                             "occurrences": [booking_json(b) for b in result.bookings],
                             "skipped": result.skipped})
-    db.session.commit()
     response.status_code = 201
+    idempotency.record(response)  # committed with the booking, or not at all
+    db.session.commit()
     return response
 
 
@@ -301,8 +309,8 @@ def update_booking(booking_id: int):
     for name in ("start", "end"):
         if name in data:
             changes[name] = _parse_time(data, name, errors, required=True)
-    _expect(data, "override_opening_hours", bool, errors,
-            _l("'%(field)s' must be true or false.", field="override_opening_hours"))
+    for name in ("override_opening_hours", "override_quota"):
+        _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     if errors:
         raise ValidationFailed(errors)
     changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
@@ -361,10 +369,10 @@ def _space_ids_arg() -> list[int] | None:
         return None
     ids = []
     for value in raw:
-        if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
+        if parse_id(value) is None:
             raise ValidationFailed({"space_id": _("'%(field)s' must be the id of a space (a whole number).",
                                                   field="space_id")})
-        ids.append(int(value))
+        ids.append(parse_id(value))
     found = set(db.session.scalars(sa.select(Space.id).where(Space.id.in_(ids))))
     missing = [i for i in ids if i not in found]
     if missing:
@@ -406,6 +414,8 @@ _BOOKING_BODY = {
         "description": {"type": "string"},
         "organisation_id": {"type": "integer", "description": "staff and admins: book on behalf of this organisation"},
         "override_opening_hours": {"type": "boolean", "description": "staff and admins only; audited"},
+        "override_quota": {"type": "boolean", "description": "staff and admins only; audited: book past the "
+                                                             "organisation's quota (409 quota_exceeded otherwise)"},
         "skip_conflicts": {"type": "boolean", "description": "series: book the free dates, skip the others"},
         "recurrence": {"type": "object", "required": ["freq"], "properties": {
             "freq": {"type": "string", "enum": ["daily", "weekly", "monthly"]},
@@ -431,10 +441,11 @@ register_paths({
                 "responses": {"200": {"description": "{\"bookings\": [...], \"truncated\": false}"},
                               **error_responses(401, 422)}},
         "post": {"summary": "Book a space, once or as a series",
+                 "parameters": [idempotency.openapi_header()],
                  "requestBody": {"required": True, "content": {_JSON: {"schema": _BOOKING_BODY}}},
                  "responses": {"201": {"description": "The booking (with its status), or for a series "
                                                       "{series_id, occurrences, skipped}"},
-                               **error_responses(400, 401, 403, 409, 422)}},
+                               **error_responses(400, 401, 403, 409, 422, 503)}},
     },
     "/bookings/{booking_id}": {
         "get": {"summary": "One booking", "parameters": _ID,
@@ -443,7 +454,7 @@ register_paths({
                   "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
                       **{k: v for k, v in _BOOKING_BODY["properties"].items()
                          if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
-                                  "space_id", "override_opening_hours")},
+                                  "space_id", "override_opening_hours", "override_quota")},
                       "scope": _SCOPE}}}}},
                   "responses": {"200": {"description": "The booking and affected_ids"},
                                 **error_responses(400, 401, 403, 404, 409, 422)}},

@@ -2,10 +2,11 @@
 local date + wall-clock time into UTC instants); every booking rule lives in the service."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from samskap.ids import coerce_id
 from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -31,6 +32,7 @@ STATUS_LABELS = {
     "confirmed": _l("Confirmed"),
     "rejected": _l("Rejected"),
     "cancelled": _l("Cancelled"),
+    "no_show": _l("Released (not checked in)"),
 }
 WEEKDAY_CHOICES = [("MO", _l("Monday")), ("TU", _l("Tuesday")), ("WE", _l("Wednesday")), ("TH", _l("Thursday")),
                    ("FR", _l("Friday")), ("SA", _l("Saturday")), ("SU", _l("Sunday"))]
@@ -43,12 +45,36 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+TITLE_MAX = 200
+# Common lengths offered next to the end time (minutes); the grid's own selection stays the default.
+LENGTH_CHOICES = [("", _l("As the end time says")), ("30", _l("30 minutes")), ("60", _l("1 hour")),
+                  ("120", _l("2 hours")), ("240", _l("Half day (4 hours)")), ("480", _l("Whole day (8 hours)"))]
+
+
+class TextLength(Length):
+    """Length without the ``maxlength`` attribute: a browser silently cuts pasted text at
+    ``maxlength``, so an over-long title would be shortened without a word. The server
+    refuses it instead, with a message saying the limit and how long the text is."""
+
+    def __init__(self, max: int, message=None):
+        super().__init__(max=max, message=message)
+        self.field_flags = {}
+
+
 class PeriodMixin:
-    """Date + start time + end time in local time (end date only for bookings past midnight)."""
+    """Date + start time + end time in local time (end date only for bookings past midnight),
+    or date + start time + one of the common lengths."""
 
     def period(self) -> tuple[datetime, datetime] | None:
         """The UTC start and end, or None after putting a message on the offending field."""
         start = local_instant(self.date, self.start_time)
+        length = getattr(self, "length", None)
+        if length is not None and length.data:
+            return (start, start + timedelta(minutes=int(length.data))) if start is not None else None
+        if self.end_time.data is None:
+            if not self.end_time.errors:
+                self.end_time.errors = list(self.end_time.errors or []) + [_l("Enter the end time (HH:MM).")]
+            return None
         end_date = self.end_date if self.end_date.data else self.date
         end = local_instant(end_date, self.end_time)
         return (start, end) if start is not None and end is not None else None
@@ -63,7 +89,8 @@ def _start_field():
 
 
 def _end_field():
-    return TimeField(_l("End time"), validators=[InputRequired(_l("Enter the end time (HH:MM)."))])
+    # Required unless a length is chosen: PeriodMixin.period says so then.
+    return TimeField(_l("End time"), validators=[Optional()])
 
 
 def _end_date_field():
@@ -71,9 +98,11 @@ def _end_date_field():
 
 
 class BookingForm(PeriodMixin, FlaskForm):
-    space = SelectField(_l("Space"), coerce=int, validate_choice=True,
+    space = SelectField(_l("Space"), coerce=coerce_id, validate_choice=True,
                         validators=[InputRequired(_l("Choose a space."))])
-    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
+    length = SelectField(_l("Length"), choices=LENGTH_CHOICES, default="", validate_choice=True)
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), TextLength(
+        max=TITLE_MAX, message=_l("The title can be at most %(max)d characters long; this one has %(length)d."))])
     purpose = SelectField(_l("Purpose"), choices=list(PURPOSE_LABELS.items()), default=Purpose.MEETING.value)
     date = _date_field()
     start_time = _start_field()
@@ -98,8 +127,9 @@ class BookingForm(PeriodMixin, FlaskForm):
     skip_conflicts = BooleanField(_l("Skip dates that clash with other bookings instead of refusing the whole series"))
 
     # Only for staff and administrators; the view removes these for everyone else.
-    organisation = SelectField(_l("Book on behalf of"), coerce=int, validate_choice=True)
+    organisation = SelectField(_l("Book on behalf of"), coerce=coerce_id, validate_choice=True)
     override_opening_hours = BooleanField(_l("Override opening hours (recorded in the audit log)"))
+    override_quota = BooleanField(_l("Book past the organisation's quota (recorded in the audit log)"))
 
     def validate_space(self, field):
         if not field.data:  # the "Choose a space" placeholder
@@ -146,9 +176,10 @@ def equipment_type_id(field) -> int:
 
 
 class EditBookingForm(PeriodMixin, FlaskForm):
-    space = SelectField(_l("Space"), coerce=int, validate_choice=True,
+    space = SelectField(_l("Space"), coerce=coerce_id, validate_choice=True,
                         validators=[InputRequired(_l("Choose a space."))])
-    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), TextLength(
+        max=TITLE_MAX, message=_l("The title can be at most %(max)d characters long; this one has %(length)d."))])
     purpose = SelectField(_l("Purpose"), choices=list(PURPOSE_LABELS.items()))
     date = _date_field()
     start_time = _start_field()

@@ -30,12 +30,12 @@ LAST_HOUR = 20  # the grid ends at 20:00 unless a booking runs later
 class Cell:
     """One table cell; ``span`` > 1 when consecutive slots show the same thing."""
 
-    state: str                 # free | booked | buffer | closure | closed | past | none
+    state: str                 # free | booked | buffer | gap | closure | closed | past | none
     start: datetime            # UTC
     end: datetime              # UTC
     span: int = 1
     booking: Booking | None = None
-    label: str = ""            # booking title, or "" when the viewer sees only "busy"
+    label: str = ""            # booking title ("" when the viewer sees only "busy"), or a closure's reason
     pending: bool = False
     space: Space | None = None
     key: object = None         # what makes two neighbouring slots mergeable
@@ -149,7 +149,7 @@ def wall_clock_slots(day: date, minutes: int) -> list[Slot]:
 
 # Which of two slots sharing one wall-clock time a week cell shows: the more occupied one, so
 # that a booking in either of the repeated autumn hours is never offered as free.
-_OCCUPIED_FIRST = {"booked": 0, "buffer": 1, "closure": 2, "closed": 3, "past": 4, "free": 5}
+_OCCUPIED_FIRST = {"booked": 0, "buffer": 1, "closure": 2, "closed": 3, "gap": 4, "past": 5, "free": 6}
 
 
 def week_cell(space: Space, day: date, minutes: int, bookings, closures, viewer, now: datetime) -> Cell:
@@ -178,7 +178,7 @@ def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: d
             return Cell("buffer", start, end, space=space, key=("buffer", booking.id))
     for closure in closures:
         if (closure.space_id in (None, space.id)) and _overlaps(start, end, closure.start, closure.end):
-            return Cell("closure", start, end, space=space, key=("closure", closure.id))
+            return Cell("closure", start, end, space=space, label=closure.reason, key=("closure", closure.id))
     if opening is None:
         opening = _open(space, to_local(start).date())
     inside = any(s <= start and end <= e for s, e in opening)
@@ -186,11 +186,25 @@ def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: d
         return Cell("closed", start, end, space=space, key=("closed",))
     if start < now:
         return Cell("past", start, end, space=space, key=("past",))
-    return Cell("free", start, end, space=space, key=None)
+    cell = Cell("free", start, end, space=space, key=None)
+    # The booking a free cell offers (its slot, or the space's minimum length) plus the space's
+    # preparation time must end before the next booking starts: the service refuses it otherwise.
+    blocked_until = cell.booking_end + timedelta(minutes=space.buffer_minutes or 0)
+    for booking in bookings:
+        if booking.space_id == space.id and _overlaps(start, blocked_until, booking.start, booking.blocked_until):
+            return Cell("gap", start, end, space=space, key=("gap", booking.id))
+    return cell
 
 
 def _open(space: Space, day: date):
     return open_intervals(space.opening_hours, day)
+
+
+def _reach(spaces) -> timedelta:
+    """How far past a period's end a booking offered in it can block (its length plus the
+    preparation time): bookings starting that soon after make the last cells unbookable."""
+    return max((max(SLOT, timedelta(minutes=s.min_minutes or 0)) + timedelta(minutes=s.buffer_minutes or 0)
+                for s in spaces), default=SLOT)
 
 
 def _by_space(spaces, bookings, closures) -> dict[int, tuple[list, list]]:
@@ -224,9 +238,9 @@ def merge(cells: list[Cell]) -> list[Cell]:
 def day_grid(spaces: list[Space], day: date, viewer, now: datetime) -> tuple[list[Slot], list[DayRow]]:
     day_start, day_end = local_day_bounds(day)
     ids = [s.id for s in spaces]
-    bookings = load_bookings(ids, day_start, day_end)
+    bookings = load_bookings(ids, day_start, day_end + _reach(spaces))
     closures = load_closures(ids, day_start, day_end)
-    first, last = hour_range(bookings)
+    first, last = hour_range([b for b in bookings if b.start < day_end])
     slots = day_slots(day, first, last)
     grouped = _by_space(spaces, bookings, closures)
     rows = []
@@ -249,9 +263,9 @@ def week_grid(space: Space, monday: date, viewer, now: datetime):
     days = [monday + timedelta(days=i) for i in range(7)]
     week_start, _ = local_day_bounds(days[0])
     _, week_end = local_day_bounds(days[-1])
-    bookings = load_bookings([space.id], week_start, week_end)
+    bookings = load_bookings([space.id], week_start, week_end + _reach([space]))
     closures = load_closures([space.id], week_start, week_end)
-    first, last = hour_range(bookings)
+    first, last = hour_range([b for b in bookings if b.start < week_end])
     minutes = list(range(first * 60, last * 60, 30))
     columns = []
     for day in days:

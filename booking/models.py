@@ -25,6 +25,8 @@ class BookingStatus(str, enum.Enum):
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    # Not checked in within the space's check_in_minutes: released by the worker, slot free again.
+    NO_SHOW = "no_show"
 
 
 ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
@@ -94,6 +96,8 @@ class Booking(db.Model):
     cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(sa.String(500), nullable=False, default="")
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -103,6 +107,7 @@ class Booking(db.Model):
     series: Mapped[BookingSeries | None] = relationship(back_populates="occurrences")
     decided_by = relationship("User", foreign_keys=[decided_by_id])
     cancelled_by = relationship("User", foreign_keys=[cancelled_by_id])
+    checked_in_by = relationship("User", foreign_keys=[checked_in_by_id])
 
     __table_args__ = (
         sa.CheckConstraint('"end" > start', name="end_after_start"),

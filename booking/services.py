@@ -16,6 +16,10 @@ constraint decides, its refusal returns no row, and no savepoint is needed (see
 (see :mod:`samskap.database`), so check-then-insert is serialised.
 
 One overlap predicate, half-open: ``start < other_blocked_until and other_start < blocked_until``.
+
+Fair use (:mod:`booking.fairuse`): after the clash check and before writing, a new or moved
+booking meets its organisation's quotas and the waitlist's holds (one query when none apply);
+a cancellation, rejection or move hands the freed period to the waitlist in the same transaction.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 
 from accounts.models import Organisation
+from booking.notifications import bookings as notifications
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
 from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_override_opening_hours,
                                  can_view_details, details_visible_clause)
@@ -39,7 +44,8 @@ from samskap.ids import MAX_ID  # noqa: F401 (re-exported for booking.api/views)
 from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
-from samskap.i18n import local_datetime_text
+from samskap.i18n import date_text, duration_text, local_datetime_text
+from samskap.metrics import counts_bookings
 from samskap.timeutil import LocalTimeError, UTC, local_to_utc, local_tz, to_local, utcnow
 from spaces.hours import is_within_opening_hours
 from spaces.models import WEEKDAYS, Closure, Space
@@ -71,6 +77,7 @@ STATUS_LABELS = {
     BookingStatus.CONFIRMED: _l("confirmed"),
     BookingStatus.REJECTED: _l("rejected"),
     BookingStatus.CANCELLED: _l("cancelled"),
+    BookingStatus.NO_SHOW: _l("released (not checked in)"),
 }
 PURPOSE_LABELS = {
     Purpose.MEETING: _l("Meeting"),
@@ -100,6 +107,7 @@ class BookingRequest:
     recurrence: Recurrence | None = None
     skip_conflicts: bool = False           # series: skip clashing dates instead of failing whole
     override_opening_hours: bool = False   # staff/admin only; audited; never overrides a conflict
+    override_quota: bool = False           # staff/admin only; audited: book past the organisation's quota
     equipment: list = field(default_factory=list)  # [{"equipment_id", "quantity"}] reserved for each occurrence
 
 
@@ -271,6 +279,13 @@ def _hours_text(space: Space, moment: datetime) -> str:
     return ", ".join(f"{s}–{e}" for s, e in spans)
 
 
+def _rounded_duration(minutes: float) -> str:
+    """An asked length in whole days from two days up (a year is not read in hours), exact below."""
+    if minutes >= 2 * 24 * 60:
+        return duration_text(round(minutes / (24 * 60)) * 24 * 60)
+    return duration_text(round(minutes))
+
+
 def _period_problems(space: Space, start: datetime, end: datetime, *, now: datetime,
                      check_hours: bool = True) -> dict[str, str]:
     """The space's rules for a period, as field errors (empty when the period is allowed)."""
@@ -279,11 +294,16 @@ def _period_problems(space: Space, start: datetime, end: datetime, *, now: datet
         errors["end"] = _("The end must be after the start.")
         return errors
     horizon = now + BOOKING_HORIZON
-    if end > horizon:
+    minutes = (end - start).total_seconds() / 60
+    too_long = bool(space.max_minutes and minutes > space.max_minutes)
+    if start >= horizon:
         # Checked first and alone: further rules would do date arithmetic on absurd dates.
-        errors["start" if start >= horizon else "end"] = _(
-            "Bookings can reach at most %(n)d years ahead (until %(date)s).", n=HORIZON_YEARS,
-            date=horizon.astimezone(local_tz()).date().isoformat())
+        errors["start"] = _("Bookings can start at most %(n)d years ahead (until %(date)s).", n=HORIZON_YEARS,
+                            date=date_text(horizon.astimezone(local_tz()).date()))
+        return errors
+    if end > horizon and not too_long:
+        errors["end"] = _("Bookings can reach at most %(n)d years ahead (until %(date)s).", n=HORIZON_YEARS,
+                          date=date_text(horizon.astimezone(local_tz()).date()))
         return errors
     if start < now:
         errors["start"] = _("The start is in the past.")
@@ -291,15 +311,17 @@ def _period_problems(space: Space, start: datetime, end: datetime, *, now: datet
         tz = local_tz()
         last_day = now.astimezone(tz).date() + timedelta(days=space.max_days_ahead)
         if start.astimezone(tz).date() > last_day:
-            errors["start"] = _("%(space)s can be booked at most %(n)d days ahead (until %(date)s).",
-                                space=space.name, n=space.max_days_ahead, date=last_day.isoformat())
-    minutes = (end - start).total_seconds() / 60
+            errors["start"] = _("%(space)s can be booked at most %(n)d days ahead: the last day to start is "
+                                "%(date)s.", space=space.name, n=space.max_days_ahead, date=date_text(last_day))
     if space.min_minutes and minutes < space.min_minutes:
-        _add(errors, "end", _("A booking of %(space)s must last at least %(n)d minutes.",
-                              space=space.name, n=space.min_minutes))
-    if space.max_minutes and minutes > space.max_minutes:
-        _add(errors, "end", _("A booking of %(space)s can last at most %(n)d minutes.",
-                              space=space.name, n=space.max_minutes))
+        _add(errors, "end", _("A booking of %(space)s must last at least %(length)s.",
+                              space=space.name, length=duration_text(space.min_minutes)))
+    if too_long:
+        _add(errors, "end", _("A booking of %(space)s can last at most %(length)s; this one would last %(asked)s.",
+                              space=space.name, length=duration_text(space.max_minutes),
+                              asked=_rounded_duration(minutes)))
+    if end > horizon:  # too long (said above); opening hours over years of days are not worth walking
+        return errors
     if check_hours and not is_within_opening_hours(space.opening_hours, start, end):
         _add(errors, "start", _("%(space)s is not open for the whole of that time (opening hours that day: "
                                 "%(hours)s).", space=space.name, hours=_hours_text(space, start)))
@@ -431,12 +453,23 @@ def find_clashes(viewer, space: Space, start: datetime, end: datetime, exclude_i
     return found
 
 
-def _conflict_message(space: Space, clashes: list[dict]) -> str:
+def _conflict_message(space: Space, clashes: list[dict], start: datetime | None = None,
+                      end: datetime | None = None) -> str:
+    """The message of a refusal. When the asked period ``[start, end)`` touches no booking
+    itself but only the preparation time kept after one (before or after the asked period),
+    the message says so: "already booked" would contradict the free time the user sees."""
     closures = [c for c in clashes if c["reason"] == "closure"]
     if closures:
         return _("%(space)s is closed at that time: %(reason)s.", space=space.name, reason=closures[0]["title"])
     periods = ", ".join(_period_for_people(datetime.fromisoformat(c["start"]), datetime.fromisoformat(c["end"]))
                         for c in clashes)
+    if space.buffer_minutes and start is not None and end is not None and not any(
+            start < datetime.fromisoformat(c["end"]) and datetime.fromisoformat(c["start"]) < end
+            for c in clashes if c.get("reason") == "booking"):
+        return _("%(space)s is booked %(periods)s and needs %(n)d minutes' preparation after each booking, so the "
+                 "time you chose is not free. Choose a time that leaves %(n)d minutes after the booking before it, "
+                 "and ends %(n)d minutes before the next one.", space=space.name, periods=periods,
+                 n=space.buffer_minutes)
     return _("%(space)s is already booked at that time (%(periods)s).", space=space.name, periods=periods)
 
 
@@ -597,6 +630,7 @@ def _write_one(actor, space: Space, organisation: Organisation, start: datetime,
 
 # --- booking ---------------------------------------------------------------------------------
 
+@counts_bookings
 def book_space(actor, request: BookingRequest) -> BookingResult:
     """Book a space once or as a series, enforcing every rule of the space.
 
@@ -628,16 +662,40 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
     status = BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED
     fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status)
     if request.recurrence is not None:
-        result = _book_series(actor, space, start, end, fields, request.recurrence, request.skip_conflicts, override)
+        result = _book_series(actor, space, organisation, start, end, fields, request.recurrence,
+                              request.skip_conflicts, override, override_quota=request.override_quota)
     else:
         clashes = find_clashes(actor, space, start, end)
         if clashes:
-            raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+            raise Conflict(_conflict_message(space, clashes, start, end), details={"conflicts": clashes})
+        fair = _check_fair_use(actor, organisation, space, [(start, end)], override=request.override_quota)
         booking = _write_one(actor, space, organisation, start, end, fields)
+        _after_fair_use(actor, [booking], fair)
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
         _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
+    notifications.booking_made(actor, result.bookings, result.series)
     return result
+
+
+def _check_fair_use(actor, organisation: Organisation, space: Space, periods, *, exclude_ids=(),
+                    override=False, skip: bool = False):
+    """The organisation's quotas and the waitlist's holds for these new periods
+    (see :mod:`booking.fairuse.rules`)."""
+    from booking.fairuse.rules import check_booking
+
+    if not isinstance(override, bool):
+        raise ValidationFailed({"override_quota": _("'%(field)s' must be true or false.", field="override_quota")})
+    return check_booking(actor, organisation, space, list(periods), now=utcnow(), exclude_ids=exclude_ids,
+                         override_quota=override, skip=skip)
+
+
+def _after_fair_use(actor, bookings, check) -> None:
+    if check is None:
+        return
+    from booking.fairuse.rules import after_booking
+
+    after_booking(actor, bookings, check)
 
 
 def _reserve_equipment_for(actor, bookings: list[Booking], items: list, *, now: datetime) -> None:
@@ -699,8 +757,9 @@ def _record_override(actor, booking: Booking) -> None:
                      summary=f"booked outside opening hours: {_period_text(booking.start, booking.end)}")
 
 
-def _book_series(actor, space: Space, start: datetime, end: datetime, fields: dict, recurrence: Recurrence,
-                 skip_conflicts: bool, override: bool) -> BookingResult:
+def _book_series(actor, space: Space, organisation: Organisation, start: datetime, end: datetime, fields: dict,
+                 recurrence: Recurrence, skip_conflicts: bool, override: bool, *,
+                 override_quota: bool = False) -> BookingResult:
     tz = local_tz()
     expansion = expand(recurrence, start, end, tz)
     _check_self_overlap(space, [(occurrence.start, occurrence.end) for occurrence in expansion.occurrences])
@@ -756,6 +815,13 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
     if not free:
         raise Conflict(_("No date of the series is free."), details={"conflicts": all_clashes,
                                                                       "dates": clashing_dates})
+    fair = _check_fair_use(actor, organisation, space, [(o.start, o.end) for o in free], override=override_quota,
+                            skip=skip_conflicts)
+    if fair.quota.skipped:
+        for index, message in sorted(fair.quota.skipped.items()):
+            skipped.append({"start": iso(free[index].start), "end": iso(free[index].end),
+                            "reason": "quota_exceeded", "message": message})
+        free = [o for index, o in enumerate(free) if index not in fair.quota.skipped]
 
     series = BookingSeries(rrule=expansion.rrule, tzid=tz.key, created_by_id=actor.id,
                            dtstart_local=expansion.dtstart_local.isoformat(timespec="seconds"))
@@ -768,6 +834,7 @@ def _book_series(actor, space: Space, start: datetime, end: datetime, fields: di
                          f"{len(bookings)} occurrences, {len(skipped)} skipped")
     for booking in bookings:
         _record_creation(actor, booking)
+    _after_fair_use(actor, bookings, fair)
     return BookingResult(bookings=bookings, series=series, skipped=skipped)
 
 
@@ -820,7 +887,7 @@ def _local_naive(value: datetime) -> datetime:
 
 
 UPDATABLE = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-             "override_opening_hours")
+             "override_opening_hours", "override_quota")
 
 
 def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") -> list:
@@ -898,10 +965,16 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
     if moving or space_changed:
         _check_self_overlap(space, [(start, end) for _t, start, end in plans])
     if clashes:
-        raise Conflict(_conflict_message(space, clashes), details={"conflicts": clashes})
+        asked = plans[0][1:] if len(plans) == 1 else (None, None)
+        raise Conflict(_conflict_message(space, clashes, *asked), details={"conflicts": clashes})
+    fair = None
+    if moving or space_changed:
+        fair = _check_fair_use(actor, booking.organisation, space, [(start, end) for _t, start, end in plans],
+                                exclude_ids=target_ids, override=changes.get("override_quota", False))
 
     before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
     old_periods = [(t, t.start, t.end) for t, _s, _e in plans]
+    vacated = [(t.space, t.start, t.blocked_until) for t, _s, _e in plans] if moving or space_changed else []
 
     def apply():
         if (moving or space_changed) and len(plans) > 1:
@@ -933,13 +1006,24 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
             _move_equipment_for(actor, old_periods, now=now)
 
     _write_guarded(actor, space, [(start, end, target_ids) for _t, start, end in plans], apply)
+    changed_targets = []
     for target, _start, _end in plans:
         changed = audit.diff(target, AUDITED_FIELDS, before[target.id])
         if changed:
+            changed_targets.append(target)
             audit.record(actor, "booking.update", target, changes=changed, summary=f"scope={scope}")
             if target.opening_hours_overridden and ("start" in changed or "end" in changed or "space_id" in changed):
                 audit.record(actor, "booking.override_opening_hours", target,
                              summary=f"moved outside opening hours: {_period_text(target.start, target.end)}")
+    if changed_targets:
+        notifications.booking_changed(actor, changed_targets, scope)
+    _after_fair_use(actor, [t for t, _s, _e in plans], fair)
+    if vacated:
+        from booking.fairuse.waitlist import slot_freed
+
+        for old_space, old_start, old_until in vacated:  # what the move left free goes to the waitlist
+            if old_until > now:
+                slot_freed(old_space, old_start, old_until, now=now)
     return [t for t, _s, _e in plans]
 
 
@@ -974,13 +1058,25 @@ def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this
 
         for target in targets:
             cancel_for_booking(actor, target, reason)
+    notifications.booking_cancelled(actor, targets, reason, scope)
+    _periods_freed(targets, now)
     return targets
+
+
+def _periods_freed(bookings, now: datetime) -> None:
+    """Tell the waitlist that these bookings' periods are free (in this transaction)."""
+    from booking.fairuse.waitlist import slot_freed
+
+    for booking in bookings:
+        if booking.blocked_until > now:
+            slot_freed(booking.space, booking.start, booking.blocked_until, now=now)
 
 
 def approve_booking(actor, booking: Booking, reason: str = "") -> None:
     """Staff confirm a pending booking (which already held its slot)."""
     _require_decide(actor, booking)
     _decide(actor, booking, BookingStatus.CONFIRMED, _clean_reason(reason, required=False), "booking.approve")
+    notifications.booking_decided(actor, booking)
 
 
 def reject_booking(actor, booking: Booking, reason: str) -> None:
@@ -992,6 +1088,8 @@ def reject_booking(actor, booking: Booking, reason: str) -> None:
     reason = _clean_reason(reason, required=True)
     _decide(actor, booking, BookingStatus.REJECTED, reason, "booking.reject")
     cancel_for_booking(actor, booking, reason)
+    notifications.booking_decided(actor, booking)
+    _periods_freed([booking], utcnow())
 
 
 def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action: str) -> None:

@@ -21,7 +21,8 @@ from booking import grid
 from booking import services
 from booking.equipment import permissions as equipment_permissions
 from booking.equipment import services as equipment_services
-from booking.forms import (PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS, ApproveForm, BookingForm, CancelForm,
+from booking.forms import (LENGTH_CHOICES, PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS, ApproveForm, BookingForm,
+                           CancelForm,
                            EditBookingForm, RejectForm, booking_form_with_equipment, equipment_fields,
                            equipment_type_id, iso_week)
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation, Visibility
@@ -149,13 +150,19 @@ def week_view(space_id: int):
     if space is None or not space.active:
         abort(404)
     monday = _week_arg()
+    picked = _date_arg("date")  # "show the week of" a date: people pick days, not ISO week numbers
+    if monday is None and picked is not None:
+        monday = picked - timedelta(days=picked.weekday())
     if monday is None:
         today = _today()
         monday = today - timedelta(days=today.weekday())
     days, times, rows = grid.week_grid(space, monday, current_user, utcnow())
     bookable = space in services.bookable_spaces(current_user)
     week_year, week_number, _weekday = monday.isocalendar()
+    today = _today()
+    week_date = picked if picked is not None else (today if monday <= today < monday + timedelta(days=7) else monday)
     return render_template("booking/week.html", space=space, days=days, times=times, rows=rows, bookable=bookable,
+                           week_date=week_date,
                            week=iso_week(monday), week_number=week_number, week_year=week_year, previous_week=iso_week(monday - timedelta(days=7)),
                            next_week=iso_week(monday + timedelta(days=7)), today=_today())
 
@@ -242,8 +249,11 @@ def _manageable_booking(booking_id: int) -> Booking:
 def booking_page(booking_id: int):
     booking = _visible_booking(booking_id)
     user = current_user
+    from booking.daily import closures_during
+
     return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
-                           equipment_status_label=equipment_services.status_label,
+                           closures=closures_during(booking),
+                           equipment_status_label=equipment_services.display_status_label,
                            may_manage=booking.is_active and can_manage(user, booking),
                            may_decide=booking.status == BookingStatus.PENDING and can_decide(user))
 
@@ -310,6 +320,17 @@ def _prefill_from_query() -> dict:
             raise BadQuery(_("Choose a space from the list."))
         data["space"] = parse_id(space) or 0  # 0: a number no space can have, so none is preselected
     start, end = _local_datetime_arg("start"), _local_datetime_arg("end")
+    if start is None and request.args.get("date") and request.args.get("start_time"):
+        # The front page's quick "book a room": a date, a start time and one of the common lengths.
+        day = _date_arg("date")
+        try:
+            clock = datetime.strptime(request.args["start_time"].strip()[:5], "%H:%M").time()
+        except ValueError:
+            raise BadQuery(_("'%(value)s' is not a time. Use the form HH:MM, for example 09:30.",
+                             value=request.args["start_time"][:40])) from None
+        start = datetime.combine(day, clock)
+        if request.args.get("length") in {value for value, _label in LENGTH_CHOICES if value}:
+            end = start + timedelta(minutes=int(request.args["length"]))
     if start is not None:
         data["date"], data["start_time"] = start.date(), start.time()
     if end is not None:
@@ -364,6 +385,7 @@ def _booking_form(user, data=None) -> BookingForm:
     else:
         del form.organisation
         del form.override_opening_hours
+        del form.override_quota
     return form
 
 
@@ -414,6 +436,7 @@ def new_booking():
             organisation_id=form.organisation.data if "organisation" in form else None,
             recurrence=_recurrence(form), skip_conflicts=bool(form.skip_conflicts.data),
             override_opening_hours=bool(form.override_opening_hours.data) if "override_opening_hours" in form else False,
+            override_quota=bool(form.override_quota.data) if "override_quota" in form else False,
             equipment=[{"equipment_id": equipment_type_id(f), "quantity": f.data} for f in wanted_equipment],
         )
         try:
@@ -431,7 +454,7 @@ def new_booking():
             status = exc.status
         else:
             db.session.commit()
-            _flash_booked(result)
+            _flash_booked(result, user)
             return redirect(url_for("bookings.booking_page", booking_id=result.bookings[0].id), 303)
     elif request.method == "POST":
         status = 422
@@ -470,13 +493,30 @@ def _conflict_help(user, error: Conflict, form: BookingForm, start, end) -> dict
         "conflicts": _conflicts(error),
         "slots": [{"start": s, "end": e, "url": _form_link(space.id, s, e, form)} for s, e in slots],
         "spaces": [{"space": s, "url": _form_link(s.id, start, end, form)} for s in spaces],
+        "quota": error.code == "quota_exceeded",
+        # Taken by another booking (not closed, not a quota): one may wait for it (booking.fairuse.waitlist).
+        "waitlist": ({"space_id": space.id, "start": start.isoformat(), "end": end.isoformat(),
+                      "title": form.title.data or ""}
+                     if space is not None and form.repeat.data == "none" and error.code == "conflict"
+                     and any(c.get("reason") == "booking" for c in error.details.get("conflicts", [])) else None),
     }
 
 
-def _flash_booked(result) -> None:
+def _flash_booked(result, user) -> None:
     bookings = result.bookings
     pending = any(b.status == BookingStatus.PENDING for b in bookings)
-    if result.series is not None:
+    organisation = bookings[0].organisation
+    if organisation.id != user.organisation_id:  # staff booking on behalf: say for whom
+        if result.series is not None:
+            message = (_("%(n)d bookings in the series for %(organisation)s are registered and pending approval.",
+                         n=len(bookings), organisation=organisation.name) if pending
+                       else _("%(n)d bookings in the series for %(organisation)s are confirmed.", n=len(bookings),
+                              organisation=organisation.name))
+        else:
+            message = (_("The booking for %(organisation)s is registered and is pending approval.",
+                         organisation=organisation.name) if pending
+                       else _("The booking for %(organisation)s is confirmed.", organisation=organisation.name))
+    elif result.series is not None:
         message = (_("%(n)d bookings in the series are registered and pending approval.", n=len(bookings))
                    if pending else _("%(n)d bookings in the series are confirmed.", n=len(bookings)))
     else:
@@ -553,7 +593,7 @@ def edit_booking(booking_id: int):
         else:
             db.session.commit()
             flash_success(_("The booking is changed."))
-            return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
+            return redirect(_next_or(url_for("bookings.booking_page", booking_id=booking.id)), 303)
     elif request.method == "POST":
         status = 422
     return render_template("booking/edit.html", form=form, booking=booking, conflicts=conflicts), status
@@ -584,10 +624,20 @@ def cancel_booking(booking_id: int):
             db.session.commit()
             flash_success(_("The booking is cancelled.") if len(cancelled) == 1
                           else _("%(n)d bookings are cancelled.", n=len(cancelled)))
-            return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
+            return redirect(_next_or(url_for("bookings.booking_page", booking_id=booking.id)), 303)
     elif request.method == "POST":
         status = 422
+    else:  # a reason offered by the link (the closure page offers the closure's)
+        form.reason.data = request.args.get("reason", "")[:500]
     return render_template("booking/cancel.html", form=form, booking=booking), status
+
+
+def _next_or(default: str) -> str:
+    """Where to go after a change: back to the page that sent the user here (a path on this
+    site only, such as the closure page listing the bookings it affects), or ``default``."""
+    from samskap.security import safe_next_url
+
+    return safe_next_url(request.values.get("next")) or default
 
 
 # --- approvals -----------------------------------------------------------------------------
@@ -676,3 +726,6 @@ def _register_navigation() -> None:
 
 
 _register_navigation()
+
+
+from booking import home as _home  # noqa: E402,F401  (the front pages' routes and registration)

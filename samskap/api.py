@@ -12,7 +12,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
+from flask_babel import gettext as _
+
 from samskap.ids import MAX_ID, parse_count
+from samskap.text import unstorable_fields
 from samskap.errors import DomainError, ValidationFailed, api_error
 from samskap.extensions import csrf, limiter
 
@@ -66,6 +69,10 @@ def json_body() -> dict:
         raise DomainError("The body is not valid JSON.", code="bad_request")
     if not isinstance(data, dict):
         raise DomainError("The JSON body must be an object.", code="bad_request")
+    unstorable = unstorable_fields(data)
+    if unstorable:
+        message = _("This text holds characters that cannot be stored (a lone UTF-16 surrogate).")
+        raise ValidationFailed({field: message for field in unstorable})
     return data
 
 

@@ -112,5 +112,7 @@ def seed_demo():
 
 
 def register_cli(app) -> None:
-    for command in (create_organization, create_user, create_api_token, seed_demo):
+    from samskap.backup import backup_command, restore_command
+
+    for command in (create_organization, create_user, create_api_token, seed_demo, backup_command, restore_command):
         app.cli.add_command(command)

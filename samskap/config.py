@@ -29,6 +29,13 @@ def _int(name, default: int) -> int:
     return int(value)
 
 
+def _choice(name, choices: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def base_config(instance_path: str) -> dict:
     sqlite_path = Path(instance_path) / "samskap.sqlite3"
     return {
@@ -41,10 +48,28 @@ def base_config(instance_path: str) -> dict:
             "SAMSKAP_ADDRESS", "Helseinn, Teknologivegen 22, 2815 Gjøvik"
         ),
         "SAMSKAP_BASE_URL": os.environ.get("SAMSKAP_BASE_URL"),
+        # Single sign-on: path to the JSON list of OpenID Connect providers (accounts/signin/oidc.py).
+        "SAMSKAP_OIDC_PROVIDERS": os.environ.get("SAMSKAP_OIDC_PROVIDERS") or None,
+        # Whom people are told to write to when they cannot get in (refused sign-in, expired link).
+        "SAMSKAP_CONTACT_EMAIL": os.environ.get("SAMSKAP_CONTACT_EMAIL") or None,
+        # Password reset requests: per address and per client; every answer takes at least this long
+        # (milliseconds), so that timing does not tell whether an address has an account.
+        "SAMSKAP_RESET_LIMIT_ADDRESS": os.environ.get("SAMSKAP_RESET_LIMIT_ADDRESS", "3 per hour"),
+        "SAMSKAP_RESET_LIMIT_CLIENT": os.environ.get("SAMSKAP_RESET_LIMIT_CLIENT", "20 per hour"),
+        "SAMSKAP_RESET_MIN_MS": _int("SAMSKAP_RESET_MIN_MS", 400),
+        # Invitations one person may send (the members page and the API together).
+        "SAMSKAP_INVITE_LIMIT": os.environ.get("SAMSKAP_INVITE_LIMIT", "50 per day"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
-        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        # Redis down: every limit carries on counting in the process's memory (sign-in stays limited,
+        # per process) until Redis answers again; an error in the moment it goes is logged, not a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True),
+        "RATELIMIT_SWALLOW_ERRORS": _bool("RATELIMIT_SWALLOW_ERRORS", True),
+        # Failed sign-ins: per account and address pair, per account from anywhere, per address.
+        "SAMSKAP_LOGIN_LIMIT_PAIR": os.environ.get("SAMSKAP_LOGIN_LIMIT_PAIR", "5 per 15 minutes"),
+        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "50 per 15 minutes"),
         "SAMSKAP_LOGIN_LIMIT_ADDRESS": os.environ.get("SAMSKAP_LOGIN_LIMIT_ADDRESS", "20 per 15 minutes"),
+        "SAMSKAP_PASSWORD_CHANGE_LIMIT": os.environ.get("SAMSKAP_PASSWORD_CHANGE_LIMIT", "5 per 15 minutes"),
         "SAMSKAP_API_LIMIT": os.environ.get("SAMSKAP_API_LIMIT", "600 per minute"),
         "BABEL_DEFAULT_LOCALE": "nb",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("SAMSKAP_TIMEZONE", "Europe/Oslo"),
@@ -59,15 +84,29 @@ def base_config(instance_path: str) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which already expires
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
-        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25") or 25),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "samskap@localhost"),
+        # The worker (samskap/worker.py): reminders, and how it retries the outbox.
+        "SAMSKAP_REMINDER_HOURS": _int("SAMSKAP_REMINDER_HOURS", 24),
+        # Fair use: how long a freed slot is held for the first person on its waitlist.
+        "SAMSKAP_WAITLIST_HOLD_MINUTES": _int("SAMSKAP_WAITLIST_HOLD_MINUTES", 30),
+        "SAMSKAP_MAIL_MAX_ATTEMPTS": _int("SAMSKAP_MAIL_MAX_ATTEMPTS", 10),
+        "SAMSKAP_MAIL_BACKOFF_SECONDS": _int("SAMSKAP_MAIL_BACKOFF_SECONDS", 30),
+        "SAMSKAP_MAIL_LEASE_SECONDS": _int("SAMSKAP_MAIL_LEASE_SECONDS", 300),
         "SAMSKAP_HSTS": _bool("SAMSKAP_HSTS", True),
         # How many reverse proxies (setting X-Forwarded-For/-Proto/-Host) stand in front of the app.
         "SAMSKAP_PROXY_COUNT": _int("SAMSKAP_PROXY_COUNT", 0),
         # Built calendar feeds kept per process (booking/feeds/cache.py); 0 turns the cache off.
         "SAMSKAP_FEED_CACHE_BYTES": _int("SAMSKAP_FEED_CACHE_BYTES", 64 * 1024 * 1024),
+        # Operations (issue 22): built feeds shared by every host (Redis), /metrics, log format.
+        "SAMSKAP_CACHE_URL": os.environ.get("SAMSKAP_CACHE_URL") or None,
+        "SAMSKAP_CACHE_PREFIX": os.environ.get("SAMSKAP_CACHE_PREFIX") or None,
+        "SAMSKAP_METRICS_TOKEN": os.environ.get("SAMSKAP_METRICS_TOKEN") or None,
+        "SAMSKAP_LOG_FORMAT": _choice("SAMSKAP_LOG_FORMAT", ("text", "json"), "text"),
     }
 
 

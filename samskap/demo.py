@@ -38,7 +38,8 @@ SPACE_KINDS = [
     ("simulation-lab", "Simuleringslab", "Simulation lab"),
     ("living-lab", "Living lab", "Living lab"),
     ("auditorium", "Auditorium", "Auditorium"),
-]
+    ("testing-area", "Testområde", "Testing area"),
+]  # the standard kinds (migration 0005 ships them too; both only add a kind whose code is missing)
 
 WEEKDAYS_8_16 = {day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 ALL_PARTNERS = ["municipality", "hospital", "company", "academia", "host"]
@@ -46,7 +47,8 @@ ALL_PARTNERS = ["municipality", "hospital", "company", "academia", "host"]
 SPACES = [
     dict(name="Mjøsa møterom", slug="mjosa", kind="meeting-room", capacity=10, location="1. etasje",
          description="Møterom med skjerm og videokonferanse.", opening_hours=WEEKDAYS_8_16,
-         bookable_by=ALL_PARTNERS, min_minutes=30, max_minutes=480, max_days_ahead=365, buffer_minutes=15),
+         bookable_by=ALL_PARTNERS, min_minutes=30, max_minutes=480, max_days_ahead=365, buffer_minutes=15,
+         check_in_minutes=15),
     dict(name="Verkstedet", slug="verkstedet", kind="workshop-room", capacity=30, location="1. etasje",
          description="Stort rom for samskapingsverksteder, med tavler og flyttbare bord.",
          opening_hours={**WEEKDAYS_8_16, "sat": [["10:00", "14:00"]]}, bookable_by=ALL_PARTNERS,
@@ -126,6 +128,13 @@ def seed() -> str:
                  "home_space_id": spaces["leiligheten"].id},
             )
             created += new
+    # Fair use: companies share the living lab at most 20 hours a week each (booking/fairuse).
+    from booking.fairuse.models import Quota, QuotaPeriod
+
+    _quota, new = _get_or_create(Quota, {"organisation_kind": OrganisationKind.COMPANY,
+                                         "space_id": spaces["leiligheten"].id},
+                                 {"period": QuotaPeriod.WEEK, "max_hours": 20})
+    created += new
     db.session.flush()
     created += _seed_bookings(orgs, users, spaces)
     return f"Demo data ready ({created} new records). Demo password: {DEMO_PASSWORD}"

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from samskap.database import is_collision
 from samskap.extensions import db
+from samskap.outages import is_connection_lost, unavailable_response
 
 
 class DomainError(Exception):
@@ -80,6 +81,7 @@ _HTTP_CODES = {
     422: "invalid",
     429: "rate_limited",
     500: "server_error",
+    503: "unavailable",
 }
 
 
@@ -127,6 +129,8 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(DBAPIError)
     def handle_database_error(error: DBAPIError):
+        if is_connection_lost(error):
+            return unavailable_response(error)
         if not is_collision(error):
             return handle_unexpected(error)
         # The database ended this request's transaction because another one was changing the

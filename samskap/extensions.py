@@ -5,9 +5,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from samskap.csrf import SameOriginCSRFProtect
 
 # Stable constraint names, so that migrations are reproducible and a database
 # error names the rule it broke (for example ``ck_bookings_end_after_start``).
@@ -27,7 +28,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = SameOriginCSRFProtect()
 babel = Babel()
 # X-RateLimit-* headers on every answer would cost two more storage round trips per request
 # (Redis in production) for figures no client of ours reads; a refused request still says when to

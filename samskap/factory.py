@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from samskap.outages import SamskapFlask, register_outage_handling
 from samskap import config as config_module
 from samskap.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(
+    app = SamskapFlask(
         "samskap",
         root_path=str(ROOT),
         instance_path=os.environ.get("SAMSKAP_INSTANCE_PATH", str(ROOT / "instance")),
@@ -35,15 +36,22 @@ def create_app(config: dict | None = None) -> Flask:
 
     from samskap.errors import register_error_handlers
     from samskap.i18n import register_i18n
+    from samskap.logs import register_logging
+    from samskap.ops import register_ops
     from samskap.security import register_security
     from samskap.timing import register_timing
     from samskap.cli import register_cli
 
     register_error_handlers(app)
     register_i18n(app)
+    register_timing(app)  # first: every answer, even a refused one, is timed and has a request id
+    register_logging(app)
     register_security(app)
-    register_timing(app)
+    register_ops(app)
     register_cli(app)
+    from samskap.worker import register_worker_cli
+
+    register_worker_cli(app)
 
     from samskap.nav import admin_links, nav_items
     from accounts.forms import KIND_LABELS, ROLE_LABELS, ConfirmForm, LanguageForm
@@ -67,8 +75,13 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     # Import models so metadata is complete for Alembic and the session.
     import accounts.models  # noqa: F401
+    import accounts.signin.models  # noqa: F401
     import booking.models  # noqa: F401
+    import booking.fairuse.models  # noqa: F401
     import samskap.audit  # noqa: F401
+    import samskap.idempotency  # noqa: F401
+    import samskap.mail  # noqa: F401
+    import samskap.worker  # noqa: F401
     import spaces.models  # noqa: F401
     from samskap.database import configure_engine
 
@@ -77,6 +90,7 @@ def _init_extensions(app: Flask) -> None:
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    register_outage_handling(app)  # loads the caller before the rate limiter's check
     limiter.init_app(app)
 
     from accounts.auth import init_login
@@ -101,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.equipment import api as equipment_api, views as equipment_views
     from booking.views import bookings_bp
     from booking.feeds import init_app as init_feeds
+    from booking.fairuse import init_app as init_fairuse
     from samskap.views import main_bp
     from spaces import register_blueprints as register_spaces
 
@@ -115,3 +130,11 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
+    init_fairuse(app)
+    import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
+    from accounts.signin.views import init_app as init_signin
+
+    init_signin(app)
+    from reports import init_app as init_reports
+
+    init_reports(app)

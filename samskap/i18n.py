@@ -103,3 +103,53 @@ def _date_pattern(fmt: str) -> str:
     if fmt == "short":
         return "dd.MM.yyyy" if locale == "nb" else "d MMM yyyy"
     return "EEE d. MMM yyyy" if locale == "nb" else "EEE d MMM yyyy"
+
+
+def duration_text(minutes: int) -> str:
+    """A length as people say it, in the reader's language: "21 days", "8 hours", "1 hour 30
+    minutes", "2 days 4 hours" (limits are stored in minutes; nobody thinks in 30240 minutes)."""
+    from flask_babel import gettext as _
+
+    minutes = int(minutes)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(_("1 day") if days == 1 else _("%(num)d days", num=days))
+    if hours:
+        parts.append(_("1 hour") if hours == 1 else _("%(num)d hours", num=hours))
+    if minutes or not parts:
+        parts.append(_("1 minute") if minutes == 1 else _("%(num)d minutes", num=minutes))
+    return " ".join(parts)
+
+
+def date_text(value) -> str:
+    """A date in words of the reader's language, with the year: "9. desember 2036", "9 December 2036"."""
+    locale = str(get_locale() or "nb")
+    return format_date(value, "d. MMMM yyyy" if locale == "nb" else "d MMMM yyyy")
+
+
+def day_range_text(start, end) -> str:
+    """The local days a period covers, short and in the reader's language: "3.–10. des." /
+    "3–10 Dec", "28. nov.–3. des." / "28 Nov–3 Dec"; with the year when it is not this year.
+    A period ending at midnight ends on the day before."""
+    from datetime import timedelta
+
+    from samskap.timeutil import utcnow
+
+    locale = str(get_locale() or "nb")
+    first = to_local(start).date()
+    last_moment = to_local(end)
+    last = last_moment.date() - timedelta(days=1) if last_moment.time() == time(0) and last_moment.date() > first \
+        else last_moment.date()
+    this_year = to_local(utcnow()).year
+    nb = locale == "nb"
+    day_month = "d. MMM" if nb else "d MMM"
+    with_year = day_month + ("" if first.year == last.year == this_year else " yyyy")
+    if first == last:
+        return format_date(first, with_year)
+    if (first.year, first.month) == (last.year, last.month):
+        return format_date(first, "d." if nb else "d") + "–" + format_date(last, with_year)
+    if first.year == last.year:
+        return format_date(first, day_month) + "–" + format_date(last, with_year)
+    return format_date(first, day_month + " yyyy") + "–" + format_date(last, day_month + " yyyy")

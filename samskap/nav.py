@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from accounts.permissions import is_admin, is_staff, manages_organisation
@@ -15,14 +16,26 @@ class NavItem:
     label: object  # lazy string
     audience: str  # "anonymous", "everyone", "user", "org_contact", "staff", "admin"
     order: int
+    group: str = "other"  # one of GROUPS' codes: the menu shows the links grouped
 
+
+# The menu's groups, in order (a compact menu on phones shows them as headings).
+GROUPS = [("booking", _l("Booking")), ("equipment", _l("Equipment")), ("calendar", _l("Calendar")),
+          ("admin", _l("Administration")), ("other", _l("More"))]
+# Groups of the links registered before groups existed (other areas may still register without one).
+_DEFAULT_GROUPS = {
+    "bookings.day_view": "booking", "bookings.mine": "booking", "bookings.approvals": "booking",
+    "spaces.index": "booking", "spaces.equipment": "equipment", "equipment_reservations.mine": "equipment",
+    "equipment_reservations.desk": "equipment", "bookings.events": "calendar", "feeds.index": "calendar",
+    "auth.organisation_members": "admin", "admin.index": "admin", "bookings.day_sheet": "booking",
+}
 
 _ITEMS: list[NavItem] = []
 
 
-def register_nav(endpoint: str, label, audience: str = "user", order: int = 50) -> None:
+def register_nav(endpoint: str, label, audience: str = "user", order: int = 50, group: str | None = None) -> None:
     if not any(item.endpoint == endpoint for item in _ITEMS):
-        _ITEMS.append(NavItem(endpoint, label, audience, order))
+        _ITEMS.append(NavItem(endpoint, label, audience, order, group or _DEFAULT_GROUPS.get(endpoint, "other")))
 
 
 def _visible(item: NavItem) -> bool:
@@ -41,6 +54,13 @@ def _visible(item: NavItem) -> bool:
 def nav_items() -> list[NavItem]:
     endpoints = current_app.view_functions
     return [item for item in sorted(_ITEMS, key=lambda i: i.order) if item.endpoint in endpoints and _visible(item)]
+
+
+def nav_groups() -> list[tuple[str, object, list[NavItem]]]:
+    """The visible links by group: ``[(code, label, items)]``, empty groups left out."""
+    items = nav_items()
+    return [(code, label, [i for i in items if i.group == code]) for code, label in GROUPS
+            if any(i.group == code for i in items)]
 
 
 _ADMIN_LINKS: list[tuple[int, str, object]] = []

@@ -27,7 +27,9 @@ def register_paths(paths: dict) -> None:
 
 def error_responses(*statuses: int) -> dict:
     text = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed",
-            404: "Absent or not visible to you", 409: "Conflict", 422: "Invalid field", 429: "Rate limited"}
+            404: "Absent or not visible to you", 409: "Conflict", 422: "Invalid field", 429: "Rate limited",
+            503: "Briefly unavailable (the database connection was lost): nothing is wrong with the request; "
+                 "send it again after Retry-After seconds (a write with the same Idempotency-Key)"}
     return {str(s): {"description": text.get(s, "Error"),
                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for s in statuses}

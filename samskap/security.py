@@ -26,6 +26,37 @@ def _has_nul(request) -> bool:
     return any(marker in body for marker in NUL_MARKERS)
 
 
+MAX_JSON_DEPTH = 64  # no request here nests deeper than a few levels
+_OPENERS, _CLOSERS, _QUOTE, _BACKSLASH = frozenset(b"[{"), frozenset(b"]}"), ord('"'), ord("\\")
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when the JSON text ``body`` nests arrays/objects deeper than ``limit``, judged by a
+    scan of its bytes (brackets inside strings do not count) before any parser recurses into it:
+    Python's json module raises RecursionError (a 500) on about a thousand levels."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # cannot be that deep: the common case costs two byte counts
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == _BACKSLASH:
+                escaped = True
+            elif byte == _QUOTE:
+                in_string = False
+        elif byte == _QUOTE:
+            in_string = True
+        elif byte in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in _CLOSERS:
+            depth -= 1
+    return False
+
+
 def register_security(app) -> None:
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: unlimited
         app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # no request here needs more
@@ -38,16 +69,31 @@ def register_security(app) -> None:
 
             raise BadRequest(_("The request contains a NUL character, which no field may hold."))
 
+    @app.before_request
+    def refuse_over_deep_json():
+        # Every JSON body, whichever view reads it later: one guard, before any parser recurses.
+        if request.is_json and json_too_deep(request.get_data(cache=True)):
+            from flask_babel import gettext as _
+            from werkzeug.exceptions import BadRequest
+
+            raise BadRequest(_("The JSON body is nested more than %(n)d levels deep.", n=MAX_JSON_DEPTH))
+
     @app.after_request
     def set_security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        # Feed URLs carry secrets in their path: never leak them in Referer headers.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # "same-origin": a Referer goes to this site only (the HTTPS CSRF check may use it), never
+        # to another site, so feed URLs with their secret tokens stay out of other sites' logs.
+        # The feed responses themselves say "no-referrer" (booking/feeds/views.py).
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("SAMSKAP_HSTS") and request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Werkzeug's make_conditional (feeds, static files) adds a Date header, and the HTTP server
+        # (gunicorn, Werkzeug's own) always writes one more: two Date headers. The server's is the
+        # one HTTP requires; the application's is dropped.
+        response.headers.pop("Date", None)
         return response
 
 

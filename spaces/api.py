@@ -13,7 +13,7 @@ from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.openapi import error_responses, register_paths
 from spaces import services
-from spaces.models import EquipmentType, Space
+from spaces.models import EquipmentType, Space, SpaceKind
 
 api_bp = api_blueprint("spaces_api", __name__)
 
@@ -34,6 +34,7 @@ def space_json(space: Space) -> dict:
         "max_minutes": space.max_minutes,
         "buffer_minutes": space.buffer_minutes,
         "max_days_ahead": space.max_days_ahead,
+        "check_in_minutes": space.check_in_minutes,
         "active": space.active,
     }
 
@@ -81,8 +82,11 @@ def _flag_arg(name: str) -> bool:
 @api_bp.get("/spaces")
 def list_spaces():
     kind = request.args.get("kind") or None
-    if kind is not None and services.find_space_kind(kind) is None:
-        raise ValidationFailed({"kind": _("Unknown kind of space '%(kind)s'.", kind=kind)})
+    if kind is not None:
+        found = services.find_space_kind(kind)
+        if found is None:
+            raise ValidationFailed({"kind": _("Unknown kind of space '%(kind)s'.", kind=kind)})
+        kind = found.code
     filters = services.SpaceFilters(kind=kind, min_capacity=query_int("min_capacity", minimum=1),
                                     bookable_by_me=_flag_arg("bookable_by_me"),
                                     include_inactive=_flag_arg("include_inactive"))
@@ -119,6 +123,36 @@ def update_space(space_id: int):
     services.update_space(current_user, space, json_body())
     db.session.commit()
     return jsonify(space_json(space))
+
+
+# --- kinds of space -------------------------------------------------------------------------
+
+def space_kind_json(kind: SpaceKind) -> dict:
+    return {"id": kind.id, "code": kind.code, "name_nb": kind.name_nb, "name_en": kind.name_en}
+
+
+@api_bp.get("/space-kinds")
+def list_space_kinds():
+    return jsonify({"space_kinds": [space_kind_json(k) for k in services.space_kinds()]})
+
+
+@api_bp.post("/space-kinds")
+def create_space_kind():
+    _require_admin()
+    kind = services.create_space_kind(current_user, json_body())
+    db.session.commit()
+    return jsonify(space_kind_json(kind)), 201
+
+
+@api_bp.patch("/space-kinds/<int:kind_id>")
+def update_space_kind(kind_id: int):
+    _require_admin()
+    kind = db.session.get(SpaceKind, kind_id)
+    if kind is None:
+        raise NotFound(_("There is no kind of space with id %(id)d.", id=kind_id))
+    services.update_space_kind(current_user, kind, json_body())
+    db.session.commit()
+    return jsonify(space_kind_json(kind))
 
 
 # --- equipment --------------------------------------------------------------------------------
@@ -168,7 +202,9 @@ SPACE_SCHEMA = {
         "name": {"type": "string", "maxLength": 200},
         "slug": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "description": "derived from the name "
                  "when absent"},
-        "kind": {"type": "string", "description": "code of a space kind, e.g. meeting-room"},
+        "kind": {"type": "string", "description": "a kind of space (GET /space-kinds) by its code or by its "
+                 "name in either language, any case: meeting-room, \"Meeting room\" and \"møterom\" are one kind; "
+                 "replies give the code"},
         "capacity": {"type": "integer", "minimum": 1},
         "description": {"type": "string"},
         "location": {"type": "string"},
@@ -179,6 +215,9 @@ SPACE_SCHEMA = {
         "max_minutes": {"type": ["integer", "null"], "minimum": 1},
         "buffer_minutes": {"type": "integer", "minimum": 0},
         "max_days_ahead": {"type": ["integer", "null"], "minimum": 0},
+        "check_in_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": 1440,
+                             "description": "bookings not checked in within this many minutes of their start "
+                                            "are released (status no_show); null: no check-in required"},
         "active": {"type": "boolean"},
     },
 }
@@ -188,7 +227,8 @@ EQUIPMENT_SCHEMA = {
         "id": {"type": "integer", "readOnly": True},
         "name": {"type": "string"},
         "category": {"type": "string", "enum": ["sensor_kit", "welfare_technology", "vr", "measurement_device",
-                                                "robot", "other"]},
+                                                "robot", "other"],
+                     "description": "any case, with spaces or hyphens for the underscores (\"sensor kit\")"},
         "description": {"type": "string"},
         "max_loan_days": {"type": "integer", "minimum": 1},
         "turnaround_hours": {"type": "integer", "minimum": 0},
@@ -201,6 +241,19 @@ EQUIPMENT_SCHEMA = {
                                              "properties": {"asset_tag": {"type": "string"},
                                                             "serial": {"type": "string"}}}},
     },
+}
+
+
+SPACE_KIND_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer", "readOnly": True},
+        "code": {"type": "string", "maxLength": 64, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$",
+                 "description": "made from name_en when absent on creation"},
+        "name_nb": {"type": "string", "maxLength": 100},
+        "name_en": {"type": "string", "maxLength": 100},
+    },
+    "additionalProperties": False,
 }
 
 
@@ -229,6 +282,24 @@ register_paths({
         "patch": {"summary": "Change a space (administrators); only the fields given change",
                   "requestBody": {"required": True, **_json(SPACE_SCHEMA)},
                   "responses": {"200": {"description": "The space", **_json(SPACE_SCHEMA)},
+                                **error_responses(400, 401, 403, 404, 422)}},
+    },
+    "/space-kinds": {
+        "get": {"summary": "The kinds of space (meeting room, workshop room, simulation lab...)",
+                "responses": {"200": {"description": "{\"space_kinds\": [...]}", **_json(
+                    {"type": "object", "properties": {"space_kinds": {"type": "array", "items": SPACE_KIND_SCHEMA}}})},
+                    **error_responses(401)}},
+        "post": {"summary": "Add a kind of space (administrators)",
+                 "requestBody": {"required": True, **_json({**SPACE_KIND_SCHEMA, "required": ["name_nb", "name_en"]})},
+                 "responses": {"201": {"description": "The kind", **_json(SPACE_KIND_SCHEMA)},
+                               **error_responses(400, 401, 403, 422)}},
+    },
+    "/space-kinds/{id}": {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "patch": {"summary": "Rename a kind of space or change its code (administrators); only the fields given "
+                             "change",
+                  "requestBody": {"required": True, **_json(SPACE_KIND_SCHEMA)},
+                  "responses": {"200": {"description": "The kind", **_json(SPACE_KIND_SCHEMA)},
                                 **error_responses(400, 401, 403, 404, 422)}},
     },
     "/equipment": {

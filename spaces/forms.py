@@ -102,6 +102,7 @@ class SpaceForm(FlaskForm):
     max_minutes = NumberText(_l("Longest booking (minutes)"))
     buffer_minutes = NumberText(_l("Buffer after each booking (minutes)"), default="0")
     max_days_ahead = NumberText(_l("How many days ahead one may book"))
+    check_in_minutes = NumberText(_l("Check-in required within (minutes of the start)"))
     active = BooleanField(_l("Active (offered for booking)"), default=True)
 
     def hour_fields(self):
@@ -114,7 +115,7 @@ class SpaceForm(FlaskForm):
     def fill_from(self, space) -> None:
         """Show a space's values (the form's own defaults otherwise)."""
         for name in ("name", "slug", "capacity", "location", "description", "bookable_by", "requires_approval",
-                     "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active"):
+                     "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active", "check_in_minutes"):
             getattr(self, name).data = getattr(space, name)
         self.kind.data = space.kind.code
         self.around_the_clock.data = space.opening_hours is None
@@ -152,6 +153,7 @@ class SpaceForm(FlaskForm):
             "min_minutes": _blank_none(self.min_minutes.data), "max_minutes": _blank_none(self.max_minutes.data),
             "buffer_minutes": _blank_none(self.buffer_minutes.data) or 0,
             "max_days_ahead": _blank_none(self.max_days_ahead.data), "active": bool(self.active.data),
+            "check_in_minutes": _blank_none(self.check_in_minutes.data),
         }
         if with_hours:
             data["opening_hours"] = self.opening_hours()

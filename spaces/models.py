@@ -48,6 +48,9 @@ class Space(db.Model):
     max_minutes: Mapped[int | None] = mapped_column()
     max_days_ahead: Mapped[int | None] = mapped_column()
     buffer_minutes: Mapped[int] = mapped_column(nullable=False, default=0)
+    # Bookings must be checked in within this many minutes of their start, or the worker
+    # releases them (status no_show); None: no check-in required.
+    check_in_minutes: Mapped[int | None] = mapped_column()
     active: Mapped[bool] = mapped_column(nullable=False, default=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -63,6 +66,7 @@ class Space(db.Model):
             name="min_not_above_max",
         ),
         sa.CheckConstraint("max_days_ahead IS NULL OR max_days_ahead >= 0", name="days_ahead_not_negative"),
+        sa.CheckConstraint("check_in_minutes IS NULL OR check_in_minutes >= 1", name="check_in_positive"),
     )
 
     def __repr__(self) -> str:

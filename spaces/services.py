@@ -24,6 +24,7 @@ from booking.permissions import can_view_details
 from samskap import audit
 from samskap.database import is_unique_violation
 from samskap.errors import PermissionDenied, ValidationFailed
+from samskap.ids import parse_id
 from samskap.extensions import db
 from samskap.timeutil import local_day_bounds, to_local, utcnow
 from spaces.hours import open_intervals, parse_opening_hours
@@ -49,9 +50,11 @@ TURNAROUND_MAX = 24 * 60
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SPACE_FIELDS = ("name", "slug", "kind_id", "capacity", "description", "location", "opening_hours", "bookable_by",
-                "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active")
+                "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active",
+                "check_in_minutes")
 SPACE_INPUT = {"name", "slug", "kind", "capacity", "description", "location", "opening_hours", "bookable_by",
-               "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active"}
+               "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active",
+               "check_in_minutes"}
 TYPE_FIELDS = ("name", "category", "description", "max_loan_days", "turnaround_hours", "bookable_by",
                "requires_approval", "active")
 TYPE_INPUT = set(TYPE_FIELDS) | {"units"}
@@ -92,7 +95,7 @@ def _whole_number(value, field: str, errors: dict, *, minimum: int, maximum: int
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    elif isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):
         number = int(value)
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
@@ -154,33 +157,85 @@ def space_kinds() -> list[SpaceKind]:
     return db.session.scalars(sa.select(SpaceKind).order_by(SpaceKind.id)).all()
 
 
-def find_space_kind(code) -> SpaceKind | None:
-    if not isinstance(code, str) or not code.strip():
+def _fold_words(text: str) -> str:
+    """How a kind or category is compared: NFKC, case-folded, with spaces, hyphens and
+    underscores alike ("Meeting room", "meeting-room" and "MEETING_ROOM" agree)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(re.sub(r"[-_\s]+", " ", folded).split())
+
+
+def find_space_kind(value) -> SpaceKind | None:
+    """The kind of space named by its code or by its name in either language, in any case
+    ("meeting-room", "Meeting room", "møterom")."""
+    if not isinstance(value, str) or not value.strip():
         return None
-    return db.session.scalar(sa.select(SpaceKind).where(SpaceKind.code == code.strip().lower()))
+    wanted = _fold_words(value)
+    kinds = space_kinds()
+    for match in (lambda k: _fold_words(k.code), lambda k: _fold_words(k.name_en), lambda k: _fold_words(k.name_nb)):
+        found = [kind for kind in kinds if match(kind) == wanted]
+        if found:
+            return found[0]  # codes are unique; a name shared by two kinds goes to the older one
+    return None
+
+
+def _kind_by_code(code: str) -> SpaceKind | None:
+    return db.session.scalar(sa.select(SpaceKind).where(SpaceKind.code == code))
+
+
+KIND_INPUT = {"code", "name_nb", "name_en"}
+
+
+def _validate_space_kind(data: dict, existing: SpaceKind | None) -> dict:
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    creating = existing is None
+    _unknown_fields(data, KIND_INPUT, errors)
+    if "name_nb" in data or creating:
+        clean["name_nb"] = _text(data.get("name_nb"), "name_nb", errors, required=True, max_len=KIND_NAME_MAX,
+                                 label_required=_("Enter the Norwegian name."))
+    if "name_en" in data or creating:
+        clean["name_en"] = _text(data.get("name_en"), "name_en", errors, required=True, max_len=KIND_NAME_MAX,
+                                 label_required=_("Enter the English name."))
+    if "code" in data or creating:
+        code = _text(data.get("code"), "code", errors, max_len=KIND_CODE_MAX).lower()
+        if creating and not code and "code" not in errors:
+            code = slugify(clean.get("name_en") or "")
+        if "code" not in errors:
+            clash = _kind_by_code(code) if code else None
+            if not code or not SLUG_PATTERN.match(code):
+                errors["code"] = _("Use lower-case letters a–z, digits and hyphens, for example 'sensor-lab'.")
+            elif clash is not None and clash is not existing:
+                errors["code"] = _("A kind with code '%(code)s' already exists.", code=code)
+        clean["code"] = code
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
 
 
 def create_space_kind(actor, data: dict) -> SpaceKind:
-    """An administrator adds a kind of space (code plus its Norwegian and English names)."""
+    """An administrator adds a kind of space (code plus its Norwegian and English names; the
+    code is made from the English name when not given)."""
     _require_admin(actor)
-    errors: dict[str, str] = {}
-    name_nb = _text(data.get("name_nb"), "name_nb", errors, required=True, max_len=KIND_NAME_MAX,
-                    label_required=_("Enter the Norwegian name."))
-    name_en = _text(data.get("name_en"), "name_en", errors, required=True, max_len=KIND_NAME_MAX,
-                    label_required=_("Enter the English name."))
-    code = _text(data.get("code"), "code", errors, max_len=KIND_CODE_MAX).lower() or slugify(name_en)
-    if "code" not in errors:
-        if not code or not SLUG_PATTERN.match(code):
-            errors["code"] = _("Use lower-case letters a–z, digits and hyphens, for example 'sensor-lab'.")
-        elif find_space_kind(code) is not None:
-            errors["code"] = _("A kind with code '%(code)s' already exists.", code=code)
-    if errors:
-        raise ValidationFailed(errors)
-    kind = SpaceKind(code=code, name_nb=name_nb, name_en=name_en)
+    clean = _validate_space_kind(data, None)
+    kind = SpaceKind(**clean)
     db.session.add(kind)
     db.session.flush()
-    audit.record(actor, "space_kind.create", kind, changes={"code": [None, code], "name_nb": [None, name_nb],
-                                                            "name_en": [None, name_en]})
+    audit.record(actor, "space_kind.create", kind, changes={k: [None, v] for k, v in clean.items()})
+    return kind
+
+
+def update_space_kind(actor, kind: SpaceKind, data: dict) -> SpaceKind:
+    """An administrator renames a kind of space or changes its code; only the fields given change."""
+    _require_admin(actor)
+    clean = _validate_space_kind(data, kind)
+    fields = tuple(sorted(KIND_INPUT))
+    before = audit.snapshot(kind, fields)
+    for key, value in clean.items():
+        setattr(kind, key, value)
+    db.session.flush()
+    changes = audit.diff(kind, fields, before)
+    if changes:
+        audit.record(actor, "space_kind.update", kind, changes=changes)
     return kind
 
 
@@ -250,6 +305,10 @@ def _validate_space(data: dict, existing: Space | None) -> dict:
                               maximum=24 * 60, required=False,
                               min_message=_("The buffer cannot be negative."))
         clean["buffer_minutes"] = value or 0
+    if "check_in_minutes" in data:
+        # Check-in within this many minutes of the start, or the booking is released (no_show).
+        clean["check_in_minutes"] = _whole_number(data.get("check_in_minutes"), "check_in_minutes", errors,
+                                                  minimum=1, maximum=24 * 60, required=False)
     if "max_days_ahead" in data:
         clean["max_days_ahead"] = _whole_number(data.get("max_days_ahead"), "max_days_ahead", errors, minimum=0,
                                                 maximum=DAYS_AHEAD_MAX, required=False)
@@ -490,7 +549,9 @@ def _parse_category(value, errors: dict) -> EquipmentCategory | None:
     if isinstance(value, EquipmentCategory):
         return value
     try:
-        return EquipmentCategory(str(value).strip().lower()) if isinstance(value, str) else EquipmentCategory(value)
+        # "sensor kit", "Sensor-kit" and "sensor_kit" are all the code sensor_kit
+        return EquipmentCategory(_fold_words(value).replace(" ", "_")) if isinstance(value, str) \
+            else EquipmentCategory(value)
     except ValueError:
         errors["category"] = _("Unknown category '%(category)s'; choose from: %(categories)s.",
                                category=value, categories=", ".join(c.value for c in EquipmentCategory))
@@ -616,9 +677,8 @@ def _home_space(value, errors: dict) -> int | None:
         return None
     if isinstance(value, Space):
         return value.id
-    space = None
-    if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit()):
-        space = db.session.get(Space, int(value))
+    space_id = parse_id(value)
+    space = db.session.get(Space, space_id) if space_id else None
     if space is None:
         errors["home_space_id"] = _("Choose an existing space.")
         return None

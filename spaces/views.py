@@ -460,3 +460,61 @@ def _register_navigation():
 
 
 _register_navigation()
+
+
+def _register_audit_names():
+    """How the audit log names spaces, closures and equipment, and reads their values."""
+    from flask_babel import get_locale
+
+    from samskap.audit_text import ObjectRef, register_audit_object, register_audit_value
+    from samskap.i18n import local_datetime_text
+    from spaces.models import SpaceKind
+
+    def spaces(ids):
+        rows = db.session.execute(sa.select(Space.id, Space.name, Space.slug).where(Space.id.in_(ids)))
+        return {i: ObjectRef(name, url_for("spaces.detail", slug=slug)) for i, name, slug in rows}
+
+    def closures(ids):
+        found = db.session.scalars(sa.select(Closure).where(Closure.id.in_(ids)))
+        refs = {}
+        for c in found:
+            where = c.space.name if c.space_id is not None else _("the whole workshop")
+            label = _("%(where)s, %(start)s–%(end)s (%(reason)s)", where=where,
+                      start=local_datetime_text(c.start, "day"), end=local_datetime_text(c.end, "day"), reason=c.reason)
+            refs[c.id] = ObjectRef(label, url_for("catalogue_admin.closure", closure_id=c.id))
+        return refs
+
+    def kinds(ids):
+        locale = str(get_locale() or "nb")
+        found = db.session.scalars(sa.select(SpaceKind).where(SpaceKind.id.in_(ids)))
+        return {k.id: ObjectRef(k.label(locale)) for k in found}
+
+    def equipment_types(ids):
+        rows = db.session.execute(sa.select(EquipmentType.id, EquipmentType.name).where(EquipmentType.id.in_(ids)))
+        return {i: ObjectRef(name, url_for("spaces.equipment_detail", type_id=i)) for i, name in rows}
+
+    def units(ids):
+        rows = db.session.execute(sa.select(EquipmentUnit.id, EquipmentUnit.asset_tag, EquipmentUnit.equipment_type_id)
+                                  .where(EquipmentUnit.id.in_(ids)))
+        return {i: ObjectRef(tag, url_for("catalogue_admin.equipment_type", type_id=t)) for i, tag, t in rows}
+
+    def space_name(value):
+        return db.session.scalar(sa.select(Space.name).where(Space.id == int(value))) or f"#{value}"
+
+    def kind_name(value):
+        kind = db.session.get(SpaceKind, int(value))
+        return kind.label(str(get_locale() or "nb")) if kind else f"#{value}"
+
+    register_audit_object("spaces", spaces)
+    register_audit_object("closures", closures)
+    register_audit_object("space_kinds", kinds)
+    register_audit_object("equipment_types", equipment_types)
+    register_audit_object("equipment_units", units)
+    register_audit_value("space_id", space_name)
+    register_audit_value("home_space_id", space_name)
+    register_audit_value("kind_id", kind_name)
+    register_audit_value("category", lambda value: str(CATEGORY_LABELS[value]))
+    register_audit_value("status", lambda value: str(STATUS_LABELS[value]), object_type="equipment_units")
+
+
+_register_audit_names()

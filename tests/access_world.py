@@ -112,6 +112,8 @@ def build_world() -> World:
     colleague = make_user(orgs["municipality"], locale="en", name="Colleague Person")
     leaver = make_user(orgs["outsider"], locale="en", name="Leaver Person")
     ids.update(user_outsider=outsider.id, user_colleague=colleague.id, user_leaver=leaver.id)
+    # A second colleague, for the rows that change a member's access (members page).
+    ids["user_colleague_2"] = make_user(orgs["municipality"], locale="en", name="Second Colleague").id
     for role, user in users.items():
         world.users[role] = user.id
         _token, secret = account_services.create_api_token(None, user)
@@ -126,7 +128,7 @@ def build_world() -> World:
     hospital_space = make_space(name="Hospital Lab", slug="hospital-lab", bookable_by=["hospital"])
     spare_space = make_space(name="Spare Room", slug="spare-room", bookable_by=every_kind)
     ids.update(space=space.id, approval_space=approval_space.id, inactive_space=inactive_space.id,
-               hospital_space=hospital_space.id, spare_space=spare_space.id)
+               hospital_space=hospital_space.id, spare_space=spare_space.id, space_kind=space.kind_id)
 
     etype = make_equipment_type(units=3, name="Sensor Kit", bookable_by=every_kind)
     approval_etype = make_equipment_type(units=3, name="Robot Arm", bookable_by=every_kind, requires_approval=True)

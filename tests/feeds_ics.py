@@ -10,7 +10,6 @@ with aware UTC times, sorted by start and UID, so a test compares them to what t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from datetime import datetime
@@ -22,10 +21,10 @@ import recurring_ical_events
 from icalendar import Calendar
 
 from samskap.timeutil import UTC
+from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tests" / "js" / "expand_ics.mjs"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 class Occurrence(NamedTuple):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import re
 import sqlalchemy as sa
 
 from accounts.models import ApiToken
@@ -226,3 +227,20 @@ def test_anonymising_a_user_removes_their_personal_data_from_the_audit_log(clien
     client.get("/")  # shows (and clears) the flashed messages of the requests above
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "per.avgang" not in page and "Per Avgang" not in page
+
+
+def test_the_audit_log_pages_through_older_entries_keeping_its_filters(client, auth):
+    from samskap import audit
+
+    admin = auth.as_user(make_user(role="admin"))
+    for n in range(55):
+        audit.record(admin, "probe.page", object_type="probe", summary=f"entry {n}")
+    db.session.commit()
+    first = client.get("/admin/audit?action=probe.page")
+    assert first.status_code == 200
+    assert "page=2" in first.get_data(as_text=True)
+    second = client.get("/admin/audit?action=probe.page&page=2")
+    assert second.status_code == 200
+    page = second.get_data(as_text=True)
+    assert re.search(r">[^<]*entry 4\b[^<]*<", page) and not re.search(r"entry 54\b", page)
+    assert "action=probe.page" in page and "page=1" in page

@@ -129,7 +129,7 @@ def test_failed_sign_ins_are_rate_limited_per_account(app, client, auth):
     blocked = auth.login("kari@example.test", PASSWORD)
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) > 0
-    assert "For mange mislykkede innloggingsforsøk" in blocked.get_data(as_text=True)
+    assert "For mange mislykkede forsøk. Prøv igjen klokken" in blocked.get_data(as_text=True)
     # Another account from the same address is not locked by this one's limit.
     make_user(email="other@example.test")
     assert auth.login("other@example.test", PASSWORD).status_code == 302

@@ -96,7 +96,7 @@ def test_booking_with_two_kits_reserves_two_units_and_shows_their_asset_tags(cli
     page = html(client.get(response.headers["Location"]))
     assert "<h2 id=\"equipment-title\">Equipment</h2>" in page
     assert "Fall sensor kit × 2" in page and ", ".join(tags) in page
-    assert '<span class="status status--confirmed">confirmed</span>' in page
+    assert '<span class="status status--confirmed">Confirmed</span>' in page
     assert f'href="/equipment-reservations/{reservation.id}"' in page
 
 
@@ -152,7 +152,7 @@ def test_a_loan_longer_than_the_type_allows_is_explained_at_its_quantity(client,
                                                            **{f"equipment_{short.id}": "1"}))
     page = html(response)
     assert response.status_code == 422
-    assert "A loan of VR headset can last at most 1 days." in page
+    assert "A loan of VR headset can last at most 1 days; this one would last" in page
     assert count_bookings() == 0 and reservations() == []
 
 
@@ -241,7 +241,7 @@ def test_cancelling_with_the_box_ticked_frees_the_units(client, auth, member, mj
     assert reservation.status == ReservationStatus.CANCELLED
     assert not any(a.active for a in reservation.allocations)
     page = html(client.get(f"/bookings/{booking.id}"))
-    assert '<span class="status status--cancelled">cancelled</span>' in page
+    assert '<span class="status status--cancelled">Cancelled</span>' in page
 
 
 def test_cancelling_with_the_box_unticked_keeps_the_equipment_reserved(client, auth, member, mjosa, kits):

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from accounts.models import Role
 from booking.models import Booking, BookingStatus
+from booking.permissions import can_manage, can_view_details, details_visible_clause
 from booking.services import (
     approve_booking, book_space, busy_periods, cancel_booking, free_spaces, reject_booking, suggest_free_slots,
     update_booking,
@@ -159,7 +160,9 @@ def test_length_must_be_within_min_and_max(app, clock, minutes, ok):
     else:
         with pytest.raises(ValidationFailed) as info:
             book(en_user(), space, start, start + timedelta(minutes=minutes))
-        assert "minutes" in info.value.fields["end"]
+        expected = ("must last at least 30 minutes" if minutes < 30
+                    else "can last at most 2 hours; this one would last 2 hours 1 minute")
+        assert expected in info.value.fields["end"]
 
 
 def test_start_in_the_past_is_refused(app, clock):
@@ -173,7 +176,7 @@ def test_start_beyond_days_ahead_window_is_refused(app, clock):
     assert book(user, space, oslo(2026, 3, 12, 20), oslo(2026, 3, 12, 21)).bookings  # 10 days after 2 March
     with pytest.raises(ValidationFailed) as info:
         book(user, space, oslo(2026, 3, 13, 9), oslo(2026, 3, 13, 10))
-    assert "at most 10 days ahead (until 2026-03-12)" in info.value.fields["start"]
+    assert "at most 10 days ahead: the last day to start is 12 March 2026" in info.value.fields["start"]
 
 
 @pytest.mark.parametrize("attendees, ok", [(0, False), (1, True), (10, True), (11, False), ("3", False),
@@ -362,11 +365,23 @@ def test_member_cannot_touch_another_organisations_private_booking(app, clock):
 def test_member_sees_but_cannot_change_a_partners_booking(app, clock):
     owner, stranger = en_user(), en_user()
     booking = book(owner, make_space(), oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10),
-                   visibility="partners").bookings[0]
+                   visibility="partners", title="Partner workshop").bookings[0]
+    db.session.commit()
+    # Sees: the details, alone and in a list of bookings.
+    assert can_view_details(stranger, booking)
+    listed = db.session.scalars(sa.select(Booking).where(details_visible_clause(stranger))).all()
+    assert booking in listed
+    # Cannot change: both attempts refused, and the booking is as it was.
+    assert not can_manage(stranger, booking)
     with pytest.raises(PermissionDenied):
         update_booking(stranger, booking, {"title": "Mine now"})
+    db.session.rollback()
     with pytest.raises(PermissionDenied):
         cancel_booking(stranger, booking)
+    db.session.rollback()
+    db.session.refresh(booking)
+    assert (booking.title, booking.status) == ("Partner workshop", BookingStatus.CONFIRMED)
+    assert not db.session.scalars(sa.select(AuditEntry).where(AuditEntry.actor_id == stranger.id)).all()
 
 
 def test_colleague_of_sharing_organisation_and_staff_may_cancel(app, clock):

@@ -126,7 +126,10 @@ def api_booking(space_key: str, days: int, **extra):
 ROUTES: dict[str, list[Case]] = {
     # site
     "main.index": [C("GET", "/", EVERYONE)],
-    "main.health": [C("GET", "/healthz", EVERYONE)],
+    "ops.health": [C("GET", "/healthz", EVERYONE)],
+    "ops.ready": [C("GET", "/readyz", EVERYONE)],
+    # Off without SAMSKAP_METRICS_TOKEN, whoever asks (with it: tests/test_ops_endpoints.py).
+    "ops.metrics_text": [C("GET", "/metrics", ex(404, anon=404), note="no metrics token configured")],
     "main.openapi": [C("GET", "/api/v1/openapi.json", EVERYONE)],
     "static": [C("GET", "/static/css/app.css", EVERYONE)],
 
@@ -156,6 +159,44 @@ ROUTES: dict[str, list[Case]] = {
           note="another organisation"),
         C("GET", "/organisation/members?organisation=999999", ex(404), note="no such organisation"),
     ],
+
+    "signin.member_action": [
+        C("POST", "/organisation/members/{user_colleague}/deactivate", ex(404, municipality=403, contact=302,
+                                                                          staff=302), note="a municipality member"),
+        C("POST", "/organisation/members/{user_colleague_2}/make-contact", ex(404, municipality=403, contact=302,
+                                                                            staff=302), note="a municipality member"),
+        C("POST", "/organisation/members/{user_outsider}/reactivate", ex(404, staff=302),
+          note="another organisation's member"),
+        C("POST", "/organisation/members/{user_outsider}/remove-contact", ex(404, staff=302),
+          note="another organisation's member"),
+        C("POST", "/organisation/members/999999/deactivate", ex(404), note="no such user"),
+    ],
+    "signin.invite": [
+        C("POST", "/organisation/members/invite", ex(403, contact=302, staff=302), note="into the municipality",
+          form=lambda n: {"email": "invited.web@example.test", "organisation_id": n["org_municipality"]}),
+        C("POST", "/organisation/members/invite", ex(403, staff=302), note="into another organisation",
+          form=lambda n: {"email": "invited.web2@example.test", "organisation_id": n["org_outsider"]}),
+        C("POST", "/organisation/members/invite", ex(404), note="no such organisation",
+          form={"email": "invited.web3@example.test", "organisation_id": "999999"}),
+    ],
+    "signin.accept_invitation": [
+        C("GET", "/invitation/" + "B" * 43, ex(404, anon=404), note="unknown link"),
+        C("POST", "/invitation/" + "B" * 43, ex(404, anon=404), note="unknown link",
+          form={"name": "X", "password": "a long enough password", "confirm": "a long enough password"}),
+    ],
+    "signin.forgot_password": [
+        C("GET", "/password/forgot", EVERYONE),
+        C("POST", "/password/forgot", EVERYONE, form={"email": "nobody@example.test"}, note="unknown address"),
+    ],
+    "signin.reset_password": [
+        C("GET", "/password/reset/" + "C" * 43, ex(404, anon=404), note="unknown link"),
+        C("POST", "/password/reset/" + "C" * 43, ex(404, anon=404), note="unknown link",
+          form={"password": "a long enough password", "confirm": "a long enough password"}),
+    ],
+    # single sign-on (no provider is configured here: tests/test_signin_sso.py runs a real one)
+    "signin.oidc_start": [C("GET", "/login/oidc/nope", ex(404, anon=404), note="no such provider")],
+    "signin.oidc_callback": [C("GET", "/login/oidc/nope/callback?code=x&state=y", ex(404, anon=404),
+                               note="no such provider")],
 
     # administration: organisations, users, audit log
     "admin.index": [C("GET", "/admin/", ADMIN_ONLY)],
@@ -192,6 +233,17 @@ ROUTES: dict[str, list[Case]] = {
     "admin.audit_log": [
         C("GET", "/admin/audit", ADMIN_ONLY),
         C("GET", "/admin/audit?from=yesterday", admin_only(400), note="bad date"),
+    ],
+    "admin.outbox": [
+        C("GET", "/admin/outbox", ADMIN_ONLY),
+        C("GET", "/admin/outbox?status=failed&page=2", ADMIN_ONLY),
+        C("GET", "/admin/outbox?status=nonsense&page=x", ADMIN_ONLY, note="unknown filter ignored"),
+    ],
+    "admin.outbox_message": [C("GET", "/admin/outbox/999999", admin_only(404), note="no such message")],
+    "admin.retry": [C("POST", "/admin/outbox/999999/retry", admin_only(404), note="no such message")],
+    "auth.notification_preferences": [
+        C("POST", "/profile/notifications", ex(302), form={"notify_reminders": "y", "reminder_hours": "12"}),
+        C("POST", "/profile/notifications", ex(400), form={"reminder_hours": "-3"}, note="bad hours"),
     ],
 
     # catalogue administration
@@ -265,6 +317,10 @@ ROUTES: dict[str, list[Case]] = {
 
     # booking pages
     "bookings.day_view": [C("GET", "/day", SIGNED_IN)],
+    "bookings.day_sheet": [
+        C("GET", "/today", STAFF_ONLY),
+        C("GET", "/today?date=2026-02-30", ex(403, staff=400), note="not a date"),
+    ],
     "bookings.week_view": [
         C("GET", "/booking/spaces/{space}/week", SIGNED_IN),
         C("GET", "/booking/spaces/{inactive_space}/week", ex(404), note="inactive space"),
@@ -350,7 +406,7 @@ ROUTES: dict[str, list[Case]] = {
     "equipment_reservations.check_out": [
         C("GET", "/equipment-reservations/{f_reservation}/check-out", STAFF_ONLY),
         C("POST", "/equipment-reservations/{f_reservation_checkout}/check-out", staff_only(302),
-          form={"note": "Fine"}),
+          form={"note": "Fine", "early": "yes"}, note="handing out before the start, confirmed"),
         C("GET", "/equipment-reservations/999999/check-out", staff_only(404), note="no such reservation"),
     ],
     "equipment_reservations.check_in": [
@@ -389,6 +445,12 @@ ROUTES: dict[str, list[Case]] = {
 
     # JSON API: accounts and catalogue
     "accounts_api.me": [C("GET", "/api/v1/me", SIGNED_IN)],
+    "signin_api.create_invitation": [
+        C("POST", "/api/v1/invitations", ex(403, contact=201, staff=201), note="into the municipality",
+          json=lambda n: {"email": "invited.api@example.test", "organisation_id": n["org_municipality"]}),
+        C("POST", "/api/v1/invitations", ex(403, admin=201), note="staff into the host",
+          json=lambda n: {"email": "invited.staff@example.test", "organisation_id": n["org_host"], "role": "staff"}),
+    ],
     "spaces_api.list_spaces": [C("GET", "/api/v1/spaces", SIGNED_IN)],
     "spaces_api.get_space": [
         C("GET", "/api/v1/spaces/{space}", SIGNED_IN),
@@ -401,6 +463,15 @@ ROUTES: dict[str, list[Case]] = {
     "spaces_api.update_space": [
         C("PATCH", "/api/v1/spaces/{spare_space}", admin_only(200), json={"capacity": 12}),
         C("PATCH", "/api/v1/spaces/999999", admin_only(404), json={"capacity": 12}, note="no such space"),
+    ],
+    "spaces_api.list_space_kinds": [C("GET", "/api/v1/space-kinds", SIGNED_IN)],
+    "spaces_api.create_space_kind": [
+        C("POST", "/api/v1/space-kinds", admin_only(201), json={"name_nb": "Matriserom", "name_en": "Matrix room"}),
+        C("POST", "/api/v1/space-kinds", admin_only(422), json={"name_nb": "Uten engelsk"}, note="no English name"),
+    ],
+    "spaces_api.update_space_kind": [
+        C("PATCH", "/api/v1/space-kinds/{space_kind}", admin_only(200), json={"name_en": "Meeting room (small)"}),
+        C("PATCH", "/api/v1/space-kinds/999999", admin_only(404), json={"name_en": "Nothing"}, note="no such kind"),
     ],
     "spaces_api.list_equipment": [C("GET", "/api/v1/equipment", SIGNED_IN)],
     "spaces_api.create_equipment": [
@@ -529,6 +600,69 @@ ROUTES: dict[str, list[Case]] = {
     "feeds_api.revoke_feed": [
         C("DELETE", "/api/v1/feeds/{own_feed_delete_api}", ex(204)),
         C("DELETE", "/api/v1/feeds/{f_feed_revoke}", ex(404), note="another user's feed"),
+    ],
+
+    # fair use: check-in, the room's QR page, the waitlist, quotas (issue 19)
+    "fairuse.check_in": [
+        C("POST", "/bookings/{own_booking}/check-in", ex(303), note="not open yet: told so on the booking page"),
+        C("POST", "/bookings/{f_private}/check-in", ex(404, staff=303), note="another organisation's private"),
+        C("POST", "/bookings/{f_partners}/check-in", ex(403, staff=303), note="another organisation's, visible"),
+    ],
+    "fairuse.space_check_in": [
+        C("GET", "/spaces/{space}/check-in", SIGNED_IN),
+        C("GET", "/spaces/{inactive_space}/check-in", ex(404), note="inactive space"),
+    ],
+    "fairuse.check_in_code": [C("GET", "/spaces/{space}/check-in-code", STAFF_ONLY)],
+    "fairuse.waitlist_page": [C("GET", "/waitlist", SIGNED_IN)],
+    "fairuse.join_waitlist": [
+        C("POST", "/waitlist", ex(303), form=lambda n: {"space_id": n["space"], "start": _iso(700, 9),
+                                                         "end": _iso(700, 10)}, note="a free time: told to book it"),
+        C("POST", "/waitlist", ex(400), form={"space_id": "1", "start": "soon"}, note="malformed"),
+    ],
+    "fairuse.leave_waitlist": [C("POST", "/waitlist/999999/leave", ex(404), note="no such entry")],
+    "fairuse_api.check_in": [
+        C("POST", "/api/v1/bookings/{own_booking}/check-in", ex(409), note="not open yet"),
+        C("POST", "/api/v1/bookings/{f_private}/check-in", ex(404, staff=409), note="another organisation's private"),
+        C("POST", "/api/v1/bookings/{f_partners}/check-in", ex(403, staff=409), note="another organisation's, visible"),
+    ],
+    "fairuse_api.join_waitlist": [
+        C("POST", "/api/v1/waitlist", ex(409), json=lambda n: {"space_id": n["space"], "start": _iso(700, 9),
+                                                                "end": _iso(700, 10)}, note="a free time"),
+        C("POST", "/api/v1/waitlist", ex(422), json={"space_id": 1, "start": "soon", "end": "later"},
+          note="bad times"),
+    ],
+    "fairuse_api.list_waitlist": [C("GET", "/api/v1/waitlist", SIGNED_IN)],
+    "fairuse_api.leave_waitlist": [C("DELETE", "/api/v1/waitlist/999999", ex(404), note="no such entry")],
+    "fairuse_api.list_quotas": [C("GET", "/api/v1/quotas", ADMIN_ONLY)],
+    "fairuse_api.create_quota": [
+        C("POST", "/api/v1/quotas", admin_only(201), json=lambda n: {
+            "organisation_kind": "company", "space_id": n["spare_space"], "period": "month", "max_hours": 100}),
+        C("POST", "/api/v1/quotas", admin_only(422), json={"max_hours": 2}, note="nobody it binds"),
+    ],
+    "fairuse_api.get_quota": [C("GET", "/api/v1/quotas/999999", admin_only(404), note="no such quota")],
+    "fairuse_api.update_quota": [C("PATCH", "/api/v1/quotas/999999", admin_only(404), json={"max_hours": 3},
+                                   note="no such quota")],
+    "fairuse_api.delete_quota": [C("DELETE", "/api/v1/quotas/999999", admin_only(404), note="no such quota")],
+    # reports (issue 20): staff and administrators; an organisation's contacts for their own
+    "reports.index": [
+        C("GET", "/reports", ex(403, contact=200, staff=200)),
+        C("GET", "/reports?first=2026-01-01&last=2026-03-31&group=week&organisation_id={org_outsider}",
+          ex(403, contact=400, staff=200), note="another organisation"),
+        C("GET", "/reports?first=2026-03-31&last=2026-01-01&group=week", ex(403, contact=400, staff=400),
+          note="to before from"),
+    ],
+    "reports_api.utilisation": [
+        C("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-12-31&by=organisation_kind",
+          ex(403, contact=200, staff=200)),
+        C("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-12-31&by=sector_pair&format=csv",
+          ex(403, contact=200, staff=200), note="csv"),
+        C("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-12-31&by=space&organisation_id={org_outsider}",
+          ex(403, contact=403, staff=200), note="another organisation"),
+        C("GET", "/api/v1/reports/utilisation?from=2026-01-01&by=space", ex(403, contact=422, staff=422),
+          note="no 'to'"),
+    ],
+    "reports_api.behaviour_report": [
+        C("GET", "/api/v1/reports/behaviour?from=2026-01-01&to=2026-12-31", ex(403, contact=200, staff=200)),
     ],
 }
 

@@ -9,7 +9,8 @@ from tests.conftest import BOTH
 from tests.factories import api_headers, make_org, make_space, make_space_kind, make_user
 
 RULE_FIELDS = {"id", "name", "slug", "kind", "capacity", "description", "location", "opening_hours", "bookable_by",
-               "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active"}
+               "requires_approval", "min_minutes", "max_minutes", "buffer_minutes", "max_days_ahead", "active",
+               "check_in_minutes"}
 
 
 def new_space(**changes) -> dict:

@@ -155,8 +155,14 @@ def test_update_changes_only_given_fields_and_checks_min_against_stored_max(admi
 def test_an_unchanged_update_keeps_its_own_slug(admin):
     space = services.create_space(admin, valid_space())
     db.session.commit()
-    services.update_space(admin, space, {"slug": space.slug, "name": space.name})
+    slug, name = space.slug, space.name
+    # Its own slug and name are no clash with "another" space: no ValidationFailed, nothing changes.
+    services.update_space(admin, space, {"slug": slug, "name": name})
     db.session.commit()
+    db.session.refresh(space)
+    assert (space.slug, space.name) == (slug, name)
+    updates = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "space.update")).all()
+    assert updates == []  # an update that changes nothing leaves no audit entry either
 
 
 @pytest.mark.parametrize("role", ["member", "staff"])

@@ -34,5 +34,13 @@ def test_a_collision_is_a_409_that_says_try_again(client, collide, state):
 
 
 def test_any_other_database_error_is_still_a_server_error(client, collide):
-    assert client.get("/api/v1/_collide/53300").status_code == 500
+    # (53300, too many connections, is a 503 with Retry-After now: see tests/test_connection_loss.py.)
+    assert client.get("/api/v1/_collide/42P01").status_code == 500
     assert client.get("/_collide/XX000").status_code == 500
+
+
+@pytest.mark.parametrize("state", ["53300", "57P01", "57P03", "08006"])
+def test_a_database_that_is_going_away_or_full_is_a_503(client, collide, state):
+    response = client.get(f"/api/v1/_collide/{state}")
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+    assert response.get_json()["error"]["code"] == "unavailable"

@@ -8,9 +8,11 @@ from flask_login import current_user
 from booking.equipment import services
 from booking.models import Booking, EquipmentReservation
 from booking.permissions import can_view_details
+from samskap import idempotency
 from samskap.api import api_blueprint, json_body
 from samskap.errors import DomainError, ValidationFailed
 from samskap.extensions import db
+from samskap.idempotency import idempotent
 from samskap.openapi import error_responses, register_paths
 from samskap.timeutil import parse_aware_iso
 
@@ -87,6 +89,7 @@ def _commit_or_rollback(call):
 
 
 @api_bp.post("/equipment-reservations")
+@idempotent
 def create_reservation():
     data = json_body()
     errors: dict[str, str] = {}
@@ -108,10 +111,20 @@ def create_reservation():
         errors["organisation_id"] = _("'%(field)s' must be a whole number.", field="organisation_id")
     if errors:
         raise ValidationFailed(errors)
-    reservation = _commit_or_rollback(lambda: services.reserve_equipment(
-        _user(), data["equipment_id"], data["quantity"], start, end, purpose=purpose, booking=booking,
-        organisation_id=organisation_id))
-    return jsonify(reservation_json(reservation)), 201
+    try:
+        reservation = services.reserve_equipment(
+            _user(), data["equipment_id"], data["quantity"], start, end, purpose=purpose, booking=booking,
+            organisation_id=organisation_id)
+    except DomainError:
+        db.session.rollback()
+        raise
+    # Serialised before the commit (the rows are loaded), so that the answer to an Idempotency-Key
+    # is committed with the reservation itself.
+    response = jsonify(reservation_json(reservation))
+    response.status_code = 201
+    idempotency.record(response)
+    db.session.commit()
+    return response
 
 
 @api_bp.get("/equipment-reservations")
@@ -199,6 +212,7 @@ register_paths({
     "/equipment-reservations": {
         "post": {
             "summary": "Reserve `quantity` units of an equipment type from `start` to `end`",
+            "parameters": [idempotency.openapi_header()],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["equipment_id", "quantity", "start", "end"],
                 "properties": {
@@ -212,7 +226,7 @@ register_paths({
             "responses": {
                 "201": {"description": "Reserved: `status` is `confirmed` or `pending` (the type needs approval); "
                                        "`units` lists the allocated units"},
-                **error_responses(400, 401, 403, 422),
+                **error_responses(400, 401, 403, 422, 503),
                 "409": {"description": "Too few units free: `details` has `free_now`, `needed`, `available_from` "
                                        "(when that many are free for a loan of the same length, or null) and "
                                        "`conflicts`",

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from samskap.ids import coerce_id
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class ReserveForm(FlaskForm):
-    equipment_type = SelectField(_l("Equipment type"), coerce=int, validate_choice=False,
+    equipment_type = SelectField(_l("Equipment type"), coerce=coerce_id, validate_choice=False,
                                  validators=[InputRequired(_l("Choose an equipment type."))])
     quantity = IntegerField(_l("Number of units"), default=1,
                             validators=[InputRequired(_l("Give the number of units as a whole number."))])
@@ -28,7 +29,7 @@ class NoteForm(FlaskForm):
 
 class CheckInForm(FlaskForm):
     note = TextAreaField(_l("Condition note (optional)"), validators=[Optional(), Length(max=500)])
-    maintenance = SelectMultipleField(_l("Send to maintenance"), coerce=int, validate_choice=False,
+    maintenance = SelectMultipleField(_l("Send to maintenance"), coerce=coerce_id, validate_choice=False,
                                       widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 

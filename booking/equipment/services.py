@@ -15,6 +15,7 @@ cannot interleave with another writer.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -29,12 +30,14 @@ from booking.equipment.permissions import (can_cancel, can_handle, can_reserve_f
 from booking.models import (ACTIVE_BOOKING_STATUSES, Booking, EquipmentAllocation, EquipmentReservation,
                             ReservationStatus)
 from booking.permissions import can_manage as can_manage_booking
+from booking.notifications import equipment as notifications
 from samskap import audit
 from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from samskap.ids import parse_int32
 from samskap.extensions import db
-from samskap.i18n import local_datetime_text
-from samskap.timeutil import local_day_bounds, utcnow
+from samskap.i18n import date_text, duration_text, local_datetime_text
+from samskap.timeutil import local_day_bounds, local_tz, utcnow
 from spaces.models import EquipmentType, EquipmentUnit, UnitStatus
 
 ALLOCATION_CONSTRAINT = "ex_equipment_allocations_no_overlap"
@@ -188,13 +191,7 @@ def _allocate(reservation: EquipmentReservation, etype: EquipmentType, now: date
 
 def as_id(value) -> int | None:
     """A whole number that fits an integer column, else None (so a huge id is "not found", not a 500)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 12:
-        value = int(value.strip())
-    if isinstance(value, int) and -2**31 <= value < 2**31:
-        return value
-    return None
+    return parse_int32(value)
 
 
 _int_or_none = as_id
@@ -217,16 +214,21 @@ def _check_period(etype: EquipmentType | None, start, end, now: datetime, errors
         errors["end"] = _("Give an end date and time.")
     if "start" in errors or "end" in errors:
         return
-    if end > now + FAR_FUTURE:
-        errors["end"] = _("That is too far in the future.")
-        return
-    if end <= start:
-        errors["end"] = _("The end must be after the start.")
     if start < now - PAST_GRACE:
         errors["start"] = _("The start cannot be in the past.")
-    if etype is not None and end > start and end - start > timedelta(days=etype.max_loan_days):
-        errors["end"] = _("A loan of %(type)s can last at most %(days)d days.", type=etype.name,
-                          days=etype.max_loan_days)
+    if end <= start:
+        errors["end"] = _("The end must be after the start.")
+        return
+    if etype is not None and end - start > timedelta(days=etype.max_loan_days):
+        # The rule a too long loan breaks is its length, also when the end is years away.
+        days = (end - start).total_seconds() / 86400
+        errors["end"] = _("A loan of %(type)s can last at most %(days)d days; this one would last %(asked)s.",
+                          type=etype.name, days=etype.max_loan_days, asked=duration_text(math.ceil(days) * 24 * 60))
+        return
+    if start > now + FAR_FUTURE or end > now + FAR_FUTURE:
+        errors["start" if start > now + FAR_FUTURE else "end"] = _(
+            "Equipment can be reserved at most %(n)d years ahead (until %(date)s).", n=10,
+            date=date_text((now + FAR_FUTURE).astimezone(local_tz()).date()))
 
 
 def _resolve_organisation(actor, organisation_id, booking: Booking | None, errors: dict) -> Organisation | None:
@@ -293,6 +295,7 @@ def reserve_equipment(actor, equipment_type_id, quantity, start, end, purpose: s
                  changes={"status": [None, status], "quantity": [None, count], "start": [None, start],
                           "end": [None, end], "units": [None, [unit.asset_tag for unit in units]]},
                  summary=f"{etype.name} x{count}: {tags}")
+    notifications.reservation_made(actor, reservation)
     return reservation
 
 
@@ -487,6 +490,7 @@ def approve_reservation(actor, reservation: EquipmentReservation, reason: str = 
     reservation.decided_by_id = actor.id
     reservation.decision_reason = reason
     _changed(actor, "equipment_reservation.approve", reservation, before, summary=reason or None)
+    notifications.reservation_decided(actor, reservation)
     return reservation
 
 
@@ -505,6 +509,7 @@ def reject_reservation(actor, reservation: EquipmentReservation, reason: str) ->
     reservation.decision_reason = reason
     _release(reservation)
     _changed(actor, "equipment_reservation.reject", reservation, before, summary=reason)
+    notifications.reservation_decided(actor, reservation)
     return reservation
 
 
@@ -664,6 +669,7 @@ def check_in(actor, reservation: EquipmentReservation, note: str = "", to_mainte
         if not (is_exclusion_violation(exc, ALLOCATION_CONSTRAINT) or is_collision(exc)):
             raise
         raise Conflict(_("A unit was reserved by someone else at this very moment. Please try again."))
+    notifications.reservation_returned(actor, reservation)
     return receipt
 
 
@@ -799,3 +805,78 @@ def status_label(status: ReservationStatus) -> str:
 def unit_status_label(status: UnitStatus) -> str:
     return {UnitStatus.AVAILABLE: _("in service"), UnitStatus.MAINTENANCE: _("in maintenance"),
             UnitStatus.RETIRED: _("retired")}[UnitStatus(status)]
+
+
+# --- the lending desk: what people know a loan by ------------------------------------------------
+
+SEARCH_MAX = 100
+
+
+def reservation_title(reservation: EquipmentReservation) -> str:
+    """A reservation named by what it is: "2 × Fallsensor-sett, 3.–10. des." (the period's days
+    in the reader's language; the year when it is not this year's)."""
+    from samskap.i18n import day_range_text
+
+    return _("%(n)d × %(type)s, %(days)s", n=reservation.quantity, type=reservation.equipment_type.name,
+             days=day_range_text(reservation.start, reservation.end))
+
+
+def matches_desk_filter(reservation: EquipmentReservation, text: str) -> bool:
+    """Whether a desk row matches what staff typed: the borrower's name or email, the organisation,
+    the equipment type, an asset tag or a serial number (case-insensitive, part of a word)."""
+    needle = text.casefold().strip()
+    if not needle:
+        return True
+    units = [a.unit for a in reservation.allocations]
+    haystack = [reservation.user.name if reservation.user else "", reservation.user.email if reservation.user else "",
+                reservation.organisation.name, reservation.equipment_type.name]
+    haystack += [u.asset_tag for u in units] + [u.serial or "" for u in units]
+    return any(needle in value.casefold() for value in haystack)
+
+
+@dataclass
+class FoundUnit:
+    unit: EquipmentUnit
+    current: EquipmentReservation | None  # handed out now, or the next confirmed/pending loan
+
+
+def find_units(text: str, now: datetime | None = None) -> list[FoundUnit]:
+    """Units whose asset tag or serial number is ``text`` (or starts with it), each with its loan:
+    the one it is handed out on, or else the next one it is reserved for."""
+    needle = (text or "").strip()
+    if not needle or len(needle) > 128 or "\x00" in needle:
+        return []
+    now = now or utcnow()
+    pattern = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    units = db.session.scalars(
+        sa.select(EquipmentUnit)
+        .where(sa.or_(sa.func.lower(EquipmentUnit.asset_tag).like(pattern.lower(), escape="\\"),
+                      sa.func.lower(EquipmentUnit.serial).like(pattern.lower(), escape="\\")))
+        .order_by(EquipmentUnit.asset_tag).limit(SEARCH_MAX)).all()
+    found = []
+    for unit in units:
+        loans = db.session.scalars(
+            sa.select(EquipmentReservation).join(EquipmentAllocation,
+                                                 EquipmentAllocation.reservation_id == EquipmentReservation.id)
+            .options(_with_units())
+            .where(EquipmentAllocation.unit_id == unit.id, EquipmentAllocation.active.is_(True),
+                   sa.or_(EquipmentReservation.status == ReservationStatus.CHECKED_OUT,
+                          sa.and_(EquipmentReservation.status.in_([ReservationStatus.CONFIRMED,
+                                                                   ReservationStatus.PENDING]),
+                                  EquipmentReservation.end > now)))
+            .order_by(EquipmentReservation.start)).all()
+        out = [r for r in loans if r.status == ReservationStatus.CHECKED_OUT]
+        found.append(FoundUnit(unit, out[0] if out else (loans[0] if loans else None)))
+    return found
+
+
+def display_status_label(status: ReservationStatus) -> str:
+    """A reservation's status as a heading or badge shows it, written as the bookings' are."""
+    return {
+        ReservationStatus.PENDING: _("Pending approval"),
+        ReservationStatus.CONFIRMED: _("Confirmed"),
+        ReservationStatus.CHECKED_OUT: _("Handed out"),
+        ReservationStatus.RETURNED: _("Returned"),
+        ReservationStatus.REJECTED: _("Rejected"),
+        ReservationStatus.CANCELLED: _("Cancelled"),
+    }[ReservationStatus(status)]

@@ -39,7 +39,8 @@ register_nav("equipment_reservations.desk", _l("Lending desk"), "staff", order=7
 
 @equipment_bp.context_processor
 def labels():
-    return {"status_label": services.status_label, "unit_status_label": services.unit_status_label}
+    return {"status_label": services.display_status_label, "unit_status_label": services.unit_status_label,
+            "reservation_title": services.reservation_title}
 
 
 def _user():
@@ -181,13 +182,27 @@ def timeline(type_id: int):
 
 # --- staff -------------------------------------------------------------------------------
 
+DESK_QUERY_MAX = 100
+
+
 @equipment_bp.route("/equipment-reservations/desk")
 @staff_required
 def desk():
+    """Loans by what people know them by (borrower, organisation, type, asset tags, days), with
+    hand-out and take-back on each row, and a search by asset tag or serial number."""
+    text = request.args.get("q", "")[:DESK_QUERY_MAX].strip()
     to_hand_out, out = services.desk_reservations()
-    return render_template("equipment/desk.html", to_hand_out=to_hand_out, out=out,
+    to_hand_out = [r for r in to_hand_out if services.matches_desk_filter(r, text)]
+    out = [r for r in out if services.matches_desk_filter(r, text)]
+    return render_template("equipment/desk.html", to_hand_out=to_hand_out, out=out, query=text,
+                           found=services.find_units(text) if text else [],
                            overdue_count=len(services.overdue_reservations()),
-                           pending_count=len(services.pending_reservations()), now=utcnow())
+                           pending_count=len(services.pending_reservations()), now=utcnow(),
+                           note_form=NoteForm())
+
+
+def _back_to_desk() -> bool:
+    return request.form.get("return_to") == "desk"
 
 
 @equipment_bp.route("/equipment-reservations/<int:reservation_id>/check-out", methods=["GET", "POST"])
@@ -195,7 +210,9 @@ def desk():
 def check_out(reservation_id: int):
     reservation = _reservation_or_404(reservation_id)
     form = NoteForm()
-    if form.validate_on_submit():
+    early = reservation.start > utcnow() + services.PAST_GRACE
+    confirm_early = early and request.method == "POST" and not request.form.get("early")
+    if not confirm_early and form.validate_on_submit():
         try:
             services.check_out(_user(), reservation, form.note.data or "")
         except DomainError as exc:
@@ -204,10 +221,15 @@ def check_out(reservation_id: int):
         else:
             db.session.commit()
             tags = ", ".join(unit.asset_tag for unit in services.allocated_units(reservation))
-            flash_success(_("Checked out: %(tags)s.", tags=tags))
+            flash_success(_("Handed out: %(what)s, to %(organisation)s (%(tags)s).",
+                            what=services.reservation_title(reservation), organisation=reservation.organisation.name,
+                            tags=tags))
+            if _back_to_desk():
+                return redirect(url_for(".desk"), 303)
             return redirect(url_for(".detail", reservation_id=reservation.id))
     status = 409 if form.form_errors else 400 if form.errors else 200
-    return render_template("equipment/check_out.html", form=form, reservation=reservation,
+    return render_template("equipment/check_out.html", form=form, reservation=reservation, early=early,
+                           return_to=request.form.get("return_to", ""),
                            units=services.allocated_units(reservation)), status
 
 
@@ -226,11 +248,14 @@ def check_in(reservation_id: int):
             apply_errors(form, exc, {"maintenance_unit_ids": "maintenance"})
         else:
             db.session.commit()
-            flash_success(_("Checked in. Each unit is blocked for cleaning until %(when)s.",
+            flash_success(_("Taken back: %(what)s. Each unit is blocked for cleaning until %(when)s.",
+                            what=services.reservation_title(reservation),
                             when=services.format_local(reservation.returned_at + timedelta(
                                 hours=reservation.equipment_type.turnaround_hours))))
             for notice in receipt.notices:
                 flash_success(notice)
+            if _back_to_desk():
+                return redirect(url_for(".desk"), 303)
             return redirect(url_for(".detail", reservation_id=reservation.id))
     status = 409 if form.form_errors else 400 if form.errors else 200
     return render_template("equipment/check_in.html", form=form, reservation=reservation, units=units), status

@@ -37,7 +37,10 @@ def create_feed():
                                        space_id=body.get("space_id"), equipment_type_id=body.get("equipment_id"),
                                        name=body.get("name", ""))
     db.session.commit()
-    return jsonify({"feed": feed_json(feed, token)}), 201
+    response = jsonify({"feed": feed_json(feed, token)})
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"  # the url holds the secret token
+    return response
 
 
 @api_bp.get("/feeds")

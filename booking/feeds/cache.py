@@ -10,6 +10,14 @@ The counter is read first in the request, before the feed's token, owner and row
 text is never older than its key.
 Each app keeps its own cache (``app.extensions``), bounded in bytes, least recently used first
 out; ``SAMSKAP_FEED_CACHE_BYTES = 0`` turns it off.
+
+Second level, shared by every host and process: Redis at ``SAMSKAP_CACHE_URL``
+(samskap/shared_cache.py). One entry per feed slot, holding the digest of the full key it was
+built under (generation included), so an entry from an older generation is a miss and is
+overwritten; Redis holds at most one text per feed. A process that misses its own cache asks
+Redis before building, so a new host (or a restarted worker) serves a big feed without building
+it; any Redis failure counts as a miss. Each answer notes where it came from in
+``Server-Timing`` (``feed;desc=process|shared|built``) and in the ``samskap_feed_cache`` metric.
 """
 from __future__ import annotations
 
@@ -25,7 +33,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from samskap import metrics, timing
 from samskap.extensions import db
+from samskap.shared_cache import shared_cache
+
+# Bound once: a cached feed (or a 304) is the hottest path there is.
+_PROCESS_HIT = metrics.FEED_CACHE.labels("process", "hit")
+_PROCESS_MISS = metrics.FEED_CACHE.labels("process", "miss")
+_SHARED_HIT = metrics.FEED_CACHE.labels("shared", "hit")
+_SHARED_MISS = metrics.FEED_CACHE.labels("shared", "miss")
+SHARED_TTL_SECONDS = 26 * 3600  # a feed's window moves daily; a feed fetched once a day stays shared
+_SHARED_MAGIC = b"samskap-feed-1\n"
 
 # Not a mapped model: only the migration and the triggers write it, and tests that empty
 # every mapped table leave it (and its never-decreasing value) alone.
@@ -136,8 +154,33 @@ def generation_for_cache() -> int | None:
     """The feed generation, to be read *first* in a request that serves a feed: before the token,
     its owner and their organisation are loaded (they feed into the text from the session's
     identity map), so that nothing the build reads is older than the key it is cached under.
-    None when the cache is off."""
-    return current_generation() if feed_cache() is not None else None
+    None when both caches are off."""
+    return current_generation() if feed_cache() is not None or shared_cache() is not None else None
+
+
+def _digest(value) -> str:
+    # repr of the key's parts (ints, strings, enums, aware datetimes, the Site dataclass) is
+    # the same in every process, so hosts agree on it.
+    return hashlib.sha256(repr(value).encode()).hexdigest()
+
+
+def _encode_shared(key_digest: str, built: BuiltFeed) -> bytes:
+    watermark = built.watermark.isoformat() if built.watermark is not None else "-"
+    return b"".join((_SHARED_MAGIC, key_digest.encode(), b"\n", built.etag.encode(), b"\n",
+                     watermark.encode(), b"\n", built.body))
+
+
+def _decode_shared(raw: bytes | None, key_digest: str) -> BuiltFeed | None:
+    if not raw or not raw.startswith(_SHARED_MAGIC):
+        return None
+    try:
+        digest, etag, watermark, body = raw[len(_SHARED_MAGIC):].split(b"\n", 3)
+    except ValueError:
+        return None
+    if digest.decode() != key_digest:
+        return None  # built under another generation or key: a miss
+    return BuiltFeed(body=body, etag=etag.decode(),
+                     watermark=None if watermark == b"-" else datetime.fromisoformat(watermark.decode()))
 
 
 def built_feed(slot: Hashable, key: Hashable, generation: int | None,
@@ -149,10 +192,27 @@ def built_feed(slot: Hashable, key: Hashable, generation: int | None,
     if cache is not None and generation is not None:
         found = cache.get(slot, full_key)
         if found is not None:
+            _PROCESS_HIT.inc()
+            timing.note("feed", "process")
+            return found
+        _PROCESS_MISS.inc()
+    shared = shared_cache() if generation is not None else None
+    if shared is not None:
+        shared_key, key_digest = "feed:" + _digest(slot)[:40], _digest(full_key)
+        found = _decode_shared(shared.get(shared_key), key_digest)
+        (_SHARED_HIT if found is not None else _SHARED_MISS).inc()
+        if found is not None:
+            if cache is not None:
+                cache.put(slot, full_key, found)
+            timing.note("feed", "shared")
             return found
     with _cyclic_gc_paused():
         body, watermark = build()
+    metrics.FEED_BUILDS.inc()
+    timing.note("feed", "built")
     built = BuiltFeed(body=body, etag=hashlib.sha256(body).hexdigest(), watermark=watermark)
     if cache is not None and generation is not None:
         cache.put(slot, full_key, built)
+    if shared is not None:
+        shared.set(shared_key, _encode_shared(key_digest, built), SHARED_TTL_SECONDS)
     return built

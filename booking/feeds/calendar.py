@@ -57,6 +57,7 @@ BOOKING_STATUS = {
     BookingStatus.PENDING: "TENTATIVE",
     BookingStatus.CONFIRMED: "CONFIRMED",
     BookingStatus.CANCELLED: "CANCELLED",
+    BookingStatus.NO_SHOW: "CANCELLED",  # released: the room is free again, as for a cancellation
 }
 RESERVATION_STATUS = {
     ReservationStatus.PENDING: "TENTATIVE",
@@ -110,13 +111,17 @@ def _utc_times_agree_with(instants, tzid: str) -> bool:
     return not any(_in_repeated_hour(instant, tz) for instant in instants)
 
 
-def _new_calendar(title: str, site: Site, *, x_wr_timezone: bool, subscription: bool) -> Calendar:
+def _new_calendar(title: str, site: Site, *, x_wr_timezone: bool, subscription: bool,
+                  description: str | None = None) -> Calendar:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", vText(title))
     cal.add("name", vText(title))
+    if description:
+        cal.add("x-wr-caldesc", vText(description))
+        cal.add("description", vText(description))
     if x_wr_timezone:
         cal.add("x-wr-timezone", vText(site.tzid))
     if subscription:
@@ -228,7 +233,7 @@ def build_feed(contents: FeedContents, site: Site) -> bytes:
     for shown in contents.reservations:
         groups.append(_as_group([_reservation_event(shown, site)], site))
     groups.sort(key=lambda g: (g.start, g.uid))
-    cal = _new_calendar(f"Samskap – {contents.title}", site, subscription=True,
+    cal = _new_calendar(f"Samskap – {contents.title}", site, subscription=True, description=contents.description,
                         x_wr_timezone=_zone_known(site.tzid) and not any(g.repeated_hour for g in groups))
     # The calendar's own lines, then its components: what Calendar.to_ical() writes for a
     # calendar holding them, without building and serialising thousands of events again.
@@ -285,6 +290,8 @@ def _booking_fields(shown: ShownBooking, site: Site) -> dict:
         lines.append(_("Awaiting approval by the workshop."))
     elif booking.status == BookingStatus.CANCELLED:
         lines.append(_("Cancelled."))
+    elif booking.status == BookingStatus.NO_SHOW:
+        lines.append(_("Released: nobody checked in."))
     fields.update(summary=booking.title, description="\n".join(lines), organisation=booking.organisation_name)
     return fields
 
@@ -499,7 +506,7 @@ def _series_events(series_rows: SeriesRows, site: Site) -> tuple[list[Event], tu
             continue
         rows_by_instance[row.original_start] = row
 
-    live = [s for s in shown if s.booking.status != BookingStatus.CANCELLED]
+    live = [s for s in shown if s.booking.status not in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)]
     # A cancelled occurrence becomes an EXDATE; a wholly cancelled series stays as one
     # cancelled master for a while so that clients remove it.
     displayed = live or shown

@@ -266,13 +266,15 @@ class FeedContents:
     series: list[SeriesRows] = field(default_factory=list)
     reservations: list[ShownReservation] = field(default_factory=list)
     watermark: datetime | None = None  # for Last-Modified; never moves backwards
+    description: str | None = None     # the calendar's description (X-WR-CALDESC), when it has one
 
 
 def _status_shown(window: Window):
     """Rejected bookings never show; cancelled ones only for a while after cancellation."""
     cancelled_at = sa.func.coalesce(Booking.cancelled_at, Booking.updated_at)
     return sa.or_(Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
-                  sa.and_(Booking.status == BookingStatus.CANCELLED, cancelled_at >= window.cancelled_since))
+                  sa.and_(Booking.status.in_((BookingStatus.CANCELLED, BookingStatus.NO_SHOW)),
+                          cancelled_at >= window.cancelled_since))
 
 
 def _booking_scope(feed: Feed | None):
@@ -338,6 +340,10 @@ def feed_contents(feed: Feed, now: datetime) -> FeedContents:
         viewer = None if feed.scope == FeedScope.PUBLIC else owner
         _collect_bookings(contents, _booking_scope(feed), viewer, window)
         extra = _watermark(_bookings_watermark(), _series_watermark(contents))
+        if _reservation_scope(feed) is not None:  # the owner's or organisation's equipment too
+            _collect_reservations(contents, feed)
+            # Over the whole table, like the bookings': a reservation leaving the scope moves it.
+            extra = _watermark(extra, db.session.scalar(sa.select(sa.func.max(EquipmentReservation.updated_at))))
     contents.watermark = _watermark(extra, _places_watermark(), owner.updated_at, owner.organisation.updated_at,
                                     feed.created_at, window.anchor)
     return contents
@@ -355,7 +361,9 @@ def feed_cache_key(feed: Feed) -> tuple:
 def public_contents(now: datetime) -> FeedContents:
     """The public events, for anyone, without a token."""
     window = Window.around(now)
-    contents = FeedContents(title=_("Public events"), window=window)
+    contents = FeedContents(title=_("Public events"), window=window,
+                            description=_("Public events at the health innovation workshop: seminars, open days "
+                                          "and courses. Everyone is welcome."))
     _collect_bookings(contents, _booking_scope(None), None, window)
     contents.watermark = _watermark(_bookings_watermark(), _series_watermark(contents), _places_watermark(),
                                     window.anchor)
@@ -404,14 +412,31 @@ def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: Wind
                                   shown=tuple(by_series[sid][1])) for sid in series_ids]
 
 
+def _reservation_scope(feed: Feed):
+    """Which equipment reservations a feed shows: those of one type (an equipment feed), the
+    owner's own (mine) or the owner's organisation's (organisation); none for other feeds."""
+    if feed.scope == FeedScope.EQUIPMENT:
+        return EquipmentReservation.equipment_type_id == feed.equipment_type_id
+    if feed.scope == FeedScope.MINE:
+        return EquipmentReservation.user_id == feed.owner.id
+    if feed.scope == FeedScope.ORGANISATION:
+        return EquipmentReservation.organisation_id == feed.owner.organisation_id
+    return None
+
+
 def _collect_reservations(contents: FeedContents, feed: Feed) -> None:
+    """The reservations a feed shows, each masked as :func:`can_view_reservation` says for the
+    feed's owner (the same rule as the reservation pages)."""
     window = contents.window
+    scope = _reservation_scope(feed)
+    if scope is None:
+        return
     cancelled_recently = sa.and_(EquipmentReservation.status == ReservationStatus.CANCELLED,
                                  EquipmentReservation.updated_at >= window.cancelled_since)
     rows = db.session.scalars(
         sa.select(EquipmentReservation)
         .options(selectinload(EquipmentReservation.allocations), selectinload(EquipmentReservation.booking))
-        .where(EquipmentReservation.equipment_type_id == feed.equipment_type_id,
+        .where(scope,
                EquipmentReservation.start >= window.start, EquipmentReservation.start < window.end,
                sa.or_(EquipmentReservation.status.not_in((ReservationStatus.REJECTED, ReservationStatus.CANCELLED)),
                       cancelled_recently))

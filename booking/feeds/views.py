@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -61,6 +61,7 @@ def _calendar_response(built: BuiltFeed, *, cache: str) -> Response:
         if utcnow() >= last_modified + timedelta(seconds=1):
             response.last_modified = last_modified
     response.headers["Cache-Control"] = cache
+    response.headers["Referrer-Policy"] = "no-referrer"  # a token URL is never passed on
     # No compression on this route: Outlook's subscriptions fail on gzip-encoded feeds.
     return response.make_conditional(request)
 
@@ -119,7 +120,9 @@ def index():
     db.session.commit()
     # The token is not stored: this page is the only time its URL can be shown.
     flash_success(_("Your feed is ready. Copy its address now: it is shown only once."))
-    return _render_page(_feed_form(user, fresh=True), new_urls=feed_urls(token))
+    response = make_response(_render_page(_feed_form(user, fresh=True), new_urls=feed_urls(token)))
+    response.headers["Cache-Control"] = "no-store"  # the address holds the secret token
+    return response
 
 
 @feeds_bp.route("/feeds/<int:feed_id>/revoke", methods=["POST"])
@@ -152,13 +155,28 @@ def _built(slot, contents: Callable[[], services.FeedContents], *, generation: i
     return built_feed(slot, (key, locale, where, services.Window.around(now).anchor), generation, build)
 
 
+def _asked_language() -> str:
+    """The public feed's language: ``?lang=nb`` or ``?lang=en``, else the visitor's language
+    (their choice on the site, or their browser's Accept-Language), else the site's default."""
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang", "").strip().lower()
+    if asked in languages:
+        return asked
+    from flask_babel import get_locale
+
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 @feeds_bp.route("/feeds/public.ics")
 def public_feed():
     generation = generation_for_cache()
     now = feed_clock()
     built = _built("public", lambda: services.public_contents(now), generation=generation, now=now,
-                   locale=current_app.config["BABEL_DEFAULT_LOCALE"], key=())
-    return _calendar_response(built, cache="public, no-cache")
+                   locale=_asked_language(), key=())
+    response = _calendar_response(built, cache="public, no-cache")
+    response.vary.add("Accept-Language")  # the calendar's name and description follow the language
+    return response
 
 
 @feeds_bp.route("/feeds/<token>.ics")

@@ -23,10 +23,10 @@ TEXT = {
                 "en": "Your booking is registered and is pending approval."},
     "status_confirmed": {"nb": "Bekreftet", "en": "Confirmed"},
     "status_pending": {"nb": "Venter på godkjenning", "en": "Pending approval"},
-    "status_cancelled": {"nb": "Avlyst", "en": "Cancelled"},
+    "status_cancelled": {"nb": "Avbestilt", "en": "Cancelled"},
     "taken": {"nb": "Tiden er opptatt", "en": "The time is taken"},
     "series_confirmed": {"nb": "3 bookinger i serien er bekreftet.", "en": "3 bookings in the series are confirmed."},
-    "cancelled": {"nb": "Bookingen er avlyst.", "en": "The booking is cancelled."},
+    "cancelled": {"nb": "Bookingen er avbestilt.", "en": "The booking is cancelled."},
     "approved": {"nb": "«{}» er godkjent.", "en": "“{}” is approved."},
     "day_view": {"nb": "Dagsoversikt", "en": "Day view"},
 }
@@ -181,7 +181,7 @@ def test_member_books_a_room_with_two_sensor_kits_and_cancels_both(page, lang):
     submit(page, "main form.form")
     assert flash_texts(page) == [TEXT["cancelled"][lang]]
     status = page.locator("main table tbody tr", has_text="Fallsensor-sett").locator(".status").inner_text()
-    assert status == {"nb": "avbestilt", "en": "cancelled"}[lang]
+    assert status == {"nb": "Avbestilt", "en": "Cancelled"}[lang]  # written as the bookings' statuses are
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

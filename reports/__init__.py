@@ -1,0 +1,11 @@
+"""Reports: utilisation of spaces and equipment, who uses the arena, co-creation across sectors,
+booking behaviour, and the staff's dashboard. The top layer: it reads booking, spaces and accounts;
+nothing imports it except the application factory."""
+
+
+def init_app(app) -> None:
+    from reports.api import api_bp
+    from reports.views import reports_bp
+
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)
