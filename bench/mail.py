@@ -76,8 +76,11 @@ def seed_people(copy_address: bool = True):
     db.session.flush()
     user = User(email="member@bench.example", name="Bench Member", organisation_id=org.id, locale="nb")
     db.session.add(user)
-    kind = SpaceKind(code="meeting-room", name_nb="Møterom", name_en="Meeting room")
-    db.session.add(kind)
+    # Migration 0005 seeds the space kinds; made here only on a database without them.
+    kind = db.session.scalar(db.select(SpaceKind).where(SpaceKind.code == "meeting-room"))
+    if kind is None:
+        kind = SpaceKind(code="meeting-room", name_nb="Møterom", name_en="Meeting room")
+        db.session.add(kind)
     db.session.flush()
     spaces = []
     for i in range(20):

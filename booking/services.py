@@ -23,7 +23,9 @@ a cancellation, rejection or move hands the freed period to the waitlist in the 
 """
 from __future__ import annotations
 
+import enum
 import functools
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -546,23 +548,26 @@ def _refused(viewer, space: Space, periods) -> Conflict:
 
 
 @functools.cache
-def _insert_unless_overlapping(messages: int = 0):
-    """One statement that writes a booking, its "booking.create" audit entry and the outbox rows
-    of its ``messages`` notifications, unless the exclusion constraint refuses the booking::
+def _insert_unless_overlapping(messages: bool = False):
+    """One statement that writes a booking, its "booking.create" audit entry and (``messages``) the
+    outbox rows of its notifications, unless the exclusion constraint refuses the booking::
 
         WITH inserted AS (INSERT INTO bookings ... ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap
                           DO NOTHING RETURNING *),
              audited AS (INSERT INTO audit_log ... SELECT ..., inserted.id, ... FROM inserted),
-             outboxed AS (INSERT INTO outbox_messages ... SELECT ..., 'booking:' || inserted.id,
-                          jsonb_set(...payload..., inserted.id) ... FROM inserted UNION ALL ...)
+             outboxed AS (INSERT INTO outbox_messages ... SELECT message.kind, ...,
+                          concat('booking:', inserted.id), jsonb_set(message.payload, ..., inserted.id)
+                          FROM inserted JOIN json_populate_recordset(NULL::outbox_messages, :outbox_rows)
+                          AS message ON true)
         SELECT * FROM inserted
 
     The constraint still decides; its refusal returns no row (and writes no audit entry and no
     message: both select FROM inserted) instead of raising. Every column is a bound parameter
-    (see :func:`_column_values`, :func:`booking.notifications.bookings.booking_made_rows`) but the
-    new booking's id, which the outbox rows take from ``inserted``: the reference and, in the
-    payload, ``booking.id`` and ``booking_ids``. Built once per number of messages, since building
-    it costs more than running it.
+    (see :func:`_column_values`); the outbox rows, made beforehand by
+    :func:`booking.notifications.bookings.booking_made_rows`, are one JSON parameter, but for the
+    new booking's id, which they take from ``inserted``: the reference and, in the payload,
+    ``booking.id`` and ``booking_ids``. Built once (with and without messages), since building it
+    costs more than running it.
     """
     from sqlalchemy.dialects.postgresql import JSONB, insert
 
@@ -585,24 +590,38 @@ def _insert_unless_overlapping(messages: int = 0):
 
     outbox = OutboxMessage.__table__
     columns = [c for c in outbox.c if not c.primary_key]
+    # The rows come as ONE parameter, a JSON array that PostgreSQL reads into outbox_messages' row type
+    # (forty bound parameters cost the request more than the round trip this statement saves).
+    message = (sa.func.json_populate_recordset(sa.literal_column("NULL::outbox_messages"),
+                                               sa.cast(sa.bindparam("outbox_rows", type_=sa.Text), sa.JSON))
+               .table_valued(*[sa.column(c.key, c.type) for c in columns]).alias("message"))
 
-    def value(i: int, column: sa.Column):
+    def value(column: sa.Column):
         if column.key == "reference":
             return sa.func.concat(sa.literal_column("'booking:'"), inserted.c.id)
         if column.key == "payload":
-            payload = sa.cast(sa.bindparam(f"outbox{i}_payload", type_=column.type), JSONB)
+            payload = sa.cast(message.c.payload, JSONB)
             payload = sa.func.jsonb_set(payload, sa.literal_column("'{booking,id}'::text[]"),
                                         sa.func.to_jsonb(inserted.c.id))
             payload = sa.func.jsonb_set(payload, sa.literal_column("'{booking_ids}'::text[]"),
                                         sa.func.jsonb_build_array(inserted.c.id))
             return sa.cast(payload, sa.JSON)
-        return sa.cast(sa.bindparam(f"outbox{i}_{column.key}", type_=column.type), column.type)
+        return message.c[column.key]
 
-    rows = [sa.select(*[value(i, c) for c in columns]).select_from(inserted) for i in range(messages)]
     outboxed = (sa.insert(outbox)
-                .from_select([c.key for c in columns], rows[0] if messages == 1 else sa.union_all(*rows))
+                .from_select([c.key for c in columns],
+                             sa.select(*[value(c) for c in columns]).select_from(sa.join(inserted, message, sa.true())))
                 .cte("outboxed"))
     return statement.add_cte(outboxed)
+
+
+def _json_value(value):
+    """The JSON form of the outbox rows' datetimes and enums (json_populate_recordset reads them back)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def _column_values(table: sa.Table, values: dict) -> dict:
@@ -652,9 +671,9 @@ def _write_one(actor, space: Space, organisation: Organisation, start: datetime,
     booking.organisation = organisation
     messages = notifications.booking_made_rows(actor, booking)
     parameters = {**values, **{f"audit_{key}": value for key, value in entry.items()}}
-    for i, message in enumerate(messages):
-        parameters.update({f"outbox{i}_{key}": value for key, value in message.items() if key != "reference"})
-    row = db.session.execute(_insert_unless_overlapping(len(messages)), parameters).first()
+    if messages:
+        parameters["outbox_rows"] = json.dumps(messages, default=_json_value)
+    row = db.session.execute(_insert_unless_overlapping(bool(messages)), parameters).first()
     if row is None:
         raise _refused(actor, space, [(start, end, ())])
     for attribute in Booking.__mapper__.column_attrs:
