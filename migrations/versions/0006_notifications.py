@@ -11,7 +11,7 @@ Columns are added with plain ALTER TABLE ... ADD COLUMN on SQLite (batch mode do
 table for that), so the feed-generation trigger on ``organisations`` (0004) stays in place.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
