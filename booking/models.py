@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from samskap.extensions import db
+import booking.projects.models  # noqa: F401 (bookings.project_id refers to projects)
 from samskap.models import created_at_column, enum_column, updated_at_column
 from samskap.timeutil import UTCDateTime
 
@@ -98,6 +99,8 @@ class Booking(db.Model):
     cancel_reason: Mapped[str] = mapped_column(sa.String(500), nullable=False, default="")
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The pilot or co-creation project the booking is made for: its partners see it in full.
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
