@@ -253,3 +253,11 @@ def test_the_migration_keeps_the_bookings_feed_generation_triggers_on_sqlite(app
             assert f"tr_{table}_feed_generation_{event}" in names
     columns = {row[1] for row in db.session.execute(sa.text("PRAGMA table_info(bookings)"))}
     assert "project_id" in columns
+
+
+def test_the_openapi_description_has_the_project_paths(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert {"get", "post"} <= set(spec["paths"]["/projects"])
+    assert {"get", "patch"} <= set(spec["paths"]["/projects/{project_id}"])
+    booking_body = spec["paths"]["/bookings"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "project_id" in booking_body["properties"]
