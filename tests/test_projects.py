@@ -270,3 +270,27 @@ def test_refusals_are_in_bokmal_for_a_norwegian_user(client, pilot):
     response = client.post("/api/v1/bookings", headers=api_headers(norwegian), json={
         "space_id": pilot["space"].id, "title": "x", "start": START, "end": END, "project_id": "7"})
     assert "prosjekt" in response.json["error"]["details"]["fields"]["project_id"]
+
+
+@BOTH
+def test_space_feeds_show_a_project_booking_to_partners_and_busy_to_others(client, pilot):
+    from booking.feeds import services as feed_services
+
+    _book(client, pilot, project_id=pilot["project_id"])
+    tokens = {}
+    for who in ("engineer", "clerk"):
+        _feed, tokens[who] = feed_services.create_feed(pilot[who], "space", space_id=pilot["space"].id)
+    db.session.commit()
+
+    def feed(who):
+        response = client.get(f"/feeds/{tokens[who]}.ics")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    assert "SUMMARY:Sensor fitting workshop" in feed("engineer")
+    assert "Sensor fitting workshop" not in feed("clerk") and "Bring the kits" not in feed("clerk")
+    # The partners change: the cached feeds follow at once.
+    client.patch(f"/api/v1/projects/{pilot['project_id']}", json={"organisation_ids": [pilot["municipality"].id]},
+                 headers=pilot["headers"]["staff"])
+    assert "Sensor fitting workshop" not in feed("engineer")
+    assert "SUMMARY:Sensor fitting workshop" in feed("clerk")

@@ -19,6 +19,7 @@ from samskap import audit
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.ids import MAX_ID
+from samskap.timeutil import utcnow
 
 CREATE_FIELDS = ("name", "description", "goals", "lead_organisation_id", "organisation_ids", "starts_on",
                  "ends_on", "status")
@@ -145,12 +146,15 @@ def _parse(data: dict, *, creating: bool) -> dict:
 
 def _set_partners(project: Project, organisations) -> None:
     wanted = {o.id for o in organisations} | {project.lead_organisation_id}
+    before = set(project.organisation_ids)
     for partner in list(project.partners):
         if partner.organisation_id not in wanted:
             project.partners.remove(partner)
-    have = {p.organisation_id for p in project.partners}
-    for organisation_id in sorted(wanted - have):
+    for organisation_id in sorted(wanted - before):
         project.partners.append(ProjectOrganisation(organisation_id=organisation_id))
+    if wanted != before:
+        # Who sees the project's bookings changed: feeds revalidated by date must see a change.
+        project.updated_at = utcnow()
     forget_partnerships()
 
 
