@@ -294,3 +294,13 @@ def test_space_feeds_show_a_project_booking_to_partners_and_busy_to_others(clien
                  headers=pilot["headers"]["staff"])
     assert "Sensor fitting workshop" not in feed("engineer")
     assert "SUMMARY:Sensor fitting workshop" in feed("clerk")
+
+
+def test_the_audit_log_names_the_project_and_what_was_done(client, auth, pilot):
+    admin = make_user(role=Role.ADMIN, locale="en")
+    client.patch(f"/api/v1/projects/{pilot['project_id']}", json={"status": "completed"},
+                 headers=pilot["headers"]["staff"])
+    auth.as_user(admin)
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "created the project" in page and "changed the project" in page
+    assert "Fall detection at home" in page
