@@ -155,6 +155,8 @@ class EquipmentReservation(db.Model):
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), nullable=False, index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False, index=True)
+    # The project the loan is for (booking.projects); a reservation made with a booking takes the booking's.
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
     start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     end: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     purpose: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")

@@ -248,11 +248,12 @@ def test_the_migration_keeps_the_bookings_feed_generation_triggers_on_sqlite(app
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
     names = set(db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
-    for table in ("bookings", "projects", "project_organisations"):
+    for table in ("bookings", "equipment_reservations", "projects", "project_organisations"):
         for event in ("insert", "update", "delete"):
             assert f"tr_{table}_feed_generation_{event}" in names
-    columns = {row[1] for row in db.session.execute(sa.text("PRAGMA table_info(bookings)"))}
-    assert "project_id" in columns
+    for table in ("bookings", "equipment_reservations"):
+        columns = {row[1] for row in db.session.execute(sa.text(f"PRAGMA table_info({table})"))}
+        assert "project_id" in columns
 
 
 def test_the_openapi_description_has_the_project_paths(client):
@@ -304,3 +305,25 @@ def test_the_audit_log_names_the_project_and_what_was_done(client, auth, pilot):
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "created the project" in page and "changed the project" in page
     assert "Fall detection at home" in page
+
+
+# --- equipment reservations for a project ----------------------------------------------------------
+
+@BOTH
+def test_equipment_reservations_name_a_project_of_their_organisation_or_take_their_bookings(client, pilot):
+    kit = make_equipment_type(units=3, name="Fall sensor kit")
+    loan = {"equipment_id": kit.id, "quantity": 1, "start": f"{(DAY + timedelta(days=1)).isoformat()}T09:00:00+01:00",
+            "end": f"{(DAY + timedelta(days=8)).isoformat()}T09:00:00+01:00", "purpose": "Homes"}
+    own = client.post("/api/v1/equipment-reservations", json={**loan, "project_id": pilot["project_id"]},
+                      headers=pilot["headers"]["engineer"])
+    assert own.status_code == 201, own.get_data(as_text=True)
+    assert own.json["project_id"] == pilot["project_id"]
+    refused = client.post("/api/v1/equipment-reservations", json={**loan, "project_id": pilot["project_id"]},
+                          headers=pilot["headers"]["clerk"])
+    assert refused.status_code == 422 and "project_id" in refused.json["error"]["details"]["fields"]
+    booking_id = _book(client, pilot, project_id=pilot["project_id"]).json["id"]
+    with_booking = client.post("/api/v1/equipment-reservations", json={**loan, "booking_id": booking_id},
+                               headers=pilot["headers"]["nurse"])
+    assert with_booking.status_code == 201 and with_booking.json["project_id"] == pilot["project_id"]
+    body = client.get(f"/api/v1/projects/{pilot['project_id']}", headers=pilot["headers"]["nurse"]).json
+    assert sorted(r["id"] for r in body["equipment_reservations"]) == sorted([own.json["id"], with_booking.json["id"]])

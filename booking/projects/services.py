@@ -206,8 +206,9 @@ def update_project(actor, project: Project, data: dict) -> Project:
 
 
 def check_booking_project(project_id, organisation: Organisation) -> Project | None:
-    """The project a booking for ``organisation`` names, or None; 422 unless the organisation is
-    one of the project's partners (what the booking's partners then see follows from it)."""
+    """The project a booking (or an equipment reservation) for ``organisation`` names, or None;
+    422 unless the organisation is one of the project's partners (what the booking's partners
+    then see follows from it)."""
     if project_id is None:
         return None
     project = db.session.get(Project, project_id) if _is_id(project_id) else None
@@ -223,7 +224,9 @@ def project_bookings(project: Project) -> list[Booking]:
 
 
 def project_reservations(project: Project) -> list[EquipmentReservation]:
-    """The equipment reserved with the project's bookings."""
+    """The equipment reserved for the project, by itself or with one of its bookings."""
+    with_booking = sa.select(Booking.id).where(Booking.project_id == project.id)
     return list(db.session.scalars(
-        sa.select(EquipmentReservation).join(Booking, Booking.id == EquipmentReservation.booking_id)
-        .where(Booking.project_id == project.id).order_by(EquipmentReservation.start, EquipmentReservation.id)))
+        sa.select(EquipmentReservation)
+        .where(sa.or_(EquipmentReservation.project_id == project.id, EquipmentReservation.booking_id.in_(with_booking)))
+        .order_by(EquipmentReservation.start, EquipmentReservation.id)))

@@ -1,8 +1,9 @@
 """projects: pilot and co-creation projects, their partner organisations, bookings.project_id
 
-``bookings.project_id`` is a nullable column with a foreign key. PostgreSQL adds it in place
+``bookings.project_id`` and ``equipment_reservations.project_id`` are nullable columns with a
+foreign key. PostgreSQL adds it in place
 with a named constraint; SQLite adds it in place too (``ALTER TABLE ADD COLUMN`` takes a
-``REFERENCES`` clause on a nullable column), so ``bookings`` is not copied and keeps its
+``REFERENCES`` clause on a nullable column), so neither table is copied and both keep their
 feed-generation triggers (see 0004).
 
 A project's partners decide who sees its bookings in calendar feeds, so ``projects`` and
@@ -22,6 +23,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("projects", "project_organisations")
+LINKED = ("bookings", "equipment_reservations")
 
 
 def upgrade():
@@ -57,15 +59,15 @@ def upgrade():
     )
     op.create_index(op.f("ix_project_organisations_organisation_id"), "project_organisations",
                     ["organisation_id"], unique=False)
-    if postgresql:
-        op.add_column("bookings", sa.Column("project_id", sa.Integer(), nullable=True))
-        op.create_foreign_key(op.f("fk_bookings_project_id_projects"), "bookings", "projects",
-                              ["project_id"], ["id"])
-    else:
-        # In place (no batch copy): the bookings triggers of 0004 stay.
-        op.execute("ALTER TABLE bookings ADD COLUMN project_id INTEGER "
-                   "CONSTRAINT fk_bookings_project_id_projects REFERENCES projects (id)")
-    op.create_index(op.f("ix_bookings_project_id"), "bookings", ["project_id"], unique=False)
+    for table in LINKED:
+        if postgresql:
+            op.add_column(table, sa.Column("project_id", sa.Integer(), nullable=True))
+            op.create_foreign_key(op.f(f"fk_{table}_project_id_projects"), table, "projects", ["project_id"], ["id"])
+        else:
+            # In place (no batch copy): the table's feed-generation triggers of 0004 stay.
+            op.execute(f"ALTER TABLE {table} ADD COLUMN project_id INTEGER "
+                       f"CONSTRAINT fk_{table}_project_id_projects REFERENCES projects (id)")
+        op.create_index(op.f(f"ix_{table}_project_id"), table, ["project_id"], unique=False)
 
     for table in TABLES:
         if postgresql:
@@ -82,19 +84,20 @@ def upgrade():
 
 def downgrade():
     postgresql = op.get_bind().dialect.name == "postgresql"
-    op.drop_index(op.f("ix_bookings_project_id"), table_name="bookings")
-    if postgresql:
-        op.drop_constraint(op.f("fk_bookings_project_id_projects"), "bookings", type_="foreignkey")
-        op.drop_column("bookings", "project_id")
-    else:
-        # SQLite 3.35+ drops a column in place unless a constraint names it; the foreign key
-        # does, so copy the table (batch) and re-create its triggers.
-        with op.batch_alter_table("bookings", schema=None) as batch_op:
-            batch_op.drop_column("project_id")
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            op.execute(f"DROP TRIGGER IF EXISTS tr_bookings_feed_generation_{event.lower()}")
-            op.execute(f"CREATE TRIGGER tr_bookings_feed_generation_{event.lower()} AFTER {event} ON bookings "
-                       f"BEGIN UPDATE feed_generation SET value = value + 1 WHERE id = 1; END")
+    for table in LINKED:
+        op.drop_index(op.f(f"ix_{table}_project_id"), table_name=table)
+        if postgresql:
+            op.drop_constraint(op.f(f"fk_{table}_project_id_projects"), table, type_="foreignkey")
+            op.drop_column(table, "project_id")
+        else:
+            # SQLite 3.35+ drops a column in place unless a constraint names it; the foreign key
+            # does, so copy the table (batch) and re-create its triggers.
+            with op.batch_alter_table(table, schema=None) as batch_op:
+                batch_op.drop_column("project_id")
+            for event in ("INSERT", "UPDATE", "DELETE"):
+                op.execute(f"DROP TRIGGER IF EXISTS tr_{table}_feed_generation_{event.lower()}")
+                op.execute(f"CREATE TRIGGER tr_{table}_feed_generation_{event.lower()} AFTER {event} ON {table} "
+                           f"BEGIN UPDATE feed_generation SET value = value + 1 WHERE id = 1; END")
     op.drop_index(op.f("ix_project_organisations_organisation_id"), table_name="project_organisations")
     op.drop_table("project_organisations")
     op.drop_table("projects")
