@@ -327,3 +327,11 @@ def test_equipment_reservations_name_a_project_of_their_organisation_or_take_the
     assert with_booking.status_code == 201 and with_booking.json["project_id"] == pilot["project_id"]
     body = client.get(f"/api/v1/projects/{pilot['project_id']}", headers=pilot["headers"]["nurse"]).json
     assert sorted(r["id"] for r in body["equipment_reservations"]) == sorted([own.json["id"], with_booking.json["id"]])
+
+
+def test_every_occurrence_of_a_series_belongs_to_the_project(client, pilot):
+    response = _book(client, pilot, project_id=pilot["project_id"], recurrence={"freq": "weekly", "count": 3})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert [o["project_id"] for o in response.json["occurrences"]] == [pilot["project_id"]] * 3
+    body = client.get(f"/api/v1/projects/{pilot['project_id']}", headers=pilot["headers"]["engineer"]).json
+    assert len(body["bookings"]) == 3
