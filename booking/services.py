@@ -111,6 +111,7 @@ class BookingRequest:
     override_opening_hours: bool = False   # staff/admin only; audited; never overrides a conflict
     override_quota: bool = False           # staff/admin only; audited: book past the organisation's quota
     equipment: list = field(default_factory=list)  # [{"equipment_id", "quantity"}] reserved for each occurrence
+    project_id: int | None = None          # a project the organisation is a partner of (booking.projects)
 
 
 @dataclass
@@ -256,6 +257,12 @@ def _booking_organisation(actor, organisation_id) -> Organisation:
     return organisation
 
 
+def _booking_project(project_id, organisation: Organisation):
+    from booking.projects.services import check_booking_project
+
+    return check_booking_project(project_id, organisation)
+
+
 def _check_bookable_by(actor, space: Space, organisation: Organisation) -> None:
     if organisation.kind.value in (space.bookable_by or []):
         return
@@ -382,11 +389,12 @@ class _ClashingBooking:
     row of :func:`find_clashes`; its organisation is read only if the rule asks for it (which it
     does only for the viewer's own, already loaded with the viewer)."""
 
-    __slots__ = ("visibility", "status", "organiser_id", "organisation_id")
+    __slots__ = ("visibility", "status", "organiser_id", "organisation_id", "project_id")
 
     def __init__(self, row):
         self.visibility, self.status = row.visibility, row.status
         self.organiser_id, self.organisation_id = row.organiser_id, row.organisation_id
+        self.project_id = row.project_id
 
     @property
     def organisation(self) -> Organisation:
@@ -417,11 +425,11 @@ def _clash_query(as_ranges: bool):
                               Booking.blocked_until > sa.bindparam("start"))
     bookings = (sa.select(sa.literal_column("1", sa.Integer).label("kind"), Booking.start, Booking.end,
                           Booking.blocked_until, Booking.id, Booking.title, Booking.visibility, Booking.status,
-                          Booking.organiser_id, Booking.organisation_id)
+                          Booking.organiser_id, Booking.organisation_id, Booking.project_id)
                 .where(Booking.space_id == sa.bindparam("space_id"), overlapping,
                        Booking.id.not_in(sa.bindparam("exclude_ids", expanding=True))))
     closures = (sa.select(sa.literal_column("0", sa.Integer), Closure.start, Closure.end, Closure.end,
-                          sa.null(), Closure.reason, sa.null(), sa.null(), sa.null(), sa.null())
+                          sa.null(), Closure.reason, sa.null(), sa.null(), sa.null(), sa.null(), sa.null())
                 .where(sa.or_(Closure.space_id.is_(None), Closure.space_id == sa.bindparam("space_id")),
                        Closure.start < sa.bindparam("end"), Closure.end > sa.bindparam("start")))
     both = sa.union_all(bookings, closures).subquery()
@@ -706,6 +714,7 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
         raise ValidationFailed(errors)
     organisation = _booking_organisation(actor, request.organisation_id)
     _check_bookable_by(actor, space, organisation)
+    project = _booking_project(request.project_id, organisation)
     override = _check_override(actor, request.override_opening_hours)
     if details["attendees"] > space.capacity:
         errors["attendees"] = _("%(space)s holds at most %(n)d people.", space=space.name, n=space.capacity)
@@ -716,7 +725,8 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
     # Staff and administrators are the ones who approve: their own bookings need no approval.
     needs_approval = space.requires_approval and not can_decide(actor)
     status = BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED
-    fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status)
+    fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status,
+                  project_id=project.id if project is not None else None)
     if request.recurrence is not None:
         result = _book_series(actor, space, organisation, start, end, fields, request.recurrence,
                               request.skip_conflicts, override, override_quota=request.override_quota)

@@ -78,6 +78,7 @@ def _init_extensions(app: Flask) -> None:
     import accounts.signin.models  # noqa: F401
     import booking.models  # noqa: F401
     import booking.fairuse.models  # noqa: F401
+    import booking.projects.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import samskap.idempotency  # noqa: F401
     import samskap.mail  # noqa: F401
@@ -131,6 +132,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
     init_fairuse(app)
+    from booking.projects import init_app as init_projects
+
+    init_projects(app)
     import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
     from accounts.signin.views import init_app as init_signin
 
