@@ -110,11 +110,11 @@ def test_approval_mails_an_invitation_matching_the_feed_and_a_cancel_survives_a_
         page.locator("main .actions a.button--danger").click()
     page.locator("#reason").fill("Øvelsen er flyttet")
     submit(page, "main form.form")
-    assert flash_texts(page) == ["Bookingen er avlyst."]
+    assert flash_texts(page) == ["Bookingen er avbestilt."]
     sign_out(page)
     time.sleep(2)  # the worker tries, and fails, at least once
     mailbox.start()
-    cancelled = _mail_to(mailbox, organiser, "Booking avlyst", title, timeout=60)
+    cancelled = _mail_to(mailbox, organiser, "Booking avbestilt", title, timeout=60)
     assert "Øvelsen er flyttet" in cancelled.get_body(("plain",)).get_content()
     cancel = parse_calendar(_calendar_part(cancelled))
     assert str(cancel["METHOD"]) == "CANCEL"
@@ -132,7 +132,7 @@ def test_approval_mails_an_invitation_matching_the_feed_and_a_cancel_survives_a_
     assert rows.filter(has_text=organiser).filter(has_text="Sent").count() >= 3
     check_page(page, "admin-outbox")
     with page.expect_navigation():
-        rows.filter(has_text="avlyst").first.get_by_role("link").click()
+        rows.filter(has_text="avbestilt").first.get_by_role("link").click()
     assert "Øvelsen er flyttet" in page.locator("pre.mail-text").inner_text()
     check_page(page, "admin-outbox-message")
 
