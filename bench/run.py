@@ -66,14 +66,17 @@ def prepare_database(server_url: str, name: str, scale: float) -> dict:
 
 
 class Server:
-    def __init__(self, database_url: str, workers: int):
+    """gunicorn as in production (gthread workers × 4 threads) serving ``app`` on a free port;
+    ``env`` overrides the benchmark's defaults (rate limits off, plain-HTTP cookies)."""
+
+    def __init__(self, database_url: str, workers: int, app: str = "bench.benchapp:app", env: dict | None = None):
         self.port = free_port()
         env = {**os.environ, "DATABASE_URL": database_url.replace("postgresql://", "postgresql+psycopg://"),
                "SECRET_KEY": "bench-secret", "SESSION_COOKIE_SECURE": "false", "RATELIMIT_ENABLED": "false",
-               "SAMSKAP_BASE_URL": f"http://127.0.0.1:{self.port}"}
+               "SAMSKAP_BASE_URL": f"http://127.0.0.1:{self.port}", **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "bench.benchapp:app"],
+             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", app],
             cwd=ROOT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -41,7 +41,7 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
                  "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
-                 "override_quota")
+                 "override_quota", "project_id")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
                  "override_opening_hours", "override_quota", "scope")
 RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
@@ -78,6 +78,7 @@ def booking_json(booking: Booking) -> dict:
         "cancelled_at": iso(booking.cancelled_at),
         "cancel_reason": booking.cancel_reason,
         "checked_in_at": iso(booking.checked_in_at),
+        "project_id": booking.project_id,
         "created_at": iso(booking.created_at),
         "updated_at": iso(booking.updated_at),
         "masked": False,
@@ -181,6 +182,8 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         _expect(data, name, str, errors, _l("'%(field)s' must be text.", field=name))
     _expect(data, "organisation_id", int, errors,
             _l("'%(field)s' must be the id of an organisation (a whole number).", field="organisation_id"))
+    _expect(data, "project_id", int, errors,
+            _l("'%(field)s' must be the id of a project (a whole number).", field="project_id"))
     for name in ("skip_conflicts", "override_opening_hours", "override_quota"):
         _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     recurrence = _parse_recurrence(data.get("recurrence"), errors)
@@ -195,6 +198,7 @@ def _parse_booking_request(data: dict) -> BookingRequest:
         override_opening_hours=bool(data.get("override_opening_hours")),
         override_quota=bool(data.get("override_quota")),
         equipment=data.get("equipment") or [],
+        project_id=data.get("project_id"),
     )
 
 
@@ -417,6 +421,9 @@ _BOOKING_BODY = {
         "override_quota": {"type": "boolean", "description": "staff and admins only; audited: book past the "
                                                              "organisation's quota (409 quota_exceeded otherwise)"},
         "skip_conflicts": {"type": "boolean", "description": "series: book the free dates, skip the others"},
+        "project_id": {"type": "integer", "description": "a project whose partners include the booking's "
+                                                         "organisation (422 otherwise); every partner's members "
+                                                         "then see the booking in full"},
         "recurrence": {"type": "object", "required": ["freq"], "properties": {
             "freq": {"type": "string", "enum": ["daily", "weekly", "monthly"]},
             "interval": {"type": "integer", "minimum": 1, "maximum": 52},

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from samskap.extensions import db
+import booking.projects.models  # noqa: F401 (bookings.project_id refers to projects)
 from samskap.models import created_at_column, enum_column, updated_at_column
 from samskap.timeutil import UTCDateTime
 
@@ -98,6 +99,8 @@ class Booking(db.Model):
     cancel_reason: Mapped[str] = mapped_column(sa.String(500), nullable=False, default="")
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The pilot or co-creation project the booking is made for: its partners see it in full.
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -152,6 +155,8 @@ class EquipmentReservation(db.Model):
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), nullable=False, index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False, index=True)
+    # The project the loan is for (booking.projects); a reservation made with a booking takes the booking's.
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
     start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     end: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     purpose: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")

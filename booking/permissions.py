@@ -6,13 +6,20 @@ re-derives the rules inline. Lists use :func:`details_visible_clause`, single ob
 * Signed-in users see the details of bookings shared with partners.
 * Private bookings: their own organisation's organiser, organisation contacts and (if the
   organisation shares bookings) its members; staff and administrators see everything.
+* A project's bookings: every member of each of the project's partner organisations
+  (privacy follows the partnership, :mod:`booking.projects`).
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from accounts.permissions import is_staff, manages_organisation, sees_organisation_bookings
 from booking.models import Booking, BookingStatus, Visibility
+from booking.projects.models import ProjectOrganisation
+from samskap.extensions import db
+
+_PARTNERSHIPS = "samskap.partner_project_ids"
 
 
 def _signed_in(user) -> bool:
@@ -28,7 +35,33 @@ def can_view_details(user, booking: Booking) -> bool:
         return True
     if booking.visibility == Visibility.PARTNERS:
         return True
+    if getattr(booking, "project_id", None) is not None and booking.project_id in partner_project_ids(user):
+        return True
     return booking.organisation_id == user.organisation_id and sees_organisation_bookings(user, booking.organisation)
+
+
+def partner_project_ids(user) -> frozenset[int]:
+    """The projects whose partners include ``user``'s organisation: read once per unit of work
+    (a day grid asks for every booking) and forgotten at its commit or rollback, and whenever
+    a project's partners change (:func:`forget_partnerships`)."""
+    if not _signed_in(user) or user.organisation_id is None:
+        return frozenset()
+    cache = db.session.info.setdefault(_PARTNERSHIPS, {})
+    key = (user.id, user.organisation_id)
+    if key not in cache:
+        cache[key] = frozenset(db.session.scalars(
+            sa.select(ProjectOrganisation.project_id).where(ProjectOrganisation.organisation_id == user.organisation_id)))
+    return cache[key]
+
+
+def forget_partnerships(session=None) -> None:
+    (session or db.session).info.pop(_PARTNERSHIPS, None)
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_partnerships_at_end(session) -> None:
+    session.info.pop(_PARTNERSHIPS, None)
 
 
 def can_manage(user, booking: Booking) -> bool:
@@ -73,7 +106,10 @@ def details_visible_clause(user):
         own_visible = own
     else:
         own_visible = sa.false()
-    return sa.or_(public, Booking.visibility == Visibility.PARTNERS, Booking.organiser_id == user.id, own_visible)
+    partner = Booking.project_id.in_(sa.select(ProjectOrganisation.project_id)
+                                     .where(ProjectOrganisation.organisation_id == user.organisation_id))
+    return sa.or_(public, Booking.visibility == Visibility.PARTNERS, Booking.organiser_id == user.id, own_visible,
+                  partner)
 
 
 def manageable_clause(user):

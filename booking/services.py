@@ -23,7 +23,9 @@ a cancellation, rejection or move hands the freed period to the waitlist in the 
 """
 from __future__ import annotations
 
+import enum
 import functools
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -109,6 +111,7 @@ class BookingRequest:
     override_opening_hours: bool = False   # staff/admin only; audited; never overrides a conflict
     override_quota: bool = False           # staff/admin only; audited: book past the organisation's quota
     equipment: list = field(default_factory=list)  # [{"equipment_id", "quantity"}] reserved for each occurrence
+    project_id: int | None = None          # a project the organisation is a partner of (booking.projects)
 
 
 @dataclass
@@ -254,6 +257,12 @@ def _booking_organisation(actor, organisation_id) -> Organisation:
     return organisation
 
 
+def _booking_project(project_id, organisation: Organisation):
+    from booking.projects.services import check_booking_project
+
+    return check_booking_project(project_id, organisation)
+
+
 def _check_bookable_by(actor, space: Space, organisation: Organisation) -> None:
     if organisation.kind.value in (space.bookable_by or []):
         return
@@ -380,11 +389,12 @@ class _ClashingBooking:
     row of :func:`find_clashes`; its organisation is read only if the rule asks for it (which it
     does only for the viewer's own, already loaded with the viewer)."""
 
-    __slots__ = ("visibility", "status", "organiser_id", "organisation_id")
+    __slots__ = ("visibility", "status", "organiser_id", "organisation_id", "project_id")
 
     def __init__(self, row):
         self.visibility, self.status = row.visibility, row.status
         self.organiser_id, self.organisation_id = row.organiser_id, row.organisation_id
+        self.project_id = row.project_id
 
     @property
     def organisation(self) -> Organisation:
@@ -415,11 +425,11 @@ def _clash_query(as_ranges: bool):
                               Booking.blocked_until > sa.bindparam("start"))
     bookings = (sa.select(sa.literal_column("1", sa.Integer).label("kind"), Booking.start, Booking.end,
                           Booking.blocked_until, Booking.id, Booking.title, Booking.visibility, Booking.status,
-                          Booking.organiser_id, Booking.organisation_id)
+                          Booking.organiser_id, Booking.organisation_id, Booking.project_id)
                 .where(Booking.space_id == sa.bindparam("space_id"), overlapping,
                        Booking.id.not_in(sa.bindparam("exclude_ids", expanding=True))))
     closures = (sa.select(sa.literal_column("0", sa.Integer), Closure.start, Closure.end, Closure.end,
-                          sa.null(), Closure.reason, sa.null(), sa.null(), sa.null(), sa.null())
+                          sa.null(), Closure.reason, sa.null(), sa.null(), sa.null(), sa.null(), sa.null())
                 .where(sa.or_(Closure.space_id.is_(None), Closure.space_id == sa.bindparam("space_id")),
                        Closure.start < sa.bindparam("end"), Closure.end > sa.bindparam("start")))
     both = sa.union_all(bookings, closures).subquery()
@@ -546,20 +556,28 @@ def _refused(viewer, space: Space, periods) -> Conflict:
 
 
 @functools.cache
-def _insert_unless_overlapping():
-    """One statement that writes a booking and its "booking.create" audit entry, unless the
-    exclusion constraint refuses the booking::
+def _insert_unless_overlapping(messages: bool = False):
+    """One statement that writes a booking, its "booking.create" audit entry and (``messages``) the
+    outbox rows of its notifications, unless the exclusion constraint refuses the booking::
 
         WITH inserted AS (INSERT INTO bookings ... ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap
                           DO NOTHING RETURNING *),
-             audited AS (INSERT INTO audit_log ... SELECT ..., inserted.id, ... FROM inserted)
+             audited AS (INSERT INTO audit_log ... SELECT ..., inserted.id, ... FROM inserted),
+             outboxed AS (INSERT INTO outbox_messages ... SELECT message.kind, ...,
+                          concat('booking:', inserted.id), jsonb_set(message.payload, ..., inserted.id)
+                          FROM inserted JOIN json_populate_recordset(NULL::outbox_messages, :outbox_rows)
+                          AS message ON true)
         SELECT * FROM inserted
 
-    The constraint still decides; its refusal returns no row (and writes no audit entry) instead
-    of raising. Every column is a bound parameter (see :func:`_column_values`); built once,
-    since building it costs more than running it.
+    The constraint still decides; its refusal returns no row (and writes no audit entry and no
+    message: both select FROM inserted) instead of raising. Every column is a bound parameter
+    (see :func:`_column_values`); the outbox rows, made beforehand by
+    :func:`booking.notifications.bookings.booking_made_rows`, are one JSON parameter, but for the
+    new booking's id, which they take from ``inserted``: the reference and, in the payload,
+    ``booking.id`` and ``booking_ids``. Built once (with and without messages), since building it
+    costs more than running it.
     """
-    from sqlalchemy.dialects.postgresql import insert
+    from sqlalchemy.dialects.postgresql import JSONB, insert
 
     bookings, log = Booking.__table__, audit.AuditEntry.__table__
     inserted = (insert(bookings)
@@ -573,7 +591,45 @@ def _insert_unless_overlapping():
                             sa.select(*[inserted.c.id if c.key == "object_id"
                                         else sa.bindparam(f"audit_{c.key}", type_=c.type) for c in entry]))
                .cte("audited"))
-    return sa.select(inserted).add_cte(audited)
+    statement = sa.select(inserted).add_cte(audited)
+    if not messages:
+        return statement
+    from samskap.mail import OutboxMessage
+
+    outbox = OutboxMessage.__table__
+    columns = [c for c in outbox.c if not c.primary_key]
+    # The rows come as ONE parameter, a JSON array that PostgreSQL reads into outbox_messages' row type
+    # (forty bound parameters cost the request more than the round trip this statement saves).
+    message = (sa.func.json_populate_recordset(sa.literal_column("NULL::outbox_messages"),
+                                               sa.cast(sa.bindparam("outbox_rows", type_=sa.Text), sa.JSON))
+               .table_valued(*[sa.column(c.key, c.type) for c in columns]).alias("message"))
+
+    def value(column: sa.Column):
+        if column.key == "reference":
+            return sa.func.concat(sa.literal_column("'booking:'"), inserted.c.id)
+        if column.key == "payload":
+            payload = sa.cast(message.c.payload, JSONB)
+            payload = sa.func.jsonb_set(payload, sa.literal_column("'{booking,id}'::text[]"),
+                                        sa.func.to_jsonb(inserted.c.id))
+            payload = sa.func.jsonb_set(payload, sa.literal_column("'{booking_ids}'::text[]"),
+                                        sa.func.jsonb_build_array(inserted.c.id))
+            return sa.cast(payload, sa.JSON)
+        return message.c[column.key]
+
+    outboxed = (sa.insert(outbox)
+                .from_select([c.key for c in columns],
+                             sa.select(*[value(c) for c in columns]).select_from(sa.join(inserted, message, sa.true())))
+                .cte("outboxed"))
+    return statement.add_cte(outboxed)
+
+
+def _json_value(value):
+    """The JSON form of the outbox rows' datetimes and enums (json_populate_recordset reads them back)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def _column_values(table: sa.Table, values: dict) -> dict:
@@ -595,37 +651,45 @@ def _column_values(table: sa.Table, values: dict) -> dict:
 
 
 def _write_one(actor, space: Space, organisation: Organisation, start: datetime, end: datetime,
-               fields: dict) -> Booking:
+               fields: dict) -> tuple[Booking, bool]:
     """Write one new booking and its audit entries; the database's overlap refusal becomes a
-    Conflict.
+    Conflict. Returns the booking and whether its notifications (``booking_made``) were recorded
+    with it.
 
     On PostgreSQL one statement (:func:`_insert_unless_overlapping`): no savepoint, no unit of
     work flush, and concurrent overlapping inserts wait for each other (speculative insertion)
-    instead of deadlocking in the constraint check. The row it returns becomes the booking,
-    persistent in the session as if loaded. Elsewhere (SQLite serialises writers) the flush of
-    :func:`_write_guarded`.
+    instead of deadlocking in the constraint check. The same statement writes the outbox rows of
+    the booking's notifications (made beforehand from the values about to be stored), so recording
+    them costs no round trip. The row it returns becomes the booking, persistent in the session as
+    if loaded. Elsewhere (SQLite serialises writers) the flush of :func:`_write_guarded`, and the
+    caller records the notifications.
     """
     booking = _new_booking(space, start, end, fields)
     if db.session.get_bind().dialect.name != "postgresql":
         _write_guarded(actor, space, [(start, end, ())], lambda: db.session.add(booking))
         _record_creation(actor, booking)
-        return booking
+        return booking, False
     values = _column_values(Booking.__table__, {key: getattr(booking, key) for key in (
         *fields, "start", "end", "blocked_until", "sequence", "opening_hours_overridden")})
     entry = audit.entry_values(actor, "booking.create", object_type=Booking.__tablename__,
                                **_creation_details(booking))
     entry["at"] = utcnow()
-    row = db.session.execute(_insert_unless_overlapping(),
-                             {**values, **{f"audit_{key}": value for key, value in entry.items()}}).first()
+    # The messages say what is about to be stored (the snapshot reads these attributes).
+    booking.created_at, booking.updated_at = values["created_at"], values["updated_at"]
+    booking.organisation = organisation
+    messages = notifications.booking_made_rows(actor, booking)
+    parameters = {**values, **{f"audit_{key}": value for key, value in entry.items()}}
+    if messages:
+        parameters["outbox_rows"] = json.dumps(messages, default=_json_value)
+    row = db.session.execute(_insert_unless_overlapping(bool(messages)), parameters).first()
     if row is None:
         raise _refused(actor, space, [(start, end, ())])
     for attribute in Booking.__mapper__.column_attrs:
         setattr(booking, attribute.key, row._mapping[attribute.columns[0].key])
-    booking.organisation = organisation
     make_transient_to_detached(booking)  # every attribute as loaded; nothing left to flush
     db.session.add(booking)
     _record_override(actor, booking)
-    return booking
+    return booking, True
 
 
 # --- booking ---------------------------------------------------------------------------------
@@ -650,6 +714,7 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
         raise ValidationFailed(errors)
     organisation = _booking_organisation(actor, request.organisation_id)
     _check_bookable_by(actor, space, organisation)
+    project = _booking_project(request.project_id, organisation)
     override = _check_override(actor, request.override_opening_hours)
     if details["attendees"] > space.capacity:
         errors["attendees"] = _("%(space)s holds at most %(n)d people.", space=space.name, n=space.capacity)
@@ -660,21 +725,24 @@ def book_space(actor, request: BookingRequest) -> BookingResult:
     # Staff and administrators are the ones who approve: their own bookings need no approval.
     needs_approval = space.requires_approval and not can_decide(actor)
     status = BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED
-    fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status)
+    fields = dict(details, space_id=space.id, organiser_id=actor.id, organisation_id=organisation.id, status=status,
+                  project_id=project.id if project is not None else None)
     if request.recurrence is not None:
         result = _book_series(actor, space, organisation, start, end, fields, request.recurrence,
                               request.skip_conflicts, override, override_quota=request.override_quota)
+        notified = False
     else:
         clashes = find_clashes(actor, space, start, end)
         if clashes:
             raise Conflict(_conflict_message(space, clashes, start, end), details={"conflicts": clashes})
         fair = _check_fair_use(actor, organisation, space, [(start, end)], override=request.override_quota)
-        booking = _write_one(actor, space, organisation, start, end, fields)
+        booking, notified = _write_one(actor, space, organisation, start, end, fields)
         _after_fair_use(actor, [booking], fair)
         result = BookingResult(bookings=[booking], series=None, skipped=[])
     if request.equipment:
         _reserve_equipment_for(actor, result.bookings, request.equipment, now=utcnow())
-    notifications.booking_made(actor, result.bookings, result.series)
+    if not notified:  # on PostgreSQL a single booking's were written with it
+        notifications.booking_made(actor, result.bookings, result.series)
     return result
 
 

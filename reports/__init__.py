@@ -5,7 +5,9 @@ nothing imports it except the application factory."""
 
 def init_app(app) -> None:
     from reports.api import api_bp
+    from reports.services import _project_partners, register_participation_source
     from reports.views import reports_bp
 
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
+    register_participation_source(_project_partners)  # a project's partners take part in its sessions

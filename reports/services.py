@@ -98,6 +98,16 @@ def _booking_organisations(sessions):
 PARTICIPATION_SOURCES = [_booking_organisations]
 
 
+def _project_partners(sessions):
+    """Every partner organisation of the project a session was booked for (booking.projects)."""
+    from booking.projects.models import ProjectOrganisation
+
+    return (sa.select(sessions.c.id.label("booking_id"), ProjectOrganisation.organisation_id.label("organisation_id"))
+            .select_from(sessions)
+            .join(Booking, Booking.id == sessions.c.id)
+            .join(ProjectOrganisation, ProjectOrganisation.project_id == Booking.project_id))
+
+
 def register_participation_source(source) -> None:
     if source not in PARTICIPATION_SOURCES:
         PARTICIPATION_SOURCES.append(source)

@@ -120,8 +120,12 @@ def staff_front_page(user):
 
 def _register() -> None:
     from samskap.home import register_home_page
+    from samskap.nav import register_admin_link
 
-    register_nav("reports.index", _l("Reports"), "org_contact", 80, group="admin")
+    # Staff and administrators open the reports from their dashboard ("All reports") and the
+    # administration page; the menu offers them to organisation contacts.
+    register_nav("reports.index", _l("Reports"), "contact_only", 80, group="admin")
+    register_admin_link("reports.index", _l("Reports"), 85)
     register_home_page(staff_front_page, order=10)
 
 

@@ -5,6 +5,8 @@ DESIGN.md: ``{"error": {"code", "message", "details"}}``.
 """
 from __future__ import annotations
 
+import time
+
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
@@ -83,6 +85,22 @@ _HTTP_CODES = {
 }
 
 
+def retry_after(error: HTTPException) -> str:
+    """Whole seconds until the limit that refused this request lets it through again: asked of the
+    limiter's storage only now, on a refusal, not on every answer."""
+    from samskap.extensions import limiter
+
+    existing = error.get_response().headers.get("Retry-After")
+    if existing:
+        return existing
+    try:
+        current = limiter.current_limit
+        seconds = int(current.reset_at - time.time()) if current is not None else 60
+    except Exception:  # storage unreachable: a minute is the shortest window any limit here has
+        seconds = 60
+    return str(max(1, seconds))
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
@@ -97,8 +115,8 @@ def register_error_handlers(app) -> None:
             return error.response  # a view (or the sign-in rate limit) already rendered its own answer
         if is_api_request():
             response = api_error(status, _HTTP_CODES.get(status, "error"), error.description or error.name)
-            if status == 429 and error.get_response().headers.get("Retry-After"):
-                response.headers["Retry-After"] = error.get_response().headers["Retry-After"]
+            if status == 429:
+                response.headers["Retry-After"] = retry_after(error)
             if status == 405 and getattr(error, "valid_methods", None):
                 response.headers["Allow"] = ", ".join(error.valid_methods)
             return response

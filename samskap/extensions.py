@@ -30,4 +30,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = SameOriginCSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+# X-RateLimit-* headers on every answer would cost two more storage round trips per request
+# (Redis in production) for figures no client of ours reads; a refused request still says when to
+# come back (Retry-After, samskap/errors.py).
+limiter = Limiter(key_func=get_remote_address)

@@ -78,6 +78,7 @@ def _init_extensions(app: Flask) -> None:
     import accounts.signin.models  # noqa: F401
     import booking.models  # noqa: F401
     import booking.fairuse.models  # noqa: F401
+    import booking.projects.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import samskap.idempotency  # noqa: F401
     import samskap.mail  # noqa: F401
@@ -91,7 +92,6 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     register_outage_handling(app)  # loads the caller before the rate limiter's check
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
 
     from accounts.auth import init_login
@@ -132,6 +132,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
     init_fairuse(app)
+    from booking.projects import init_app as init_projects
+
+    init_projects(app)
     import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
     from accounts.signin.views import init_app as init_signin
 

@@ -194,9 +194,17 @@ def enqueue_notifications(items: list[dict]) -> int:
     messages of a booking costs the request well under a millisecond)."""
     if not items:
         return 0
+    rows = notification_rows(items)
+    db.session.execute(sa.insert(OutboxMessage.__table__), rows)
+    return len(rows)
+
+
+def notification_rows(items: list[dict]) -> list[dict]:
+    """The column values of the outbox rows :func:`enqueue_notifications` inserts for ``items``, every
+    column but the id (for a caller that writes them in its own statement: see booking/services.py)."""
     now = utcnow()
     domain = _mail_domain()
-    rows = [{
+    return [{
         "kind": one_line(item["kind"], 64), "to_address": str(item["to"] or "")[:400], "subject": "", "text": "",
         "html": None, "attachments": None, "locale": item.get("locale"),
         "reference": item["reference"][:200] if item.get("reference") else None,
@@ -205,8 +213,6 @@ def enqueue_notifications(items: list[dict]) -> int:
         "claimed_by": None, "last_error": None, "created_at": now, "sent_at": None, "sent_via": None,
         "renderer": item["renderer"], "payload": item["payload"],
     } for item in items]
-    db.session.execute(sa.insert(OutboxMessage.__table__), rows)
-    return len(rows)
 
 
 def stored_attachments(attachments) -> list | None:

@@ -14,7 +14,7 @@ from accounts.permissions import is_admin, is_staff, manages_organisation
 class NavItem:
     endpoint: str
     label: object  # lazy string
-    audience: str  # "anonymous", "everyone", "user", "org_contact", "staff", "admin"
+    audience: str  # "anonymous", "everyone", "user", "org_contact", "contact_only", "staff", "admin"
     order: int
     group: str = "other"  # one of GROUPS' codes: the menu shows the links grouped
 
@@ -46,6 +46,10 @@ def _visible(item: NavItem) -> bool:
         "user": signed_in,
         # organisation contacts, and staff and administrators (who manage every organisation)
         "org_contact": signed_in and manages_organisation(current_user, current_user.organisation_id),
+        # organisation contacts who are not staff: staff and administrators reach such pages from
+        # their own front page (the dashboard) and the administration page, keeping their menu short
+        "contact_only": signed_in and not is_staff(current_user)
+        and manages_organisation(current_user, current_user.organisation_id),
         "staff": is_staff(current_user),
         "admin": is_admin(current_user),
     }[item.audience]

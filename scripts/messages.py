@@ -37,8 +37,9 @@ AREAS = {
                       "templates/notifications/**/*.txt", "templates/outbox/**/*.html"],
     "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html", "templates/signin/**/*.txt"],
     "reports": ["reports/**/*.py", "templates/reports/**/*.html"],
+    "projects": ["booking/projects/**/*.py"],
 }
-EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/")
+EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/", "booking/projects/")
 # Files under another area's globs that belong to the notifications area.
 NOTIFICATION_FILES = ("samskap/mail.py", "samskap/worker.py", "accounts/outbox_views.py",
                       "templates/outbox/index.html", "templates/outbox/message.html")

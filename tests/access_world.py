@@ -194,6 +194,17 @@ def build_world() -> World:
     ids["f_occurrence"] = occurrences[1].id
     ids["colleague_private"] = make_booking(space, colleague, start=slots.hour(), title="Colleague private").id
 
+    # A project led by the outsider with the hospital as partner (issue 18): the hospital's member
+    # sees its private booking in full; every other role but staff and admin sees only busy.
+    from booking.projects import services as project_services
+
+    project = project_services.create_project(users["staff"], {
+        "name": "Outsider pilot", "lead_organisation_id": orgs["outsider"].id,
+        "organisation_ids": [orgs["hospital"].id]})
+    db.session.commit()
+    ids["f_project"] = project.id
+    foreign_booking("f_project_booking", visibility=Visibility.PRIVATE, project_id=project.id)
+
     for name in ("f_reservation", "f_reservation_cancel", "f_reservation_cancel_api"):
         ids[name] = _reserve(slots, outsider, etype)
     ids["f_reservation_checkout"] = _reserve(slots, outsider, checkout_etypes["web"])

@@ -59,6 +59,16 @@ def _masked_in_list(response, names, app):
     assert any(b["masked"] and b["title"] == "Busy" for b in by_start), "the busy slot is not shown masked"
 
 
+def _project_not_listed(response, names, app):
+    assert names["f_project"] not in {p["id"] for p in response.json["projects"]}
+
+
+def _project_booking_masked(response, names, app):
+    bookings = response.json["bookings"]
+    assert not any(b["id"] == names["f_project_booking"] for b in bookings)
+    assert not any(b.get("title") == "Outsider f_project_booking" for b in bookings)
+
+
 def _masked_in_availability(response, names, app):
     busy = response.json["busy"]
     assert all(p["booking_id"] != names["f_private"] for p in busy)
@@ -118,6 +128,20 @@ PROBES: list[Probe] = [
     Probe("POST", "/api/v1/bookings/{f_occurrence}/cancel", 404, json={"scope": "series"}),
     Probe("POST", "/bookings/{f_occurrence}/cancel", 404, form={"reason": "Mine now", "scope": "series"}),
     Probe("POST", "/bookings/{f_occurrence}/edit", 404, form={"title": "Taken over", "scope": "following"}),
+    # a project the caller's organisation is not a partner of (issue 18): it and its bookings are out of reach
+    Probe("GET", "/api/v1/projects/{f_project}", 404),
+    Probe("PATCH", "/api/v1/projects/{f_project}", 404, json={"organisation_ids": [1, 2, 3, 4, 5, 6]}),
+    Probe("POST", "/api/v1/projects", 403, json=lambda n: {"name": "Ours", "lead_organisation_id": n["org_outsider"]}),
+    Probe("GET", "/api/v1/projects", 200, note="not listed", check=_project_not_listed),
+    Probe("GET", "/api/v1/bookings/{f_project_booking}", 404),
+    Probe("GET", "/bookings/{f_project_booking}", 404),
+    Probe("GET", "/bookings/{f_project_booking}.ics", 404),
+    Probe("PATCH", "/api/v1/bookings/{f_project_booking}", 404, json={"title": "Taken over"}),
+    Probe("POST", "/api/v1/bookings/{f_project_booking}/cancel", 404, json={"reason": "Mine now"}),
+    Probe("GET", "/api/v1/bookings", 200, note="a project's booking masked as busy", check=_project_booking_masked),
+    Probe("POST", "/api/v1/bookings", 422, json=lambda n: {
+        "space_id": n["space"], "title": "Inside their pilot", "start": _iso(41, 9), "end": _iso(41, 10),
+        "project_id": n["f_project"]}, note="project_id of a project the organisation is not a partner of"),
     # a booking's body naming another organisation, or a space the caller may not use
     Probe("POST", "/api/v1/bookings", 403, json=lambda n: {
         "space_id": n["space"], "title": "On their account", "start": _iso(40, 9), "end": _iso(40, 10),

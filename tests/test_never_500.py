@@ -72,6 +72,18 @@ FORMS = [
 ]
 
 API = [
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": "x", "start": "2031-02-07T10:00:00Z",
+                                  "end": "2031-02-07T11:00:00Z", "project_id": HUGE}),
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": "x", "start": "2031-02-07T10:00:00Z",
+                                  "end": "2031-02-07T11:00:00Z", "project_id": "²"}),
+    ("POST", "/api/v1/bookings", {"space_id": 1, "title": "x", "start": "2031-02-07T10:00:00Z",
+                                  "end": "2031-02-07T11:00:00Z", "project_id": -1}),
+    ("POST", "/api/v1/projects", {"name": "P\x00", "lead_organisation_id": HUGE}),
+    ("POST", "/api/v1/equipment-reservations", {"equipment_id": 1, "quantity": 1, "start": "2031-02-07T10:00:00Z",
+                                                "end": "2031-02-08T10:00:00Z", "project_id": HUGE}),
+    ("POST", "/api/v1/equipment-reservations", {"equipment_id": 1, "quantity": 1, "start": "2031-02-07T10:00:00Z",
+                                                "end": "2031-02-08T10:00:00Z", "project_id": ["x"]}),
+    ("GET", f"/api/v1/projects/{HUGE}", None), ("PATCH", f"/api/v1/projects/{HUGE}", {"name": [1]}),
     ("GET", "/api/v1/bookings?start=9999-12-31T23:00:00-05:00", None),
     ("GET", "/api/v1/bookings?start=9999-12-30T00:00:00Z", None),
     ("GET", "/api/v1/bookings?start=0001-01-01T00:00:00%2B05:00", None),
@@ -200,6 +212,20 @@ ADMIN_API = [
     ("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=space&organisation_id=-1", None),
     ("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=day&group=month", None),
     ("GET", "/api/v1/reports/behaviour?from=2026-13-01&to=2026-01-31", None),
+    # projects (issue 18)
+    ("POST", "/api/v1/projects", {"name": "P\x00", "lead_organisation_id": 1}),
+    ("POST", "/api/v1/projects", {"name": "P", "description": "d\x00", "goals": "\x00", "lead_organisation_id": 1}),
+    ("POST", "/api/v1/projects", {"name": "P", "lead_organisation_id": HUGE, "organisation_ids": [HUGE, -1, 0]}),
+    ("POST", "/api/v1/projects", {"name": "P", "lead_organisation_id": 1, "organisation_ids": list(range(1, 500))}),
+    ("POST", "/api/v1/projects", {"name": ["P"], "lead_organisation_id": 1.5, "organisation_ids": {"a": 1}}),
+    ("POST", "/api/v1/projects", {"name": "P", "lead_organisation_id": 1, "starts_on": "9999-12-31",
+                                  "ends_on": "0001-01-01"}),
+    ("POST", "/api/v1/projects", {"name": "P", "lead_organisation_id": 1, "starts_on": "2031-02-30",
+                                  "ends_on": 20310101, "status": ["active"]}),
+    ("POST", "/api/v1/projects", {"name": "P" * 100_000, "lead_organisation_id": 1}),
+    ("PATCH", f"/api/v1/projects/{HUGE}", {"name": "P"}),
+    ("PATCH", "/api/v1/projects/-1", {"name": "P"}),
+    ("GET", f"/api/v1/projects/{HUGE}", None),
 ]
 
 

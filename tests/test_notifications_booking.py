@@ -2,6 +2,7 @@
 is the event's UID in the calendar feeds, delivered through a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -133,10 +134,162 @@ def test_recording_the_notifications_of_a_booking_adds_one_insert(world):
         db.session.commit()
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX_MESSAGES")]
+    # One statement writes the outbox rows: on PostgreSQL the one that writes the booking (a CTE), on
+    # SQLite one multi-row INSERT of their own.
+    inserts = [s for s in statements if "INSERT INTO OUTBOX_MESSAGES" in s.upper()]
     assert len(inserts) == 1
+    if db.engine.dialect.name == "postgresql":
+        assert "ON CONFLICT ON CONSTRAINT ex_bookings_no_overlap" in inserts[0]
+    else:
+        assert inserts[0].lstrip().upper().startswith("INSERT INTO OUTBOX_MESSAGES")
     assert len(outbox()) == 3  # organiser, copy address, approver: one multi-row INSERT
     del counted_statements
+
+
+# --- PostgreSQL: a single booking's messages are written by the statement that writes it ------------
+
+OUTBOX_COLUMNS = [c.key for c in OutboxMessage.__table__.c if c.key != "id"]
+
+
+def stored_rows(reference):
+    """The outbox rows of a booking as stored (before the worker writes them), in a stable order."""
+    db.session.expire_all()
+    rows = db.session.execute(sa.select(OutboxMessage.__table__).where(OutboxMessage.reference == reference)
+                              .order_by(OutboxMessage.kind, OutboxMessage.to_address)).mappings().all()
+    return [{key: row[key] for key in OUTBOX_COLUMNS} for row in rows]
+
+
+def comparable(row):
+    """A row without what differs between any two recordings (a fresh message id, the clock)."""
+    assert re.fullmatch(r"<[0-9a-f]{32}@samskap\.test>", row["message_id"])
+    assert row["created_at"] == row["next_attempt_at"]
+    assert abs(row["created_at"] - utcnow()) < timedelta(minutes=5)
+    return {k: v for k, v in row.items() if k not in ("message_id", "created_at", "next_attempt_at")}
+
+
+def old_path_rows(actor, booking):
+    """The rows the old path (enqueue_notifications at the end of book_space) writes for ``booking``."""
+    from booking.notifications import bookings as notifications
+    from samskap.mail import notification_rows
+
+    rows = notification_rows(notifications._made(actor, [booking], None).items())
+    return sorted(rows, key=lambda r: (r["kind"], r["to_address"]))
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("requires_approval", [False, True])
+def test_postgresql_writes_the_same_outbox_rows_in_the_booking_statement(world, app, monkeypatch,
+                                                                          requires_approval):
+    from booking.models import Booking
+    from booking.notifications import bookings as notifications
+
+    app.config["MAIL_DEFAULT_SENDER"] = "Samskap <samskap@samskap.test>"
+    space = make_space(name="Verksted", requires_approval=requires_approval, location="Bygg 2")
+    organiser = world["organiser"]
+
+    def request(start, title):
+        return booking_services.BookingRequest(space_id=space.id, title=title, start=start,
+                                               end=start + timedelta(hours=1), description="Prøve")
+
+    # The new path: one statement writes the booking, its audit entry and its messages.
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        new = booking_services.book_space(organiser, request(next_hour(), "Ny vei")).bookings[0]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    db.session.commit()
+    assert not [s for s in statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX_MESSAGES")]
+    new_rows = stored_rows(f"booking:{new.id}")
+    assert len(new_rows) == (3 if requires_approval else 2)  # organiser, copy address (, approver)
+
+    # The old path for another booking: written without messages, then booking_made (enqueue_notifications).
+    monkeypatch.setattr(notifications, "booking_made_rows", lambda actor, booking: [])
+    old = booking_services.book_space(organiser, request(next_hour(days=4), "Gammel vei")).bookings[0]
+    assert stored_rows(f"booking:{old.id}") == []
+    monkeypatch.undo()
+    notifications.booking_made(organiser, [old], None)
+    db.session.commit()
+    old_rows = stored_rows(f"booking:{old.id}")
+
+    # What the old path writes for the NEW booking, as stored: every column the same (bar clock and id).
+    fresh = db.session.get(Booking, new.id)
+    expected = old_path_rows(organiser, fresh)
+    assert [comparable(r) for r in new_rows] == [comparable(r) for r in expected]
+    assert new_rows[0]["payload"]["booking"]["id"] == new.id and new_rows[0]["payload"]["booking_ids"] == [new.id]
+    assert new_rows[0]["payload"]["booking"]["created_at"] == fresh.created_at.isoformat()
+    # And booking by booking, the two paths differ only in what differs between the bookings.
+    def without_booking(row):
+        row = comparable(row)
+        payload = dict(row.pop("payload"))
+        assert payload.pop("booking").keys() == SNAPSHOT_KEYS
+        payload.pop("booking_ids")
+        row.pop("reference")
+        return row, payload
+
+    assert [without_booking(r) for r in new_rows] == [without_booking(r) for r in old_rows]
+    assert [r["payload"]["booking"]["title"] for r in old_rows] == ["Gammel vei"] * len(old_rows)
+
+
+SNAPSHOT_KEYS = {"id", "series_id", "original_start", "start", "end", "status", "purpose", "title", "description",
+                 "sequence", "created_at", "updated_at", "space_name", "space_location", "organisation_name",
+                 "decision_reason"}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_postgresql_a_booking_the_constraint_refuses_writes_no_message(world, monkeypatch):
+    """Two requests pass the clash check at the same moment: the database refuses the second, and the
+    statement that would have written its messages writes none (nor its audit entry)."""
+    from samskap.audit import AuditEntry
+    from samskap.errors import Conflict
+
+    space = make_space(name="Verksted")
+    start = next_hour()
+    booking_services.book_space(world["organiser"], booking_services.BookingRequest(
+        space_id=space.id, title="Først", start=start, end=start + timedelta(hours=2)))
+    db.session.commit()
+    messages = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
+    entries = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+    assert messages == 2
+    monkeypatch.setattr(booking_services, "find_clashes", lambda *args, **kwargs: [])  # the race's first step
+    with pytest.raises(Conflict):
+        booking_services.book_space(world["organiser"], booking_services.BookingRequest(
+            space_id=space.id, title="Samtidig", start=start + timedelta(hours=1), end=start + timedelta(hours=3)))
+    # Still inside the request's transaction: nothing was written.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == messages
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == entries
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == messages
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_postgresql_a_single_booking_sends_as_many_statements_as_without_notifications(world, monkeypatch):
+    """Recording the messages adds no statement: the same count as when booking_made did nothing (the
+    create path before notifications existed, 164ff1e^1)."""
+    from booking.notifications import bookings as notifications
+    from tests.sql_count import counted_statements
+
+    space = make_space(name="Verksted")
+
+    def create(days):
+        start = next_hour(days=days)
+        with counted_statements() as count:
+            booking_services.book_space(world["organiser"], booking_services.BookingRequest(
+                space_id=space.id, title="Telt", start=start, end=start + timedelta(hours=1)))
+            db.session.commit()
+        return count[0]
+
+    create(2)  # warm: the same caches both ways
+    with_messages = create(3)
+    monkeypatch.setattr(notifications, "booking_made_rows", lambda actor, booking: [])
+    monkeypatch.setattr(notifications, "booking_made", lambda *args: None)
+    without_messages = create(4)
+    assert len(outbox()) == 4  # organiser and copy address, for the first two bookings only
+    assert with_messages == without_messages
 
 
 @BOTH

@@ -76,9 +76,10 @@ def test_pages_api_and_feeds_answer_while_redis_is_stopped(app, client, redis_se
     statuses = {name: response.status_code for name, response in answers.items()}
     assert statuses == {"api": 200, "api write": 201, "front page": 200, "events": 200, "sign-in page": 200,
                         "public feed": 200}
-    # Still limited, now by this process's memory.
-    assert answers["api"].headers["X-RateLimit-Limit"] == "40"
     assert elapsed < 5, f"requests waited for the stopped Redis ({elapsed:.1f} s)"
+    # Still limited, now by this process's memory: the API limit (40 a minute here) refuses the 41st.
+    refused = next(n for n in range(1, 60) if client.get("/api/v1/me", headers=headers).status_code == 429)
+    assert refused <= 40
 
 
 def test_the_api_limit_still_applies_in_memory(app, client, redis_server, running_again_at_the_end):

@@ -501,6 +501,8 @@ ROUTES: dict[str, list[Case]] = {
         C("GET", "/api/v1/bookings/{colleague_private}", ex(404, contact=200, staff=200),
           note="a colleague's private booking"),
         C("GET", "/api/v1/bookings/{f_occurrence}", ex(404, staff=200), note="another organisation's series"),
+        C("GET", "/api/v1/bookings/{f_project_booking}", ex(404, hospital=200, staff=200),
+          note="a project's private booking: its partners see it"),
     ],
     "booking_api.update_booking": [
         C("PATCH", "/api/v1/bookings/{own_booking_patch}", SIGNED_IN, json={"title": "Patched"}),
@@ -643,6 +645,25 @@ ROUTES: dict[str, list[Case]] = {
     "fairuse_api.update_quota": [C("PATCH", "/api/v1/quotas/999999", admin_only(404), json={"max_hours": 3},
                                    note="no such quota")],
     "fairuse_api.delete_quota": [C("DELETE", "/api/v1/quotas/999999", admin_only(404), note="no such quota")],
+    # projects (issue 18): staff and administrators create and change; partners read
+    "projects_api.list_projects": [C("GET", "/api/v1/projects", SIGNED_IN)],
+    "projects_api.create_project": [
+        C("POST", "/api/v1/projects", staff_only(201),
+          json=lambda n: {"name": f"Matrix pilot {n['actor']}", "lead_organisation_id": n["org_hospital"],
+                          "organisation_ids": [n["org_company"]], "starts_on": _day(10), "ends_on": _day(40)}),
+        C("POST", "/api/v1/projects", staff_only(422), json={"name": "", "lead_organisation_id": 999999},
+          note="invalid"),
+        C("POST", "/api/v1/projects", staff_only(400), json=[1], note="not an object"),
+    ],
+    "projects_api.get_project": [
+        C("GET", "/api/v1/projects/{f_project}", ex(404, hospital=200, staff=200), note="partners only"),
+        C("GET", "/api/v1/projects/999999", ex(404), note="no such project"),
+    ],
+    "projects_api.update_project": [
+        C("PATCH", "/api/v1/projects/{f_project}", ex(404, hospital=403, staff=200), json={"status": "active"}),
+        C("PATCH", "/api/v1/projects/{f_project}", ex(404, hospital=403, staff=422), json={"status": "done"},
+          note="invalid"),
+    ],
     # reports (issue 20): staff and administrators; an organisation's contacts for their own
     "reports.index": [
         C("GET", "/reports", ex(403, contact=200, staff=200)),

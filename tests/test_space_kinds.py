@@ -1,7 +1,10 @@
 """Kinds of space: the standard ones ship with the schema (migration 0005), administrators
 manage them through the API, and a kind (or an equipment category) is accepted by its code or
 its name in either language, in any case."""
+from datetime import datetime, timezone
+
 import pytest
+
 import sqlalchemy as sa
 
 from samskap.extensions import db
@@ -114,7 +117,6 @@ def test_migration_0005_adds_only_missing_kinds_and_removes_only_unused_ones(bac
 
     from samskap import create_app
     from tests.conftest import BASE_CONFIG
-    from tests.factories import make_space
     from tests.servers import fresh_postgres_database
 
     with (fresh_postgres_database("samskap_m5") if backend == "postgresql"
@@ -127,7 +129,14 @@ def test_migration_0005_adds_only_missing_kinds_and_removes_only_unused_ones(bac
                                        "VALUES ('meeting-room', 'Møterom', 'Meeting room')"))
             db.session.commit()
             kind_id = db.session.scalar(sa.text("SELECT id FROM space_kinds"))
-            make_space(kind_id=kind_id)
+            # In SQL: the models describe the newest schema (later migrations add columns to spaces).
+            now = datetime.now(timezone.utc)
+            db.session.execute(sa.text(
+                "INSERT INTO spaces (name, slug, kind_id, capacity, description, location, opening_hours, bookable_by, "
+                "requires_approval, buffer_minutes, active, created_at, updated_at) VALUES ('Room 0004', 'room-0004', "
+                ":kind, 10, '', '', 'null', '[\"municipality\"]', false, 0, true, :now, :now)"),
+                {"kind": kind_id, "now": now})
+            db.session.commit()
             upgrade(revision="0005")
             codes = sorted(db.session.scalars(sa.select(SpaceKind.code)))
             assert codes == sorted(STANDARD)  # no second meeting room

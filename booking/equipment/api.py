@@ -30,6 +30,7 @@ def reservation_json(reservation: EquipmentReservation) -> dict:
         "end": reservation.end.isoformat(),
         "purpose": reservation.purpose,
         "booking_id": reservation.booking_id,
+        "project_id": reservation.project_id,
         "organisation": {"id": reservation.organisation.id, "name": reservation.organisation.name},
         "user_id": reservation.user_id,
         "units": [{"id": unit.id, "asset_tag": unit.asset_tag, "serial": unit.serial}
@@ -114,7 +115,7 @@ def create_reservation():
     try:
         reservation = services.reserve_equipment(
             _user(), data["equipment_id"], data["quantity"], start, end, purpose=purpose, booking=booking,
-            organisation_id=organisation_id)
+            organisation_id=organisation_id, project_id=data.get("project_id"))
     except DomainError:
         db.session.rollback()
         raise
@@ -221,6 +222,9 @@ register_paths({
                     "end": {"type": "string", "format": "date-time"},
                     "purpose": {"type": "string", "maxLength": services.PURPOSE_MAX},
                     "booking_id": {"type": "integer"},
+                    "project_id": {"type": "integer", "description": "a project whose partners include the "
+                                                                     "organisation (422 otherwise); with "
+                                                                     "booking_id, the booking's by default"},
                     "organisation_id": {"type": "integer", "description": "staff and administrators only"},
                 }}}}},
             "responses": {

@@ -244,9 +244,15 @@ def _resolve_organisation(actor, organisation_id, booking: Booking | None, error
     return org
 
 
+def _reservation_project(project_id, organisation):
+    from booking.projects.services import check_booking_project
+
+    return check_booking_project(project_id, organisation)
+
+
 def reserve_equipment(actor, equipment_type_id, quantity, start, end, purpose: str = "",
                       booking: Booking | None = None, organisation_id=None, *,
-                      now: datetime | None = None) -> EquipmentReservation:
+                      now: datetime | None = None, project_id=None) -> EquipmentReservation:
     """Reserve ``quantity`` units of a type from ``start`` to ``end`` and allocate specific free units.
 
     Rules: the type exists and is active; the organisation's kind may borrow it (staff and
@@ -279,12 +285,16 @@ def reserve_equipment(actor, equipment_type_id, quantity, start, end, purpose: s
         raise ValidationFailed(errors)
     if org.kind.value not in (etype.bookable_by or []):
         raise PermissionDenied(_("Organisations of this kind cannot borrow %(type)s.", type=etype.name))
+    if project_id is None and booking is not None:
+        project_id = booking.project_id
+    project = _reservation_project(project_id, org)
 
     status = (ReservationStatus.PENDING if etype.requires_approval and not can_handle(actor)
               else ReservationStatus.CONFIRMED)
     reservation = EquipmentReservation(
         equipment_type_id=etype.id, quantity=count, booking_id=booking.id if booking else None,
         organisation_id=org.id, user_id=actor.id, start=start, end=end, purpose=purpose, status=status,
+        project_id=project.id if project is not None else None,
     )
     with db.session.begin_nested():  # a shortage leaves no reservation row behind
         db.session.add(reservation)

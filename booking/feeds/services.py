@@ -314,11 +314,14 @@ def _series_watermark(contents: "FeedContents") -> datetime | None:
 def _places_watermark() -> datetime | None:
     """The latest change to what feeds name besides their own rows: spaces, equipment types,
     equipment units (asset tags) and organisations (any organisation's name, as in the staff
-    "all" feed). One statement of four aggregates over small tables, so a 304 stays cheap."""
+    "all" feed), and projects (whose partners see their bookings: a change of partners moves
+    the project's ``updated_at``). One statement of aggregates over small tables, so a 304
+    stays cheap."""
+    from booking.projects.models import Project
     from spaces.models import EquipmentType, EquipmentUnit, Space
 
     latest = [sa.select(sa.func.max(model.updated_at)).scalar_subquery()
-              for model in (Space, EquipmentType, EquipmentUnit, Organisation)]
+              for model in (Space, EquipmentType, EquipmentUnit, Organisation, Project)]
     return _watermark(*db.session.execute(sa.select(*latest)).one())
 
 

@@ -25,7 +25,7 @@ from booking.models import Booking, BookingStatus, Purpose
 from booking.notifications import (Notice, Recipient, already_sent, approvers, organisation_copy, period, person,
                                    site, when)
 from samskap.extensions import db
-from samskap.mail import Rendered, enqueue_notifications, one_line, register_renderer
+from samskap.mail import Rendered, enqueue_notifications, notification_rows, one_line, register_renderer
 
 RENDERER = "booking"
 
@@ -92,12 +92,14 @@ class Pending:
     def add(self, recipient: Recipient, kind: str, payload: dict, dedupe_key: str | None = None) -> None:
         self.rows.append((recipient, kind, payload, dedupe_key))
 
+    def items(self) -> list[dict]:
+        return [{"to": recipient.email, "kind": kind, "renderer": RENDERER, "locale": recipient.locale,
+                 "payload": {**payload, "recipient_name": recipient.name},
+                 "reference": f"booking:{payload['booking']['id']}", "dedupe_key": dedupe_key}
+                for recipient, kind, payload, dedupe_key in self.rows]
+
     def send(self) -> int:
-        return enqueue_notifications([
-            {"to": recipient.email, "kind": kind, "renderer": RENDERER, "locale": recipient.locale,
-             "payload": {**payload, "recipient_name": recipient.name},
-             "reference": f"booking:{payload['booking']['id']}", "dedupe_key": dedupe_key}
-            for recipient, kind, payload, dedupe_key in self.rows])
+        return enqueue_notifications(self.items())
 
 
 def _to_organiser(pending: Pending, bookings: list[Booking], organiser: User, kind: str, event: str, *,
@@ -127,15 +129,28 @@ def _to_approvers(pending: Pending, bookings: list[Booking], actor: User) -> Non
 
 # --- on changes (called by booking/services.py inside the change's transaction) -------------------
 
-def booking_made(actor: User, bookings: list[Booking], series) -> None:
-    """Received (pending) or confirmed, to the organiser; "needs your decision" to approvers."""
+def _made(actor: User, bookings: list[Booking], series) -> Pending:
     pending_booking = bookings[0].status == BookingStatus.PENDING
     pending = Pending()
     if pending_booking:
         _to_approvers(pending, bookings, actor)  # the query first: then every row goes in one INSERT
     _to_organiser(pending, bookings, actor, "booking.received" if pending_booking else "booking.confirmed",
                   "received" if pending_booking else "confirmed", method="REQUEST", whole_series=series is not None)
-    pending.send()
+    return pending
+
+
+def booking_made(actor: User, bookings: list[Booking], series) -> None:
+    """Received (pending) or confirmed, to the organiser; "needs your decision" to approvers."""
+    _made(actor, bookings, series).send()
+
+
+def booking_made_rows(actor: User, booking: Booking) -> list[dict]:
+    """The outbox rows :func:`booking_made` writes for one new booking, made BEFORE it is written, so
+    that the statement writing the booking writes them too (booking/services.py, on PostgreSQL: no
+    round trip of its own). The booking has no id yet: that statement puts the new id into
+    ``payload["booking"]["id"]``, ``payload["booking_ids"]`` and ``reference``; every other value
+    (its times, ``created_at`` and ``updated_at`` included) must already be what will be stored."""
+    return notification_rows(_made(actor, [booking], None).items())
 
 
 def booking_decided(actor: User, booking: Booking) -> None:

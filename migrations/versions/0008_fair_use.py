@@ -10,7 +10,7 @@ SQLite cannot alter a constraint or add a checked column in place: batch mode co
 created again here.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op

@@ -6,7 +6,7 @@ concurrent requests with the same key produce one booking: the second one's inse
 the first transaction and then finds its result.
 
 Revision ID: 0012
-Revises: 0004
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op

