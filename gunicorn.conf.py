@@ -87,8 +87,8 @@ def post_fork(server, worker):
     one socket). The app opens none while loading; this keeps it so if that ever changes:
     SQLAlchemy's recipe for pools inherited across fork."""
     app = getattr(server.app, "callable", None)  # the preloaded app, or None
-    if app is None or not hasattr(app, "app_context"):
-        return
+    if app is None or "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # not the Samskap app (the benchmark's minimal app, say), or not preloaded
     from samskap.extensions import db
 
     with app.app_context():

@@ -132,6 +132,8 @@ def seed(url: str, scale: float, today: date, rng_seed: int = 20261123) -> dict:
         info["staff_email"], info["password"] = users[1][1], BENCH_PASSWORD
 
         # --- spaces (fixed) ------------------------------------------------------------------
+        # Migration 0005 ships the standard kinds; the bench's spaces use its own two, with fixed ids.
+        load.conn.execute("DELETE FROM space_kinds")
         load.copy("space_kinds", ["id", "code", "name_nb", "name_en"],
                   [(1, "meeting-room", "Møterom", "Meeting room"), (2, "bench-day", "Benkrom", "Bench room")])
         hours = json.dumps({d: [["07:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
