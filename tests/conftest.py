@@ -238,3 +238,21 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free port of this machine, for the mail tests."""
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(app, smtp):
+    """The test app sending its mail to ``smtp``, retrying at once."""
+    app.config.update(smtp.config())
+    app.config.update(SAMSKAP_MAIL_BACKOFF_SECONDS=0, SAMSKAP_MAIL_TIMEOUT_SECONDS=5)
+    return app

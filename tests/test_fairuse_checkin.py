@@ -22,7 +22,6 @@ from samskap.mail import OutboxMessage
 from samskap.timeutil import utcnow
 from tests.conftest import BOTH
 from tests.factories import api_headers, make_booking, make_org, make_series, make_space, make_user
-from tests.smtp_server import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -174,13 +173,6 @@ def test_admin_sets_check_in_minutes_through_the_spaces_api(client):
 
 
 # --- the "done when", with the worker as a process of its own ---------------------------
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
 
 @BOTH
 def test_worker_releases_a_no_show_and_the_waitlisted_person_gets_an_email(app, backend, database_url, smtp,

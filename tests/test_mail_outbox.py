@@ -16,20 +16,6 @@ from tests.conftest import BOTH
 from tests.smtp_server import SmtpServer
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_app(app, smtp):
-    app.config.update(smtp.config())
-    app.config.update(SAMSKAP_MAIL_BACKOFF_SECONDS=0, SAMSKAP_MAIL_TIMEOUT_SECONDS=5)
-    return app
-
-
 def _queue(n=1, **fields):
     messages = []
     for i in range(n):

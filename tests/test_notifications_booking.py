@@ -24,20 +24,6 @@ from tests.feeds_ics import expand_with_icaljs, parse_calendar
 from tests.smtp_server import SmtpServer
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_app(app, smtp):
-    app.config.update(smtp.config())
-    app.config.update(SAMSKAP_MAIL_BACKOFF_SECONDS=0, SAMSKAP_MAIL_TIMEOUT_SECONDS=5)
-    return app
-
-
 def drain(app):
     worker = new_worker_id()
     for _ in range(20):

@@ -20,7 +20,6 @@ from samskap.timeutil import utcnow
 from samskap.worker import deliver_batch, new_worker_id
 from tests.conftest import BOTH
 from tests.factories import PASSWORD, api_headers, make_org, make_user
-from tests.smtp_server import SmtpServer
 
 NEW_PASSWORD = "a brand new long passphrase"
 LINK = re.compile(r"http://samskap\.test(/(?:invitation|password/reset)/[A-Za-z0-9_-]+)")
@@ -266,13 +265,6 @@ def test_reset_requests_are_limited_per_address_and_per_client(app, client, worl
 
 
 # --- real delivery --------------------------------------------------------------------------------
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
 
 def _deliver(app):
     worker = new_worker_id()

@@ -21,13 +21,6 @@ from tests.smtp_server import SmtpServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
 def start_worker(database_url: str, smtp: SmtpServer, tmp_path, **extra) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "worker-test", "MAIL_SERVER": "127.0.0.1",
            "MAIL_PORT": str(smtp.port), "MAIL_DEFAULT_SENDER": "noreply@samskap.test",
