@@ -18,9 +18,12 @@ UNIQUE_VIOLATION = "23505"
 # (each waits to see whether the other commits); serialisation failures are the same kind
 # of collision.
 COLLISION_STATES = ("40P01", "40001")
+# PostgreSQL gave up waiting for a lock (lock_timeout); SQLite's equivalent has no SQLSTATE and
+# says "database is locked" once busy_timeout has passed.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
-def configure_engine(engine) -> None:
+def configure_engine(engine, *, busy_timeout_ms: int = 15000) -> None:
     if engine.dialect.name != "sqlite":
         return
 
@@ -30,7 +33,7 @@ def configure_engine(engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if engine.url.database and engine.url.database != ":memory:":
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
@@ -63,6 +66,16 @@ def is_exclusion_violation(error: Exception, name: str | None = None) -> bool:
 def is_collision(error: Exception) -> bool:
     """A deadlock or serialisation failure: nothing is wrong with the request, it met another one."""
     return isinstance(error, DBAPIError) and sqlstate(error) in COLLISION_STATES
+
+
+def is_busy(error: Exception) -> bool:
+    """The database was too busy to take this request's write in time: nothing was saved."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if sqlstate(error) == LOCK_NOT_AVAILABLE:
+        return True
+    text = str(getattr(error, "orig", error))
+    return text.startswith(("database is locked", "database table is locked"))
 
 
 def is_unique_violation(error: Exception) -> bool:

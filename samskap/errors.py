@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from samskap.database import is_collision
+from samskap.database import is_busy, is_collision
 from samskap.extensions import db
-from samskap.outages import is_connection_lost, unavailable_response
+from samskap.outages import busy_response, is_connection_lost, unavailable_response
 
 
 class DomainError(Exception):
@@ -131,6 +131,8 @@ def register_error_handlers(app) -> None:
     def handle_database_error(error: DBAPIError):
         if is_connection_lost(error):
             return unavailable_response(error)
+        if is_busy(error):
+            return busy_response(error)
         if not is_collision(error):
             return handle_unexpected(error)
         # The database ended this request's transaction because another one was changing the

@@ -177,19 +177,41 @@ def _locale_without_database() -> str:
 
 def unavailable_response(error: DBAPIError):
     """503 with ``Retry-After`` for a request whose database connection was lost."""
-    from samskap.errors import api_error, is_api_request
-
     locale = _locale_without_database()  # before the rollback expires the user's row
     _discard_dead_connection()
     log.warning("Database unavailable on %s (%s); answered 503", _route(), _describe(error))
     with force_locale(locale):
-        message = _("The service is briefly unavailable. Please try again in a moment.")
-        if is_api_request():
-            response = api_error(503, "unavailable", message, {"retry_after": RETRY_AFTER_SECONDS})
-        else:
-            response = current_app.make_response(
-                (render_template("errors/unavailable.html", message=message, retry_after=RETRY_AFTER_SECONDS), 503))
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return _try_again_later("unavailable", _("The service is briefly unavailable. Please try again in a moment."),
+                                RETRY_AFTER_SECONDS)
+
+
+BUSY_RETRY_AFTER_SECONDS = 2
+
+
+def busy_response(error: DBAPIError):
+    """503 with ``Retry-After`` for a write the database could not take in time (SQLite's busy
+    timeout, PostgreSQL's lock timeout): nothing was saved, and trying again shortly is safe."""
+    locale = _locale_without_database()
+    _discard_dead_connection()
+    log.warning("Database busy on %s (%s); answered 503", _route(), _describe(error))
+    with force_locale(locale):
+        return _try_again_later(
+            "busy", _("Samskap is very busy right now, so nothing was saved. Please try again in a moment."),
+            BUSY_RETRY_AFTER_SECONDS)
+
+
+def _try_again_later(code: str, message: str, retry_after: int):
+    """The 503 answer, rendered without the database (no layout, no signed-in user)."""
+    from samskap.errors import api_error, is_api_request
+
+    if "_login_user" not in g:  # the caller could not be loaded: render for nobody, not by asking again
+        g._login_user = current_app.login_manager.anonymous_user()
+    if is_api_request():
+        response = api_error(503, code, message, {"retry_after": retry_after})
+    else:
+        response = current_app.make_response(
+            (render_template("errors/unavailable.html", message=message, retry_after=retry_after), 503))
+    response.headers["Retry-After"] = str(retry_after)
     response.headers["Cache-Control"] = "no-store"
     return response
 
