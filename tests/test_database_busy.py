@@ -38,7 +38,7 @@ def booking_body(space):
 
 def test_api_write_while_locked_is_503_with_retry_after_and_saves_nothing(client, locked):
     body = booking_body(make_space())
-    headers = api_headers(make_user(locale="en"))
+    headers = {**api_headers(make_user(locale="en")), "Accept-Language": "en"}  # the user row cannot be read
     db.session.remove()  # the test's own session holds no transaction while the other process locks
     locked.take()
     response = client.post("/api/v1/bookings", json=body, headers=headers)
