@@ -133,6 +133,24 @@ def test_api_invitation_by_admin_and_contact(client, world):
         AuditEntry.action == "invitation.create")) == 2
 
 
+def test_contact_cannot_learn_that_an_address_has_an_account_elsewhere(client, world):
+    """A contact inviting an address that has an account in another organisation is answered as for a
+    new address; the person is told by mail that they can sign in as they are; no second account."""
+    make_user(world["hospital"], email="lege@sykehus.test", locale="nb")
+    known = invite_via_api(client, world["contact"], email="lege@sykehus.test", organisation_id=world["municipality"].id)
+    unknown = invite_via_api(client, world["contact"], email="ny@kommune.test", organisation_id=world["municipality"].id)
+    assert known.status_code == unknown.status_code == 201
+    shape = lambda r: {k: type(v) for k, v in r.get_json()["invitation"].items() if k != "email"}  # noqa: E731
+    assert shape(known) == shape(unknown)
+    to_existing, to_new = outbox("security.invitation")
+    assert to_existing.to_address == "lege@sykehus.test" and "/invitation/" not in to_existing.text
+    assert "allerede en konto" in to_existing.text  # in the account holder's own language
+    assert "/invitation/" in to_new.text
+    link = db.session.scalar(sa.select(SignInLink).where(SignInLink.email == "lege@sykehus.test"))
+    assert link is not None and link.purpose == LinkPurpose.INVITATION
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.email == "lege@sykehus.test")) == 1
+
+
 @pytest.mark.parametrize("actor, body, status", [
     ("contact", {"email": "x@kommune.test", "organisation": "hospital"}, 403),   # another organisation
     ("contact", {"email": "x@kommune.test", "organisation": "municipality", "role": "staff"}, 403),

@@ -19,7 +19,8 @@ from flask import render_template
 from flask_babel import force_locale, gettext as _
 
 from accounts.models import Organisation, OrganisationKind, Role, User, hash_token
-from accounts.permissions import can_invite
+from accounts.passwords import password_problem
+from accounts.permissions import can_invite, is_staff, manages_organisation
 from accounts.services import _clean_name, hash_password, normalise_email, parse_role
 from accounts.signin.models import LinkPurpose, SignInLink, UserIdentity
 from samskap import audit
@@ -88,50 +89,37 @@ def invite(actor: User, data: dict, *, link_url) -> SignInLink:
     if role != Role.MEMBER and org.kind != OrganisationKind.HOST:
         raise ValidationFailed({"role": _("Workshop staff and administrators belong to the workshop's own "
                                           "organisation.")})
-    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+    existing = db.session.execute(sa.select(User.organisation_id, User.locale).where(User.email == email)).first()
+    if existing is not None and (is_staff(actor) or manages_organisation(actor, existing.organisation_id)):
+        # Someone the inviter can already see in their members list (staff see everyone).
         raise Conflict(_("%(email)s already has an account in Samskap.", email=email), code="already_registered")
     secret, digest = _new_secret()
     link = SignInLink(purpose=LinkPurpose.INVITATION, token_hash=digest, email=email, organisation_id=org.id,
                       role=role, created_by_id=actor.id, expires_at=utcnow() + INVITATION_LIFETIME)
     db.session.add(link)
     db.session.flush()
-    url = link_url(secret)
-    enqueue_mail(to=email, kind=INVITATION_KIND, reference=f"sign_in_link:{link.id}",
-                 subject=_("%(name)s invites you to Samskap", name=actor.name),
-                 text=render_template("signin/mail/invitation.txt", inviter=actor, organisation=org, role=role,
-                                      url=url, expires_at=link.expires_at))
+    if existing is None:
+        enqueue_mail(to=email, kind=INVITATION_KIND, reference=f"sign_in_link:{link.id}",
+                     subject=_("%(name)s invites you to Samskap", name=actor.name),
+                     text=render_template("signin/mail/invitation.txt", inviter=actor, organisation=org, role=role,
+                                          url=link_url(secret), expires_at=link.expires_at))
+    else:
+        # An account in another organisation: the inviter is answered exactly as for a new address
+        # (whether an address has an account is not theirs to learn), and the person is told they can
+        # sign in as they are. The link cannot create a second account (accept_invitation refuses).
+        with force_locale(existing.locale or "nb"):
+            enqueue_mail(to=email, kind=INVITATION_KIND, reference=f"sign_in_link:{link.id}",
+                         subject=_("%(name)s invites you to Samskap", name=actor.name),
+                         text=render_template("signin/mail/invitation_existing.txt", inviter=actor,
+                                              organisation=org))
     audit.record(actor, "invitation.create", link, changes={
         "email": [None, email], "organisation_id": [None, org.id], "role": [None, role.value]},
         summary=f"{email} invited into {org.name} as {role.value}")
     return link
 
 
-def new_password_problem(password: str | None, *, email: str | None, name: str | None) -> str | None:
-    """The one place invitations and resets ask whether a chosen password is allowed.
-
-    Branch ``prod`` brings the product's password policy as ``accounts.passwords.password_problem``
-    (12+ characters, zxcvbn, not the account's email or name) and removes main's
-    ``accounts.services._password_problem``; this uses whichever the code base has, so the merge
-    needs no change here (the fallback can go once both are merged)."""
-    try:
-        from accounts.passwords import password_problem
-    except ImportError:
-        from accounts.services import _password_problem
-
-        return _password_problem(password)
-    return password_problem(password, email=email, name=name)
-
-
-def password_min_length() -> int:
-    try:
-        from accounts.passwords import PASSWORD_MIN
-    except ImportError:
-        from accounts.services import PASSWORD_MIN
-    return PASSWORD_MIN
-
-
 def _check_new_password(password, confirm, errors: dict, *, email: str | None, name: str | None) -> None:
-    problem = new_password_problem(password, email=email, name=name)
+    problem = password_problem(password, email=email, name=name)
     if problem:
         errors["password"] = problem
     elif confirm is not None and confirm != password:

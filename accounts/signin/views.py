@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts.forms import ConfirmForm
 from accounts.models import Organisation, Role
+from accounts.passwords import PASSWORD_MIN
 from accounts.permissions import can_choose_any_organisation, can_invite, can_manage_member
 from accounts.services import normalise_email
 from accounts.signin import links, members, sso
@@ -324,7 +325,7 @@ def init_app(app) -> None:
     app.jinja_env.globals["can_manage_member"] = can_manage_member
     app.jinja_env.globals["can_invite_members"] = lambda user, org: can_invite(user, org, Role.MEMBER)
     app.jinja_env.globals["invite_form_for"] = invite_form_for
-    app.jinja_env.globals["password_min"] = links.password_min_length()
+    app.jinja_env.globals["password_min"] = PASSWORD_MIN
 
     from accounts.signin import jobs  # noqa: F401  (registers the worker's housekeeping)
     from accounts.signin.api import api_bp
