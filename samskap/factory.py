@@ -135,6 +135,9 @@ def _register_blueprints(app: Flask) -> None:
     from booking.projects import init_app as init_projects
 
     init_projects(app)
+    from booking import init_app as init_booking
+
+    init_booking(app)  # what booking tells the lower areas (personal data, the catalogue's pages, demo data)
     import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
     from accounts.signin.views import init_app as init_signin
 
