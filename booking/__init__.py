@@ -9,6 +9,7 @@ bookings in a space's week), booking tells them at start-up through their regist
 def init_app(app) -> None:
     """Register what booking contributes to the lower areas."""
     from accounts.services import register_personal_data
-    from booking import personal_data
+    from booking import catalogue, personal_data
 
     register_personal_data("booking", personal_data.export, personal_data.erase)
+    catalogue.register()
