@@ -120,6 +120,9 @@ def _register_blueprints(app: Flask) -> None:
     from samskap.views import main_bp
     from spaces import register_blueprints as register_spaces
 
+    from accounts import init_app as init_accounts
+
+    init_accounts(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
