@@ -2,8 +2,15 @@
 
 
 def init_app(app) -> None:
-    """Register what accounts contributes to the core: who sees which menu links."""
+    """Register what accounts contributes to the core: who sees which menu links, the operator
+    commands for organisations, users and tokens, and the demo organisations and accounts."""
+    from accounts import demo
+    from accounts.cli import register_cli
+    from samskap.demo import register_demo
+
     _register_audiences()
+    register_cli(app)
+    register_demo("accounts", demo.seed, order=10, note=f"Demo password: {demo.DEMO_PASSWORD}")
 
 
 def _register_audiences() -> None:

@@ -110,6 +110,7 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from accounts import init_app as init_accounts
     from accounts.views import admin_bp, auth_bp
     from accounts.api import api_bp
     from booking.api import api_bp as booking_api_bp
@@ -118,9 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from booking.feeds import init_app as init_feeds
     from booking.fairuse import init_app as init_fairuse
     from samskap.views import main_bp
-    from spaces import register_blueprints as register_spaces
-
-    from accounts import init_app as init_accounts
+    from spaces import init_app as init_spaces
 
     init_accounts(app)
     app.register_blueprint(main_bp)
@@ -129,7 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(equipment_views.equipment_bp)
     app.register_blueprint(equipment_api.api_bp)
-    register_spaces(app)
+    init_spaces(app)
     app.register_blueprint(bookings_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
