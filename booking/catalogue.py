@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, EquipmentAllocation
 from booking.permissions import can_view_details
+from booking.services import blocking_rows
 from samskap.extensions import db
 from samskap.timeutil import local_day_bounds, to_local, utcnow
 from spaces.hours import open_intervals
@@ -52,8 +53,6 @@ def week_at_a_glance(viewer, space: Space, monday: date) -> list[GlanceDay]:
     details the viewer may not see (booking.permissions) carry ``visible=False``: the page
     shows them only as busy.
     """
-    from booking.services import blocking_rows
-
     week_start = local_day_bounds(monday)[0]
     week_end = local_day_bounds(monday + timedelta(days=6))[1]
     bookings, closures = blocking_rows(space, week_start, week_end)
