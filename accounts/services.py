@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Callable
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -452,52 +453,48 @@ def _identities_of(user: User):
     return db.session.scalars(sa.select(UserIdentity).where(UserIdentity.user_id == user.id)).all()
 
 
+# What the higher areas hold about a person (bookings, reservations, calendar feeds) is theirs to
+# export and erase: each registers its part at start-up (layers point down, so accounts cannot
+# import them). ``export(user)`` returns ``{section: [records]}`` of plain JSON-able data;
+# ``erase(user, now)`` removes or revokes what must go when the user is anonymised.
+_PERSONAL_DATA: dict[str, tuple[Callable[[User], dict], Callable[[User, datetime], None] | None]] = {}
+
+
+def register_personal_data(name: str, export: Callable[[User], dict],
+                           erase: Callable[[User, datetime], None] | None = None) -> None:
+    """Let an area contribute to :func:`export_personal_data` and :func:`anonymise_user`
+    (registering the same ``name`` again replaces the earlier functions)."""
+    _PERSONAL_DATA[name] = (export, erase)
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
 def export_personal_data(user: User) -> dict:
     """Everything Samskap holds about ``user``, as plain JSON-able data (GDPR art. 15/20)."""
-    from booking.models import Booking, EquipmentReservation, Feed
-
-    def iso(value):
-        return value.isoformat() if value else None
-
-    bookings = db.session.scalars(sa.select(Booking).where(Booking.organiser_id == user.id)
-                                  .order_by(Booking.start)).all()
-    reservations = db.session.scalars(sa.select(EquipmentReservation).where(EquipmentReservation.user_id == user.id)
-                                      .order_by(EquipmentReservation.start)).all()
     tokens = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)).all()
-    feeds = db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id)).all()
-    return {
+    data = {
         "profile": {
             "id": user.id, "email": user.email, "name": user.name, "role": user.role.value,
             "organisation": user.organisation.name, "is_org_contact": user.is_org_contact, "locale": user.locale,
-            "active": user.active, "created_at": iso(user.created_at), "last_login_at": iso(user.last_login_at),
+            "active": user.active, "created_at": _iso(user.created_at), "last_login_at": _iso(user.last_login_at),
         },
-        "bookings": [{
-            "id": b.id, "space": b.space.name, "title": b.title, "description": b.description,
-            "purpose": b.purpose.value, "start": iso(b.start), "end": iso(b.end), "attendees": b.attendees,
-            "visibility": b.visibility.value, "status": b.status.value, "created_at": iso(b.created_at),
-        } for b in bookings],
-        "equipment_reservations": [{
-            "id": r.id, "equipment": r.equipment_type.name, "quantity": r.quantity, "start": iso(r.start),
-            "end": iso(r.end), "status": r.status.value, "purpose": r.purpose,
-        } for r in reservations],
-        "api_tokens": [{"prefix": t.prefix, "name": t.name, "created_at": iso(t.created_at),
-                        "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at)} for t in tokens],
+        "api_tokens": [{"prefix": t.prefix, "name": t.name, "created_at": _iso(t.created_at),
+                        "last_used_at": _iso(t.last_used_at), "revoked_at": _iso(t.revoked_at)} for t in tokens],
         "sign_in_identities": [{"provider": i.provider, "issuer": i.issuer, "subject": i.subject,
-                                "created_at": iso(i.created_at), "last_login_at": iso(i.last_login_at)}
+                                "created_at": _iso(i.created_at), "last_login_at": _iso(i.last_login_at)}
                                for i in _identities_of(user)],
-        "calendar_feeds": [{"id": f.id, "scope": f.scope.value, "name": f.name, "created_at": iso(f.created_at),
-                            "last_used_at": iso(f.last_used_at), "revoked_at": iso(f.revoked_at)} for f in feeds],
     }
-
-
+    for export, _erase in _PERSONAL_DATA.values():
+        data.update(export(user))
+    return data
 
 
 def anonymise_user(actor: User, user: User) -> None:
     """Remove a departed user's personal data; their bookings stay (for statistics and history)
     under an anonymous name, and the audit log keeps its entries without their name and email.
-    Ends sessions and revokes tokens and feeds. Irreversible."""
-    from booking.models import Feed
-
+    Ends sessions and revokes tokens, and whatever the other areas registered (feeds). Irreversible."""
     if not can_manage_users(actor):
         raise PermissionDenied(_("Only administrators can manage users."))
     if user.id == actor.id:
@@ -516,8 +513,9 @@ def anonymise_user(actor: User, user: User) -> None:
     for token in db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id,
                                                               ApiToken.revoked_at.is_(None))):
         token.revoked_at = now
-    for feed in db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id, Feed.revoked_at.is_(None))):
-        feed.revoked_at = now
+    for _export, erase in _PERSONAL_DATA.values():
+        if erase is not None:
+            erase(user, now)
     from accounts.signin.models import SignInLink, UserIdentity
 
     # Single sign-on links and pending links name the person: they go too.

@@ -411,7 +411,7 @@ AUDIT_FIRST_YEAR, AUDIT_LAST_YEAR = 2000, 2100
 def audit_log():
     """The audit log as sentences in the reader's language; ``?format=json`` gives the same
     entries raw (as stored: codes, ids, UTC times), for export."""
-    from samskap.audit import AuditSearch, object_types, search
+    from accounts.audit_log import AuditSearch, object_types, search
     from samskap.audit_text import action_choices, describe, object_type_label
 
     filters = {key: request.args.get(key, "").strip()

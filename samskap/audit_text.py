@@ -3,8 +3,8 @@ people read them, local times and links to the objects that still exist.
 
 The stored entry (:class:`samskap.audit.AuditEntry`) stays as it is, raw, for export and the
 API; this module only reads it. The core cannot look into the higher areas, so each area
-registers how to name its objects (``register_audit_object``) and how to read a field's
-values (``register_audit_value``).
+registers how to name its objects (``register_audit_object``), its actions in words
+(``register_audit_action``) and how to read a field's values (``register_audit_value``).
 """
 from __future__ import annotations
 
@@ -32,9 +32,19 @@ _OBJECTS: dict[str, Callable[[list[int]], dict[int, ObjectRef]]] = {}
 _VALUES: dict[tuple[str | None, str], Callable[[object], str]] = {}
 
 
-def register_audit_object(object_type: str, loader: Callable[[list[int]], dict[int, ObjectRef]]) -> None:
-    """``loader(ids)`` returns ``{id: ObjectRef}`` for the objects of that type that still exist."""
+def register_audit_object(object_type: str, loader: Callable[[list[int]], dict[int, ObjectRef]],
+                          label=None) -> None:
+    """``loader(ids)`` returns ``{id: ObjectRef}`` for the objects of that type that still exist;
+    ``label`` (a lazy string) names the type in the audit log's filter."""
     _OBJECTS[object_type] = loader
+    if label is not None:
+        OBJECT_TYPES[object_type] = label
+
+
+def register_audit_action(code: str, label, sentence) -> None:
+    """An action in words: ``label`` for the filter's choices, ``sentence`` for each entry, with
+    %(actor)s for who and %(object)s for the object (both lazy strings)."""
+    ACTIONS[code] = (label, sentence)
 
 
 def register_audit_value(field_name: str, formatter: Callable[[object], str], object_type: str | None = None) -> None:

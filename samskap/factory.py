@@ -110,6 +110,7 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from accounts import init_app as init_accounts
     from accounts.views import admin_bp, auth_bp
     from accounts.api import api_bp
     from booking.api import api_bp as booking_api_bp
@@ -118,15 +119,16 @@ def _register_blueprints(app: Flask) -> None:
     from booking.feeds import init_app as init_feeds
     from booking.fairuse import init_app as init_fairuse
     from samskap.views import main_bp
-    from spaces import register_blueprints as register_spaces
+    from spaces import init_app as init_spaces
 
+    init_accounts(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(equipment_views.equipment_bp)
     app.register_blueprint(equipment_api.api_bp)
-    register_spaces(app)
+    init_spaces(app)
     app.register_blueprint(bookings_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
@@ -135,6 +137,9 @@ def _register_blueprints(app: Flask) -> None:
     from booking.projects import init_app as init_projects
 
     init_projects(app)
+    from booking import init_app as init_booking
+
+    init_booking(app)  # what booking tells the lower areas (personal data, the catalogue's pages, demo data)
     import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
     from accounts.signin.views import init_app as init_signin
 

@@ -7,8 +7,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from accounts.permissions import is_admin, is_staff, manages_organisation
-
 
 @dataclass(frozen=True)
 class NavItem:
@@ -38,21 +36,22 @@ def register_nav(endpoint: str, label, audience: str = "user", order: int = 50, 
         _ITEMS.append(NavItem(endpoint, label, audience, order, group or _DEFAULT_GROUPS.get(endpoint, "other")))
 
 
+# Who sees a link: "everyone", "anonymous" and "user" the core knows; the roles' audiences
+# ("staff", "admin", "org_contact", "contact_only") are accounts' to define (register_audience).
+_AUDIENCES = {
+    "everyone": lambda user: True,
+    "anonymous": lambda user: not user.is_authenticated,
+    "user": lambda user: user.is_authenticated,
+}
+
+
+def register_audience(name: str, shows_to) -> None:
+    """``shows_to(user)`` says whether a link for audience ``name`` is shown to ``user``."""
+    _AUDIENCES[name] = shows_to
+
+
 def _visible(item: NavItem) -> bool:
-    signed_in = current_user.is_authenticated
-    return {
-        "everyone": True,
-        "anonymous": not signed_in,
-        "user": signed_in,
-        # organisation contacts, and staff and administrators (who manage every organisation)
-        "org_contact": signed_in and manages_organisation(current_user, current_user.organisation_id),
-        # organisation contacts who are not staff: staff and administrators reach such pages from
-        # their own front page (the dashboard) and the administration page, keeping their menu short
-        "contact_only": signed_in and not is_staff(current_user)
-        and manages_organisation(current_user, current_user.organisation_id),
-        "staff": is_staff(current_user),
-        "admin": is_admin(current_user),
-    }[item.audience]
+    return _AUDIENCES[item.audience](current_user)
 
 
 def nav_items() -> list[NavItem]:

@@ -9,3 +9,12 @@ def register_blueprints(app) -> None:
     app.register_blueprint(spaces_bp)
     app.register_blueprint(catalogue_admin_bp)
     app.register_blueprint(api_bp)
+
+
+def init_app(app) -> None:
+    """The catalogue's pages and API, and its demo spaces and equipment."""
+    from samskap.demo import register_demo
+    from spaces import demo
+
+    register_blueprints(app)
+    register_demo("spaces", demo.seed, order=20)

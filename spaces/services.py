@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -19,15 +19,13 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.models import OrganisationKind
 from accounts.permissions import is_admin
-from booking.models import ACTIVE_BOOKING_STATUSES, Booking, EquipmentAllocation
-from booking.permissions import can_view_details
 from samskap import audit
 from samskap.database import is_unique_violation
 from samskap.errors import PermissionDenied, ValidationFailed
 from samskap.ids import parse_id
 from samskap.extensions import db
-from samskap.timeutil import local_day_bounds, to_local, utcnow
-from spaces.hours import open_intervals, parse_opening_hours
+from samskap.timeutil import utcnow
+from spaces.hours import parse_opening_hours
 from spaces.models import (Closure, EquipmentCategory, EquipmentType, EquipmentUnit, Space, SpaceKind,
                            UnitStatus)
 
@@ -422,7 +420,7 @@ def visible_space(viewer, *, space_id: int | None = None, slug: str | None = Non
 def add_closure(actor, space: Space | None, start: datetime, end: datetime, reason) -> Closure:
     """Close one space (or, with ``space`` None, the whole workshop) from ``start`` to ``end``.
 
-    Existing bookings inside the period are not touched: :func:`bookings_in_closure`
+    Existing bookings inside the period are not touched: :func:`spaces.usage.bookings_in_closure`
     lists them for the administrator to handle.
     """
     _require_admin(actor)
@@ -472,75 +470,8 @@ def closures_between(space: Space, start: datetime, end: datetime) -> list[Closu
     ).all()
 
 
-def bookings_in_closure(closure: Closure) -> list[Booking]:
-    """Active (pending or confirmed) bookings that overlap the closure, for the admin to handle."""
-    query = (sa.select(Booking)
-             .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < closure.end,
-                    closure.start < Booking.end)
-             .order_by(Booking.start))
-    if closure.space_id is not None:
-        query = query.where(Booking.space_id == closure.space_id)
-    return db.session.scalars(query).all()
-
-
-# --- the week at a glance -----------------------------------------------------------------------
-
-@dataclass
-class BusyPeriod:
-    start: datetime  # local
-    end: datetime  # local; may be next midnight
-    booking: Booking | None = None
-    closure: Closure | None = None
-    visible: bool = False  # may the viewer see the booking's details?
-    preparation: bool = False  # the space's preparation time after ``booking``
-    continues_before: bool = False
-    continues_after: bool = False
-
-
-@dataclass
-class GlanceDay:
-    day: date
-    opening: list[tuple[datetime, datetime]]  # local
-    periods: list[BusyPeriod] = field(default_factory=list)
-
-
 def week_monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
-
-
-def week_at_a_glance(viewer, space: Space, monday: date) -> list[GlanceDay]:
-    """The busy periods of ``space`` in the local week starting ``monday``, day by day.
-
-    The rows come from the booking area's own rule (:func:`booking.services.blocking_rows`):
-    active bookings with their preparation time after them, and closures. Bookings whose
-    details the viewer may not see (booking.permissions) carry ``visible=False``: the page
-    shows them only as busy.
-    """
-    from booking.services import blocking_rows
-
-    week_start = local_day_bounds(monday)[0]
-    week_end = local_day_bounds(monday + timedelta(days=6))[1]
-    bookings, closures = blocking_rows(space, week_start, week_end)
-    spans = [(c.start, c.end, {"closure": c}) for c in closures]
-    for booking in bookings:
-        visible = can_view_details(viewer, booking)
-        spans.append((booking.start, booking.end, {"booking": booking, "visible": visible}))
-        if booking.blocked_until > booking.end:
-            spans.append((booking.end, booking.blocked_until,
-                          {"booking": booking, "visible": visible, "preparation": True}))
-    days = []
-    for offset in range(7):
-        day = monday + timedelta(days=offset)
-        day_start, day_end = local_day_bounds(day)
-        glance = GlanceDay(day, [(to_local(s), to_local(e)) for s, e in open_intervals(space.opening_hours, day)])
-        for start, end, what in spans:
-            if start < day_end and day_start < end:
-                glance.periods.append(BusyPeriod(
-                    start=to_local(max(start, day_start)), end=to_local(min(end, day_end)),
-                    continues_before=start < day_start, continues_after=end > day_end, **what))
-        glance.periods.sort(key=lambda p: p.start)
-        days.append(glance)
-    return days
 
 
 # --- equipment types --------------------------------------------------------------------------
@@ -821,28 +752,3 @@ def visible_equipment_type(viewer, type_id: int) -> EquipmentType | None:
     if etype is None or (not etype.active and not is_admin(viewer)):
         return None
     return etype
-
-
-def current_allocations(units) -> dict[int, EquipmentAllocation]:
-    """For each unit held by an active allocation right now, that allocation."""
-    ids = [u.id for u in units]
-    if not ids:
-        return {}
-    now = utcnow()
-    rows = db.session.scalars(
-        sa.select(EquipmentAllocation)
-        .where(EquipmentAllocation.unit_id.in_(ids), EquipmentAllocation.active.is_(True),
-               EquipmentAllocation.start <= now, now < EquipmentAllocation.blocked_until)
-    ).all()
-    return {row.unit_id: row for row in rows}
-
-
-def coming_allocations(unit: EquipmentUnit) -> list[EquipmentAllocation]:
-    """Active allocations of ``unit`` that have not ended: the reservations an administrator
-    should look at before taking the unit out of service."""
-    return db.session.scalars(
-        sa.select(EquipmentAllocation)
-        .where(EquipmentAllocation.unit_id == unit.id, EquipmentAllocation.active.is_(True),
-               EquipmentAllocation.blocked_until > utcnow())
-        .order_by(EquipmentAllocation.start)
-    ).all()

@@ -22,7 +22,7 @@ from samskap.errors import DomainError, NotFound, ValidationFailed
 from samskap.extensions import db
 from samskap.timeutil import to_local, utcnow
 from samskap.web import apply_errors, flash_success
-from spaces import services
+from spaces import services, usage
 from spaces.forms import (CATEGORY_LABELS, STATUS_LABELS, ClosureForm, EquipmentTypeForm, SpaceFilterForm, SpaceForm,
                           SpaceKindForm, UnitForm, UnitStatusForm)
 from spaces.hours import weekday_label
@@ -112,7 +112,7 @@ def detail(slug: str):
     if space is None:
         raise NotFound(_("There is no such space."))
     monday = _requested_monday()
-    days = services.week_at_a_glance(_actor(), space, monday)
+    days = usage.week_at_a_glance(_actor(), space, monday)
     closures = services.closures_between(space, utcnow(), utcnow() + timedelta(days=365))
     return render_template(
         "spaces/detail.html", space=space, days=days, monday=monday, week=_iso_week(monday),
@@ -141,7 +141,7 @@ def equipment_detail(type_id: int):
     units = [u for u in etype.units if u.status != UnitStatus.RETIRED or is_admin(current_user)]
     return render_template("spaces/equipment_detail.html", etype=etype, units=units,
                            counts=services.unit_counts([etype.id]).get(etype.id, services.UnitCounts()),
-                           allocations=services.current_allocations(units))
+                           allocations=usage.current_allocations(units))
 
 
 # --- administration: spaces and kinds ---------------------------------------------------------
@@ -296,7 +296,7 @@ def new_closure():
 @admin_required
 def closure(closure_id: int):
     item = db.get_or_404(Closure, closure_id)
-    return render_template("spaces/admin_closure.html", closure=item, bookings=services.bookings_in_closure(item),
+    return render_template("spaces/admin_closure.html", closure=item, bookings=usage.bookings_in_closure(item),
                            confirm_form=ConfirmForm())
 
 
@@ -367,7 +367,7 @@ def _equipment_type_form(etype: EquipmentType | None):
 def equipment_type(type_id: int):
     etype = db.get_or_404(EquipmentType, type_id)
     return render_template("spaces/admin_equipment_type.html", etype=etype, units=etype.units,
-                           allocations=services.current_allocations(etype.units), confirm_form=ConfirmForm())
+                           allocations=usage.current_allocations(etype.units), confirm_form=ConfirmForm())
 
 
 def _home_space_choices():
@@ -446,7 +446,7 @@ def unit_status(unit_id: int, action: str):
     status = 400 if request.method == "POST" else 200
     return render_template("spaces/admin_unit_status.html", form=form, unit=unit, action=action,
                            title=str(title) % {"tag": unit.asset_tag},
-                           allocations=services.coming_allocations(unit)), status
+                           allocations=usage.coming_allocations(unit)), status
 
 
 def _register_navigation():

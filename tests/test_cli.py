@@ -108,5 +108,5 @@ def test_seed_demo_is_idempotent_and_accounts_can_sign_in(runner, auth):
     assert counts == {m: count(m) for m in (Organisation, User)}
     kinds = {o.kind.value for o in db.session.scalars(sa.select(Organisation))}
     assert kinds == {"municipality", "hospital", "company", "academia", "host"}
-    from samskap.demo import DEMO_PASSWORD
+    from accounts.demo import DEMO_PASSWORD
     assert auth.login("admin@samskap.test", DEMO_PASSWORD).status_code == 302

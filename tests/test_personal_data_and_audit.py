@@ -50,6 +50,28 @@ def test_admin_anonymises_a_departed_user_and_keeps_bookings(app, client, auth):
     assert entry.actor_id == admin.id and entry.object_id == leaver.id
 
 
+def test_export_and_anonymising_reach_what_booking_holds(client, auth):
+    """Bookings, reservations and feeds are booking's; it registers their export and erasure
+    with accounts (accounts cannot import booking), and both still happen."""
+    from booking.feeds.services import create_feed
+    from booking.models import Feed
+    from tests.factories import make_reservation
+
+    admin = make_user(role="admin")
+    leaver = make_user(name="Per Avgang")
+    make_reservation(user=leaver, purpose="Fall sensors at home")
+    feed, _secret = create_feed(leaver, "mine", name="My calendar")
+    db.session.commit()
+    data = services.export_personal_data(leaver)
+    assert [r["purpose"] for r in data["equipment_reservations"]] == ["Fall sensors at home"]
+    assert [(f["name"], f["revoked_at"]) for f in data["calendar_feeds"]] == [("My calendar", None)]
+    assert data["bookings"] == []
+
+    services.anonymise_user(admin, leaver)
+    db.session.commit()
+    assert db.session.get(Feed, feed.id).revoked_at is not None
+
+
 def test_admin_cannot_anonymise_themself_and_members_cannot_at_all(client, auth):
     admin = auth.as_user(make_user(role="admin"))
     assert client.post(f"/admin/users/{admin.id}/anonymise").status_code == 302

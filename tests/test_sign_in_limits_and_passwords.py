@@ -104,7 +104,7 @@ def test_a_strong_password_is_accepted(client, auth):
 
 def test_the_demo_password_still_passes_the_rules(app):
     from accounts.passwords import password_problem
-    from samskap.demo import DEMO_PASSWORD
+    from accounts.demo import DEMO_PASSWORD
 
     assert password_problem(DEMO_PASSWORD, email="admin@samskap.test", name="Ada Administrator") is None
 

@@ -13,6 +13,7 @@ from samskap.extensions import db
 from samskap.timeutil import local_to_utc
 from spaces import services
 from spaces.models import Closure, Space
+from spaces.usage import bookings_in_closure, week_at_a_glance  # answered by booking (booking/catalogue.py)
 from tests.conftest import BOTH, POSTGRES
 from tests.factories import make_booking, make_org, make_space, make_space_kind, make_user
 
@@ -242,8 +243,8 @@ def test_bookings_in_closure_lists_active_overlapping_bookings_only(admin):
     whole = services.add_closure(admin, None, at(day, 8), at(day, 16), "Strike")
     db.session.commit()
 
-    assert services.bookings_in_closure(room_closure) == [overlapping_start, inside, pending]
-    assert elsewhere in services.bookings_in_closure(whole) and len(services.bookings_in_closure(whole)) == 4
+    assert bookings_in_closure(room_closure) == [overlapping_start, inside, pending]
+    assert elsewhere in bookings_in_closure(whole) and len(bookings_in_closure(whole)) == 4
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "closure.create",
                                                           AuditEntry.object_id == room_closure.id))
     assert entry.changes["reason"] == [None, "New floor"]
@@ -270,13 +271,13 @@ def test_week_at_a_glance_masks_private_bookings_of_other_organisations(admin):
     private = make_booking(space=space, user=owner, start=at(tuesday, 9), title="Secret pilot")
     shared = make_booking(space=space, user=owner, start=at(tuesday, 12), title="Workshop",
                           visibility=Visibility.PARTNERS)
-    days = services.week_at_a_glance(outsider, space, date(2027, 3, 8))
+    days = week_at_a_glance(outsider, space, date(2027, 3, 8))
     assert [d.day for d in days] == [date(2027, 3, 8) + timedelta(days=i) for i in range(7)]
     periods = days[1].periods
     assert [(p.booking, p.visible) for p in periods] == [(private, False), (shared, True)]
     assert periods[0].start.hour == 9 and periods[0].end.hour == 10  # local time
     assert days[1].opening[0][0].hour == 8 and days[0].opening == []
-    assert [p.visible for p in services.week_at_a_glance(owner, space, date(2027, 3, 8))[1].periods] == [True, True]
+    assert [p.visible for p in week_at_a_glance(owner, space, date(2027, 3, 8))[1].periods] == [True, True]
 
 
 def test_week_at_a_glance_splits_multi_day_bookings_and_shows_closures(admin):
@@ -285,7 +286,7 @@ def test_week_at_a_glance_splits_multi_day_bookings_and_shows_closures(admin):
     make_booking(space=space, start=at(monday, 20), minutes=60 * 30)  # Mon 20:00 to Wed 02:00
     services.add_closure(admin, None, at(monday + timedelta(days=4), 0), at(monday + timedelta(days=5), 0), "Holiday")
     db.session.commit()
-    days = services.week_at_a_glance(admin, space, monday)
+    days = week_at_a_glance(admin, space, monday)
     assert [len(d.periods) for d in days] == [1, 1, 1, 0, 1, 0, 0]
     assert days[0].periods[0].continues_after and days[1].periods[0].continues_before
     assert days[4].periods[0].closure.reason == "Holiday"
@@ -298,7 +299,7 @@ def test_week_at_a_glance_shows_preparation_time_after_bookings_like_the_booking
     monday = date(2027, 3, 8)
     make_booking(space=space, user=owner, start=at(monday, 9), title="Pilot")
     make_booking(space=space, user=owner, start=at(monday, 0) - timedelta(minutes=30), minutes=15)  # Sun 23:30-23:45
-    days = services.week_at_a_glance(outsider, space, monday)
+    days = week_at_a_glance(outsider, space, monday)
     shown = [(f"{p.start:%H:%M}", f"{p.end:%H:%M}", p.preparation, p.visible, p.continues_before)
              for p in days[0].periods]
     assert shown == [("00:00", "00:15", True, False, True),  # the buffer of Sunday night's booking

@@ -19,14 +19,13 @@ def _register_audit_text() -> None:
     import sqlalchemy as sa
 
     from booking.projects.models import Project
-    from samskap.audit_text import ACTIONS, OBJECT_TYPES, ObjectRef, register_audit_object
+    from samskap.audit_text import ObjectRef, register_audit_action, register_audit_object
     from samskap.extensions import db
 
     def projects(ids):
         rows = db.session.execute(sa.select(Project.id, Project.name).where(Project.id.in_(ids)))
         return {i: ObjectRef(name) for i, name in rows}
 
-    register_audit_object("projects", projects)
-    OBJECT_TYPES.setdefault("projects", _l("Projects"))
-    ACTIONS.setdefault("project.create", (_l("Project created"), _l("%(actor)s created the project %(object)s")))
-    ACTIONS.setdefault("project.update", (_l("Project changed"), _l("%(actor)s changed the project %(object)s")))
+    register_audit_object("projects", projects, label=_l("Projects"))
+    register_audit_action("project.create", _l("Project created"), _l("%(actor)s created the project %(object)s"))
+    register_audit_action("project.update", _l("Project changed"), _l("%(actor)s changed the project %(object)s"))

@@ -1,0 +1,42 @@
+"""What the booking area holds about a person, for the export of their data and for anonymising
+them (registered with :func:`accounts.services.register_personal_data` by :func:`booking.init_app`)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from booking.models import Booking, EquipmentReservation, Feed
+from samskap.extensions import db
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def export(user) -> dict:
+    """The user's bookings, equipment reservations and calendar feeds."""
+    bookings = db.session.scalars(sa.select(Booking).where(Booking.organiser_id == user.id)
+                                  .order_by(Booking.start)).all()
+    reservations = db.session.scalars(sa.select(EquipmentReservation).where(EquipmentReservation.user_id == user.id)
+                                      .order_by(EquipmentReservation.start)).all()
+    feeds = db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id)).all()
+    return {
+        "bookings": [{
+            "id": b.id, "space": b.space.name, "title": b.title, "description": b.description,
+            "purpose": b.purpose.value, "start": _iso(b.start), "end": _iso(b.end), "attendees": b.attendees,
+            "visibility": b.visibility.value, "status": b.status.value, "created_at": _iso(b.created_at),
+        } for b in bookings],
+        "equipment_reservations": [{
+            "id": r.id, "equipment": r.equipment_type.name, "quantity": r.quantity, "start": _iso(r.start),
+            "end": _iso(r.end), "status": r.status.value, "purpose": r.purpose,
+        } for r in reservations],
+        "calendar_feeds": [{"id": f.id, "scope": f.scope.value, "name": f.name, "created_at": _iso(f.created_at),
+                            "last_used_at": _iso(f.last_used_at), "revoked_at": _iso(f.revoked_at)} for f in feeds],
+    }
+
+
+def erase(user, now: datetime) -> None:
+    """Revoke the user's calendar feeds (their bookings stay, under the anonymised name)."""
+    for feed in db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id, Feed.revoked_at.is_(None))):
+        feed.revoked_at = now
