@@ -17,9 +17,8 @@ the reservation form's and the booking form's choices, the clause and the reserv
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from accounts.models import OrganisationKind, Role
@@ -168,8 +167,8 @@ def _space_paths(client, user, spaces) -> dict[str, dict]:
         except PermissionDenied:
             seen["book_space"][space.id] = False if space.active else "PermissionDenied on an inactive space"
         except ValidationFailed as exc:
-            seen["book_space"][space.id] = (False if not space.active and "space_id" in exc.details.get("fields", exc.details)
-                                            else f"ValidationFailed {exc.details}")
+            seen["book_space"][space.id] = (False if not space.active and "space_id" in exc.fields
+                                            else f"ValidationFailed {exc.fields}")
         finally:
             db.session.rollback()
     return seen
@@ -247,7 +246,8 @@ def _equipment_paths(client, user, types) -> dict[str, dict]:
         except PermissionDenied:
             seen["reserve_equipment"][etype.id] = False if etype.active else "PermissionDenied on an inactive type"
         except ValidationFailed as exc:
-            seen["reserve_equipment"][etype.id] = False if not etype.active else f"ValidationFailed {exc.details}"
+            seen["reserve_equipment"][etype.id] = (False if not etype.active and "equipment_id" in exc.fields
+                                                   else f"ValidationFailed {exc.fields}")
         finally:
             db.session.rollback()
     return seen
