@@ -7,7 +7,7 @@ objects) or their clauses (lists), so no two paths can disagree
 
 The rule, for spaces and equipment types alike:
 
-* Only signed-in people book, and only active spaces (types).
+* Only signed-in people with an active account book, and only active spaces (types).
 * Members and organisation contacts: their organisation's kind is one of the kinds the
   space (type) is open to (``bookable_by``).
 * Workshop staff and administrators book on behalf of any organisation, so they may book
