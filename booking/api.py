@@ -30,6 +30,7 @@ from samskap.idempotency import idempotent
 from samskap.openapi import error_responses, register_paths
 from samskap.timeutil import local_day_bounds, local_tz, parse_aware_iso, utcnow
 from spaces.models import Space
+from spaces.permissions import bookable_spaces_clause, can_book
 from spaces.services import visible_space
 
 api_bp = api_blueprint("booking_api", __name__)
@@ -363,7 +364,8 @@ def space_availability(space_id: int):
         raise NotFound(_("No such space."))
     start, end = _window()
     busy = [_busy_json(period) for period in services.busy_periods(space, start, end, current_user)]
-    return jsonify({"space_id": space.id, "start": iso(start), "end": iso(end), "busy": busy})
+    return jsonify({"space_id": space.id, "start": iso(start), "end": iso(end), "busy": busy,
+                    "bookable": can_book(current_user, space)})
 
 
 def _space_ids_arg() -> list[int] | None:
@@ -392,8 +394,11 @@ def availability():
     if space_ids is None:
         space_ids = list(db.session.scalars(sa.select(Space.id).where(Space.active.is_(True)).order_by(Space.id)))
     by_space = services.busy_periods_by_space(space_ids, start, end, current_user)
+    bookable = set(db.session.scalars(sa.select(Space.id).where(Space.id.in_(space_ids),
+                                                                bookable_spaces_clause(current_user))))
     return jsonify({"start": iso(start), "end": iso(end),
-                    "spaces": [{"space_id": space_id, "busy": [_busy_json(p) for p in by_space[space_id]]}
+                    "spaces": [{"space_id": space_id, "busy": [_busy_json(p) for p in by_space[space_id]],
+                                "bookable": space_id in bookable}
                                for space_id in space_ids]})
 
 
@@ -487,7 +492,8 @@ register_paths({
         "get": {"summary": "Busy periods (bookings, masked where private, and closures) of a space",
                 "parameters": [{"name": "space_id", "in": "path", "required": True, "schema": {"type": "integer"}},
                                *_WINDOW],
-                "responses": {"200": {"description": "{space_id, start, end, busy: [...]}"},
+                "responses": {"200": {"description": "{space_id, start, end, busy: [...], bookable}; bookable: "
+                                                     "may the caller book this space"},
                               **error_responses(401, 404, 422)}},
     },
     "/availability": {
@@ -501,7 +507,7 @@ register_paths({
                                     f"{MAX_AVAILABILITY_DAYS} days after start"},
                     {"name": "space_id", "in": "query", "schema": {"type": "array", "items": {"type": "integer"}},
                      "style": "form", "explode": True, "description": "only these spaces (may repeat)"}],
-                "responses": {"200": {"description": "{start, end, spaces: [{space_id, busy: [...]}]}"},
+                "responses": {"200": {"description": "{start, end, spaces: [{space_id, busy: [...], bookable}]}"},
                               **error_responses(401, 422)}},
     },
 })

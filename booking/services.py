@@ -51,6 +51,7 @@ from samskap.metrics import counts_bookings
 from samskap.timeutil import LocalTimeError, UTC, local_to_utc, local_tz, to_local, utcnow
 from spaces.hours import is_within_opening_hours
 from spaces.models import WEEKDAYS, Closure, Space
+from spaces.permissions import bookable_spaces_clause, can_book, open_to
 
 __all__ = [
     "BookingRequest", "BookingResult", "Recurrence", "approve_booking", "blocking_rows", "book_space", "busy_periods",
@@ -264,13 +265,12 @@ def _booking_project(project_id, organisation: Organisation):
 
 
 def _check_bookable_by(actor, space: Space, organisation: Organisation) -> None:
-    if organisation.kind.value in (space.bookable_by or []):
-        return
-    if can_book_for_other_organisations(actor):
+    if not can_book(actor, space):
+        raise PermissionDenied(_("%(space)s cannot be booked by your organisation.", space=space.name))
+    if not open_to(space, organisation):
         raise ValidationFailed({"organisation_id": _(
             "%(space)s cannot be booked for %(organisation)s: it is open to other kinds of organisation.",
             space=space.name, organisation=organisation.name)})
-    raise PermissionDenied(_("%(space)s cannot be booked by your organisation.", space=space.name))
 
 
 def _check_override(actor, requested: bool) -> bool:
@@ -1288,12 +1288,8 @@ def suggest_free_slots(space: Space, start: datetime, end: datetime, limit: int 
 
 
 def bookable_spaces(actor) -> list[Space]:
-    """Active spaces the actor may book (staff: all, since they book on behalf of anyone)."""
-    spaces = db.session.scalars(sa.select(Space).where(Space.active.is_(True)).order_by(Space.name))
-    if can_book_for_other_organisations(actor):
-        return list(spaces)
-    kind = actor.organisation.kind.value
-    return [space for space in spaces if kind in (space.bookable_by or [])]
+    """Spaces the actor may book (:func:`spaces.permissions.can_book`), by name."""
+    return list(db.session.scalars(sa.select(Space).where(bookable_spaces_clause(actor)).order_by(Space.name)))
 
 
 def free_spaces(actor, start: datetime, end: datetime, attendees: int = 1) -> list:

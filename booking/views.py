@@ -37,6 +37,7 @@ from samskap.timeutil import parse_aware_iso, to_local, utcnow
 from samskap.web import apply_errors, flash_success
 from spaces.models import EquipmentType, Space
 from spaces.models import SpaceKind
+from spaces.permissions import can_book, reservable_types_clause
 
 bookings_bp = Blueprint("bookings", __name__)
 
@@ -157,7 +158,7 @@ def week_view(space_id: int):
         today = _today()
         monday = today - timedelta(days=today.weekday())
     days, times, rows = grid.week_grid(space, monday, current_user, utcnow())
-    bookable = space in services.bookable_spaces(current_user)
+    bookable = can_book(current_user, space)
     week_year, week_number, _weekday = monday.isocalendar()
     today = _today()
     week_date = picked if picked is not None else (today if monday <= today < monday + timedelta(days=7) else monday)
@@ -361,14 +362,10 @@ def _space_choices(user, extra_id: int | None = None) -> list[tuple[int, str]]:
 
 
 def _reservable_equipment(user) -> list[EquipmentType]:
-    """Active equipment types the user's organisation kind may borrow (staff, who book on
-    behalf of others, see every active type; the service checks the chosen organisation)."""
-    types = db.session.scalars(
-        sa.select(EquipmentType).where(EquipmentType.active.is_(True)).order_by(EquipmentType.name)).all()
-    if can_book_for_other_organisations(user):
-        return list(types)
-    kind = user.organisation.kind.value
-    return [t for t in types if kind in (t.bookable_by or [])]
+    """Equipment types the user may reserve (staff: for any organisation; the service checks
+    the one chosen)."""
+    return list(db.session.scalars(
+        sa.select(EquipmentType).where(reservable_types_clause(user)).order_by(EquipmentType.name)))
 
 
 def _booking_form(user, data=None) -> BookingForm:

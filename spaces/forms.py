@@ -230,4 +230,4 @@ class SpaceFilterForm(FlaskForm):
 
     kind = SelectField(_l("Kind"), validate_choice=False)
     min_capacity = NumberText(_l("At least this many people"))
-    bookable_by_me = BooleanField(_l("Only spaces my organisation may book"))
+    bookable_by_me = BooleanField(_l("Only spaces I may book"))

@@ -28,6 +28,7 @@ from samskap.timeutil import utcnow
 from spaces.hours import parse_opening_hours
 from spaces.models import (Closure, EquipmentCategory, EquipmentType, EquipmentUnit, Space, SpaceKind,
                            UnitStatus)
+from spaces.permissions import bookable_spaces_clause
 
 NAME_MAX = 200
 SLUG_MAX = 100
@@ -375,12 +376,6 @@ def _flush_unique(message: str, field: str) -> None:
         raise
 
 
-def can_book_kind(space: Space, user) -> bool:
-    """Is the user's kind of organisation among those allowed to book ``space``?"""
-    org = getattr(user, "organisation", None)
-    return bool(org is not None and org.kind.value in (space.bookable_by or []))
-
-
 @dataclass
 class SpaceFilters:
     kind: str | None = None
@@ -399,10 +394,9 @@ def list_spaces(viewer, filters: SpaceFilters | None = None) -> list[Space]:
         query = query.join(SpaceKind, Space.kind_id == SpaceKind.id).where(SpaceKind.code == filters.kind)
     if filters.min_capacity:
         query = query.where(Space.capacity >= filters.min_capacity)
-    spaces = db.session.scalars(query).unique().all()
     if filters.bookable_by_me:
-        spaces = [s for s in spaces if can_book_kind(s, viewer)]  # JSON list: filtered here on every database
-    return spaces
+        query = query.where(bookable_spaces_clause(viewer))
+    return db.session.scalars(query).unique().all()
 
 
 def visible_space(viewer, *, space_id: int | None = None, slug: str | None = None) -> Space | None:

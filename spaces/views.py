@@ -27,6 +27,7 @@ from spaces.forms import (CATEGORY_LABELS, STATUS_LABELS, ClosureForm, Equipment
                           SpaceKindForm, UnitForm, UnitStatusForm)
 from spaces.hours import weekday_label
 from spaces.models import WEEKDAYS, Closure, EquipmentType, EquipmentUnit, Space, UnitStatus
+from spaces.permissions import can_book, can_reserve
 
 spaces_bp = Blueprint("spaces", __name__)
 catalogue_admin_bp = Blueprint("catalogue_admin", __name__, url_prefix="/admin")
@@ -73,7 +74,7 @@ def index():
         status = 400
     spaces = services.list_spaces(_actor(), filters) if status == 200 else []
     return render_template("spaces/list.html", form=form, spaces=spaces,
-                           bookable=lambda s: services.can_book_kind(s, current_user)), status
+                           bookable=lambda s: can_book(current_user, s)), status
 
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -118,7 +119,7 @@ def detail(slug: str):
         "spaces/detail.html", space=space, days=days, monday=monday, week=_iso_week(monday),
         previous_week=_iso_week(monday - timedelta(days=7)), next_week=_iso_week(monday + timedelta(days=7)),
         this_week=_iso_week(services.week_monday(to_local(utcnow()).date())), closures=closures,
-        bookable=services.can_book_kind(space, current_user), kind_name=space.kind.label(_locale()),
+        bookable=can_book(current_user, space), kind_name=space.kind.label(_locale()),
     )
 
 
@@ -141,7 +142,8 @@ def equipment_detail(type_id: int):
     units = [u for u in etype.units if u.status != UnitStatus.RETIRED or is_admin(current_user)]
     return render_template("spaces/equipment_detail.html", etype=etype, units=units,
                            counts=services.unit_counts([etype.id]).get(etype.id, services.UnitCounts()),
-                           allocations=usage.current_allocations(units))
+                           allocations=usage.current_allocations(units),
+                           reservable=can_reserve(current_user, etype))
 
 
 # --- administration: spaces and kinds ---------------------------------------------------------

@@ -60,7 +60,7 @@ def test_space_page_shows_rules_and_localised_opening_hours(client, auth):
     assert "<dt>Søndag</dt>" in page and "Stengt" in page
     assert "30 til 480 minutter" in page and "inntil 365 dager fram i tid" in page and "15 minutter" in page
     assert "Bookinger må godkjennes av verkstedets ansatte" in page
-    assert "din organisasjon kan booke" in page
+    assert "du kan booke" in page and "Book dette rommet" in page
 
 
 def test_week_at_a_glance_masks_other_organisations_private_bookings(client, auth):

@@ -39,6 +39,7 @@ from samskap.extensions import db
 from samskap.i18n import date_text, duration_text, local_datetime_text
 from samskap.timeutil import local_day_bounds, local_tz, utcnow
 from spaces.models import EquipmentType, EquipmentUnit, UnitStatus
+from spaces.permissions import can_reserve, open_to
 
 ALLOCATION_CONSTRAINT = "ex_equipment_allocations_no_overlap"
 # How often to look again for free units after a concurrent request took the chosen ones.
@@ -283,7 +284,7 @@ def reserve_equipment(actor, equipment_type_id, quantity, start, end, purpose: s
     org = _resolve_organisation(actor, organisation_id, booking, errors)
     if errors:
         raise ValidationFailed(errors)
-    if org.kind.value not in (etype.bookable_by or []):
+    if not (can_reserve(actor, etype) and open_to(etype, org)):
         raise PermissionDenied(_("Organisations of this kind cannot borrow %(type)s.", type=etype.name))
     if project_id is None and booking is not None:
         project_id = booking.project_id

@@ -26,6 +26,7 @@ from samskap.nav import register_nav
 from samskap.timeutil import local_to_utc, to_local, utcnow
 from samskap.web import apply_errors, flash_success, local_instant
 from spaces.models import EquipmentType
+from spaces.permissions import reservable_types_clause
 
 equipment_bp = Blueprint("equipment_reservations", __name__)
 
@@ -52,7 +53,7 @@ def _reservation_or_404(reservation_id: int):
 
 
 def _type_choices(user) -> list[tuple[int, str]]:
-    types = db.session.scalars(sa.select(EquipmentType).where(EquipmentType.active.is_(True))
+    types = db.session.scalars(sa.select(EquipmentType).where(reservable_types_clause(user))
                                .order_by(EquipmentType.name)).all()
     return [(t.id, t.name) for t in types]
 
