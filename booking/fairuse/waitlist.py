@@ -51,7 +51,8 @@ def join_waitlist(actor, space_id, start, end, *, auto_book: bool = False, title
     it), a closed one (409 ``closed``), a second open entry of the same person for an overlapping
     period (409 ``already_waiting``), more than :data:`MAX_OPEN_ENTRIES` open entries (409).
     """
-    from booking.services import _check_bookable_by, _period_problems, find_clashes
+    from booking.services.conflicts import find_clashes
+    from booking.services.rules import _check_bookable_by, _period_problems
 
     now = now or utcnow()
     errors: dict[str, str] = {}
@@ -144,7 +145,7 @@ def _held_by_others(space_id: int, start, end, user_id: int, now) -> bool:
 
 
 def _is_free(space: Space, entry: WaitlistEntry, now) -> bool:
-    from booking.services import _closures, find_conflicts
+    from booking.services.conflicts import _closures, find_conflicts
 
     blocked_until = entry.end + timedelta(minutes=space.buffer_minutes or 0)
     if find_conflicts(space.id, entry.start, blocked_until) or _closures(space.id, entry.start, entry.end):
