@@ -26,6 +26,7 @@ from samskap.database import is_unique_violation
 from samskap.errors import PermissionDenied, ValidationFailed
 from samskap.ids import parse_id
 from samskap.extensions import db
+from samskap.periods import overlaps, overlaps_clause
 from samskap.timeutil import local_day_bounds, to_local, utcnow
 from spaces.hours import open_intervals, parse_opening_hours
 from spaces.models import (Closure, EquipmentCategory, EquipmentType, EquipmentUnit, Space, SpaceKind,
@@ -467,7 +468,7 @@ def closures_between(space: Space, start: datetime, end: datetime) -> list[Closu
     return db.session.scalars(
         sa.select(Closure)
         .where(sa.or_(Closure.space_id == space.id, Closure.space_id.is_(None)),
-               Closure.start < end, start < Closure.end)
+               overlaps_clause(Closure.start, Closure.end, start, end))
         .order_by(Closure.start)
     ).all()
 
@@ -475,8 +476,8 @@ def closures_between(space: Space, start: datetime, end: datetime) -> list[Closu
 def bookings_in_closure(closure: Closure) -> list[Booking]:
     """Active (pending or confirmed) bookings that overlap the closure, for the admin to handle."""
     query = (sa.select(Booking)
-             .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < closure.end,
-                    closure.start < Booking.end)
+             .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                    overlaps_clause(Booking.start, Booking.end, closure.start, closure.end))
              .order_by(Booking.start))
     if closure.space_id is not None:
         query = query.where(Booking.space_id == closure.space_id)
@@ -534,7 +535,7 @@ def week_at_a_glance(viewer, space: Space, monday: date) -> list[GlanceDay]:
         day_start, day_end = local_day_bounds(day)
         glance = GlanceDay(day, [(to_local(s), to_local(e)) for s, e in open_intervals(space.opening_hours, day)])
         for start, end, what in spans:
-            if start < day_end and day_start < end:
+            if overlaps(start, end, day_start, day_end):
                 glance.periods.append(BusyPeriod(
                     start=to_local(max(start, day_start)), end=to_local(min(end, day_end)),
                     continues_before=start < day_start, continues_after=end > day_end, **what))

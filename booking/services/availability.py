@@ -13,6 +13,7 @@ from booking.permissions import can_book_for_other_organisations, can_view_detai
 from booking.services.conflicts import _closures, blocked_overlaps, find_conflicts
 from booking.services.rules import _period_problems
 from samskap.extensions import db
+from samskap.periods import overlaps, overlaps_clause
 from samskap.timeutil import utcnow
 from spaces.models import Closure, Space
 
@@ -78,7 +79,7 @@ def busy_periods_by_space(space_ids, start: datetime, end: datetime, viewer) -> 
             "start": row.start, "end": row.end, "blocked_until": row.blocked_until, "status": row.status.value,
             "booking_id": row.id if row.visible else None, "title": row.title if row.visible else busy,
             "kind": "booking"})
-    closures = sa.select(Closure).where(Closure.start < end, Closure.end > start).order_by(Closure.start)
+    closures = sa.select(Closure).where(overlaps_clause(Closure.start, Closure.end, start, end)).order_by(Closure.start)
     if len(space_ids) <= FEW_SPACES:
         closures = closures.where(sa.or_(Closure.space_id.is_(None), Closure.space_id.in_(space_ids)))
     for closure in db.session.scalars(closures):
@@ -97,9 +98,9 @@ def _is_free(space: Space, start: datetime, end: datetime, bookings, closures, n
     if _period_problems(space, start, end, now=now):
         return False
     blocked_until = end + timedelta(minutes=space.buffer_minutes or 0)
-    if any(c.start < end and start < c.end for c in closures):
+    if any(overlaps(c.start, c.end, start, end) for c in closures):
         return False
-    return not any(b.start < blocked_until and start < b.blocked_until for b in bookings)
+    return not any(overlaps(b.start, b.blocked_until, start, blocked_until) for b in bookings)
 
 
 def suggest_free_slots(space: Space, start: datetime, end: datetime, limit: int = 3) -> list[tuple]:
@@ -120,7 +121,7 @@ def suggest_free_slots(space: Space, start: datetime, end: datetime, limit: int 
             if candidate < now:
                 continue
             # Suggestions do not overlap each other, so they are real alternatives.
-            if any(candidate < e and s < candidate + length for s, e in found):
+            if any(overlaps(candidate, candidate + length, s, e) for s, e in found):
                 continue
             if _is_free(space, candidate, candidate + length, bookings, closures, now):
                 found.append((candidate, candidate + length))
@@ -150,7 +151,7 @@ def free_spaces(actor, start: datetime, end: datetime, attendees: int = 1) -> li
         sa.select(Booking).where(Booking.space_id.in_([s.id for s in spaces]),
                                  blocked_overlaps(start, end + longest_buffer))))
     closures = list(db.session.scalars(
-        sa.select(Closure).where(Closure.start < end, Closure.end > start)))
+        sa.select(Closure).where(overlaps_clause(Closure.start, Closure.end, start, end))))
     now = utcnow()
     return [space for space in spaces
             if _is_free(space, start, end, [b for b in bookings if b.space_id == space.id],
