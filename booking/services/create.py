@@ -28,6 +28,7 @@ from samskap.timeutil import local_tz, utcnow
 from spaces.hours import is_within_opening_hours
 from spaces.models import Space
 
+
 @dataclass
 class BookingRequest:
     space_id: int

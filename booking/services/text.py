@@ -9,6 +9,7 @@ from flask_babel import format_time
 from samskap.i18n import local_datetime_text
 from samskap.timeutil import UTC, local_tz
 
+
 def iso(value: datetime | None) -> str | None:
     """An instant as ISO 8601 in UTC with ``Z``."""
     if value is None:
