@@ -340,7 +340,7 @@ def _closures_by_space(period: Period) -> dict[int | None, list[tuple[datetime, 
 def _merged(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     merged: list[list[datetime]] = []
     for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
+        if merged and start <= merged[-1][1]:  # touching spans join too: a merge, not the overlap rule
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
