@@ -28,6 +28,7 @@ from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.idempotency import idempotent
 from samskap.openapi import error_responses, register_paths
+from samskap.periods import overlaps_clause
 from samskap.timeutil import local_day_bounds, local_tz, parse_aware_iso, utcnow
 from spaces.models import Space
 from spaces.permissions import bookable_spaces_clause, can_book
@@ -267,7 +268,8 @@ def list_bookings():
     if space_id is not None and (space_id > MAX_ID or db.session.get(Space, space_id) is None):
         raise ValidationFailed({"space_id": _("There is no space with id %(id)s.", id=space_id)})
     query = (sa.select(Booking, details_visible_clause(current_user).label("visible"))
-             .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < end, Booking.end > start)
+             .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                    overlaps_clause(Booking.start, Booking.end, start, end))
              .options(selectinload(Booking.organiser))
              .order_by(Booking.start, Booking.id)
              .limit(limit + 1))

@@ -12,6 +12,7 @@ from booking.models import ACTIVE_BOOKING_STATUSES, Booking, EquipmentAllocation
 from booking.permissions import can_view_details
 from booking.services import blocking_rows
 from samskap.extensions import db
+from samskap.periods import overlaps, overlaps_clause
 from samskap.timeutil import local_day_bounds, to_local, utcnow
 from spaces.hours import open_intervals
 from spaces.models import Closure, EquipmentUnit, Space
@@ -69,7 +70,7 @@ def week_at_a_glance(viewer, space: Space, monday: date) -> list[GlanceDay]:
         day_start, day_end = local_day_bounds(day)
         glance = GlanceDay(day, [(to_local(s), to_local(e)) for s, e in open_intervals(space.opening_hours, day)])
         for start, end, what in spans:
-            if start < day_end and day_start < end:
+            if overlaps(start, end, day_start, day_end):
                 glance.periods.append(BusyPeriod(
                     start=to_local(max(start, day_start)), end=to_local(min(end, day_end)),
                     continues_before=start < day_start, continues_after=end > day_end, **what))
@@ -83,8 +84,8 @@ def week_at_a_glance(viewer, space: Space, monday: date) -> list[GlanceDay]:
 def bookings_in_closure(closure: Closure) -> list[Booking]:
     """Active (pending or confirmed) bookings that overlap the closure, for the admin to handle."""
     query = (sa.select(Booking)
-             .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < closure.end,
-                    closure.start < Booking.end)
+             .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                    overlaps_clause(Booking.start, Booking.end, closure.start, closure.end))
              .order_by(Booking.start))
     if closure.space_id is not None:
         query = query.where(Booking.space_id == closure.space_id)

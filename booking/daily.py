@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from booking.models import (ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation, Purpose,
                             ReservationStatus, Visibility)
 from samskap.extensions import db
+from samskap.periods import overlaps_clause
 from samskap.timeutil import local_day_bounds
 
 UPCOMING_LIMIT = 5
@@ -59,13 +60,14 @@ def day_sheet(day: date, now: datetime) -> DaySheet:
     start, end = local_day_bounds(day)
     sheet = DaySheet(day)
     sheet.bookings = list(db.session.scalars(
-        sa.select(Booking).where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.start < end, Booking.end > start)
+        sa.select(Booking).where(Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                                 overlaps_clause(Booking.start, Booking.end, start, end))
         .order_by(Booking.start, Booking.space_id).limit(SHEET_LIMIT)))
     with_units = selectinload(EquipmentReservation.allocations)
     sheet.hand_out = list(db.session.scalars(
         sa.select(EquipmentReservation).options(with_units)
-        .where(EquipmentReservation.status == ReservationStatus.CONFIRMED, EquipmentReservation.start < end,
-               EquipmentReservation.end > start)
+        .where(EquipmentReservation.status == ReservationStatus.CONFIRMED,
+               overlaps_clause(EquipmentReservation.start, EquipmentReservation.end, start, end))
         .order_by(EquipmentReservation.start).limit(SHEET_LIMIT)))
     sheet.take_back = list(db.session.scalars(
         sa.select(EquipmentReservation).options(with_units)
@@ -91,5 +93,5 @@ def closures_during(booking: Booking) -> list:
     return list(db.session.scalars(
         sa.select(Closure)
         .where(sa.or_(Closure.space_id.is_(None), Closure.space_id == booking.space_id),
-               Closure.start < booking.end, Closure.end > booking.start)
+               overlaps_clause(Closure.start, Closure.end, booking.start, booking.end))
         .order_by(Closure.start)))

@@ -17,6 +17,7 @@ from booking.models import Booking, BookingStatus
 from booking.permissions import can_view_details
 from booking.services import blocked_overlaps
 from samskap.extensions import db
+from samskap.periods import overlaps, overlaps_clause
 from samskap.timeutil import LocalTimeError, local_day_bounds, local_to_utc, local_tz, to_local
 from spaces.hours import open_intervals
 from spaces.models import Closure, Space
@@ -68,10 +69,6 @@ class DayRow:
     cells: list[Cell] = field(default_factory=list)
 
 
-def _overlaps(start, end, other_start, other_end) -> bool:
-    return start < other_end and other_start < end
-
-
 def load_bookings(space_ids, start: datetime, end: datetime) -> list[Booking]:
     """Active bookings whose blocked period overlaps [start, end) in these spaces."""
     if not space_ids:
@@ -90,7 +87,7 @@ def load_closures(space_ids, start: datetime, end: datetime) -> list[Closure]:
     return list(db.session.scalars(
         sa.select(Closure)
         .where(sa.or_(Closure.space_id.is_(None), Closure.space_id.in_(list(space_ids) or [-1])),
-               Closure.start < end, Closure.end > start)
+               overlaps_clause(Closure.start, Closure.end, start, end))
     ))
 
 
@@ -168,16 +165,16 @@ def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: d
         return Cell("none", None, None, space=space, key=("none",))
     start, end = slot.start, slot.end
     for booking in bookings:
-        if booking.space_id == space.id and _overlaps(start, end, booking.start, booking.end):
+        if booking.space_id == space.id and overlaps(start, end, booking.start, booking.end):
             visible = can_view_details(viewer, booking)
             return Cell("booked", start, end, booking=booking, space=space,
                         label=booking.title if visible else "",
                         pending=booking.status == BookingStatus.PENDING, key=("booked", booking.id))
     for booking in bookings:
-        if booking.space_id == space.id and _overlaps(start, end, booking.end, booking.blocked_until):
+        if booking.space_id == space.id and overlaps(start, end, booking.end, booking.blocked_until):
             return Cell("buffer", start, end, space=space, key=("buffer", booking.id))
     for closure in closures:
-        if (closure.space_id in (None, space.id)) and _overlaps(start, end, closure.start, closure.end):
+        if (closure.space_id in (None, space.id)) and overlaps(start, end, closure.start, closure.end):
             return Cell("closure", start, end, space=space, label=closure.reason, key=("closure", closure.id))
     if opening is None:
         opening = _open(space, to_local(start).date())
@@ -191,7 +188,7 @@ def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: d
     # preparation time must end before the next booking starts: the service refuses it otherwise.
     blocked_until = cell.booking_end + timedelta(minutes=space.buffer_minutes or 0)
     for booking in bookings:
-        if booking.space_id == space.id and _overlaps(start, blocked_until, booking.start, booking.blocked_until):
+        if booking.space_id == space.id and overlaps(start, blocked_until, booking.start, booking.blocked_until):
             return Cell("gap", start, end, space=space, key=("gap", booking.id))
     return cell
 

@@ -58,6 +58,7 @@ def _register_audit_names():
 
     from booking.forms import PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS
     from booking.models import Booking, EquipmentReservation, Feed
+    from booking.services.text import _period_for_people
     from samskap.audit_text import ObjectRef, register_audit_object, register_audit_value
     from samskap.extensions import db
 
@@ -66,7 +67,7 @@ def _register_audit_names():
         for b in db.session.scalars(sa.select(Booking).where(Booking.id.in_(ids))):
             refs[b.id] = ObjectRef(b.title, url_for("bookings.booking_page", booking_id=b.id), {
                 "space": b.space.name, "organisation": b.organisation.name,
-                "when": services._period_for_people(b.start, b.end)})
+                "when": _period_for_people(b.start, b.end)})
         return refs
 
     def series(ids):

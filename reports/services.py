@@ -45,6 +45,7 @@ from reports.periods import Bucket, Period, check_bucket_count
 from reports.sql import bucket_table, clipped_seconds, epoch, epoch_seconds, greatest, least
 from samskap.errors import PermissionDenied, ValidationFailed
 from samskap.extensions import db
+from samskap.periods import overlaps_clause, ranges_overlap
 from samskap.timeutil import local_tz
 from spaces.hours import open_intervals
 from spaces.models import EquipmentType, EquipmentUnit, Space, UnitStatus
@@ -171,10 +172,9 @@ def active_between(start: datetime, end: datetime) -> list:
     these two statuses, written as literals so the planner can match the index's predicate): the
     database then reads the period's bookings only, not the whole history."""
     statuses = ", ".join(f"'{status.value}'" for status in ACTIVE_BOOKING_STATUSES)  # 'pending', 'confirmed'
-    conditions = [sa.text(f"bookings.status IN ({statuses})"), Booking.start < end, Booking.end > start]
+    conditions = [sa.text(f"bookings.status IN ({statuses})"), overlaps_clause(Booking.start, Booking.end, start, end)]
     if _postgresql():
-        conditions.append(sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.text("'[)'"))
-                          .op("&&")(sa.func.tstzrange(start, end, sa.text("'[)'"))))
+        conditions.append(ranges_overlap(Booking.start, Booking.blocked_until, start, end))
     return conditions
 
 
@@ -206,12 +206,11 @@ def _buckets_for(period: Period, grouping: str | None, scope: Scope):
 
 def _bucket_overlap(k, bounded: bool) -> list:
     """Join condition: the booking has time inside bucket ``k``."""
-    conditions = [Booking.start < k.c.end_at, Booking.end > k.c.start_at]
+    conditions = [overlaps_clause(Booking.start, Booking.end, k.c.start_at, k.c.end_at)]
     if bounded:
         conditions.append(Booking.start >= k.c.low_at)
     elif _postgresql():
-        conditions.append(sa.func.tstzrange(Booking.start, Booking.blocked_until, sa.text("'[)'"))
-                          .op("&&")(sa.func.tstzrange(k.c.start_at, k.c.end_at, sa.text("'[)'"))))
+        conditions.append(ranges_overlap(Booking.start, Booking.blocked_until, k.c.start_at, k.c.end_at))
     return conditions
 
 
@@ -333,7 +332,7 @@ def _closures_by_space(period: Period) -> dict[int | None, list[tuple[datetime, 
     found: dict[int | None, list] = defaultdict(list)
     for space_id, start, end in db.session.execute(
             sa.select(Closure.space_id, Closure.start, Closure.end)
-            .where(Closure.start < period.end, Closure.end > period.start)):
+            .where(overlaps_clause(Closure.start, Closure.end, period.start, period.end))):
         found[space_id].append((start, end))
     return found
 
@@ -341,7 +340,7 @@ def _closures_by_space(period: Period) -> dict[int | None, list[tuple[datetime, 
 def _merged(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     merged: list[list[datetime]] = []
     for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
+        if merged and start <= merged[-1][1]:  # touching spans join too: a merge, not the overlap rule
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
@@ -458,13 +457,13 @@ def _equipment_report(period: Period, grouping: str | None, scope: Scope) -> Rep
     buckets = period.buckets(grouping)
     k = bucket_table(buckets)
     r = EquipmentReservation
-    conditions = [r.status.in_(COUNTED_RESERVATIONS), r.start < period.end, r.end > period.start]
+    conditions = [r.status.in_(COUNTED_RESERVATIONS), overlaps_clause(r.start, r.end, period.start, period.end)]
     if scope.organisation_id is not None:
         conditions.append(r.organisation_id == scope.organisation_id)
     query = (sa.select(k.c.idx, EquipmentType.id, EquipmentType.name,
                        sa.func.sum(r.quantity * clipped_seconds(r.start, r.end, k)).label("seconds"),
                        sa.func.count())  # one row per (bucket, reservation)
-             .select_from(r).join(k, sa.and_(r.start < k.c.end_at, r.end > k.c.start_at))
+             .select_from(r).join(k, overlaps_clause(r.start, r.end, k.c.start_at, k.c.end_at))
              .join(EquipmentType, EquipmentType.id == r.equipment_type_id)
              .where(*conditions).group_by(k.c.idx, EquipmentType.id, EquipmentType.name))
     found = {}
@@ -501,7 +500,7 @@ def _sector_report(period: Period, grouping: str | None, scope: Scope) -> Report
         counted = counted.where(Booking.id.in_(sa.select(everyone.c.booking_id)
                                                .where(everyone.c.organisation_id == scope.organisation_id)))
     ses = counted.cte("sessions")
-    join_on = [ses.c.start < k.c.end_at, ses.c.end > k.c.start_at]
+    join_on = [overlaps_clause(ses.c.start, ses.c.end, k.c.start_at, k.c.end_at)]
     if bounded:
         join_on.append(ses.c.start >= k.c.low_at)
     # Each session in each bucket, with its seconds there: computed once, read by every part below
@@ -612,7 +611,7 @@ def heat_map(actor, period: Period, organisation_id: int | None = None) -> list[
     join_on = _bucket_overlap(k, bounded)
     query = (sa.select(k.c.idx, slots.c.o, sa.func.sum(greatest(least(end, slot_end) - greatest(start, slot_start), 0.0)))
              .select_from(Booking).join(k, sa.and_(*join_on))
-             .join(slots, sa.and_(slot_start < end, slot_end > start, slot_start < k.c.e))
+             .join(slots, sa.and_(overlaps_clause(slot_start, slot_end, start, end), slot_start < k.c.e))
              .where(*_counted_bookings(period, scope)).group_by(k.c.idx, slots.c.o))
     grid = [[0.0] * 24 for _ in range(7)]
     tz = local_tz()

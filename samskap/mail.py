@@ -201,7 +201,7 @@ def enqueue_notifications(items: list[dict]) -> int:
 
 def notification_rows(items: list[dict]) -> list[dict]:
     """The column values of the outbox rows :func:`enqueue_notifications` inserts for ``items``, every
-    column but the id (for a caller that writes them in its own statement: see booking/services.py)."""
+    column but the id (for a caller that writes them in its own statement: see booking/services/writes.py)."""
     now = utcnow()
     domain = _mail_domain()
     return [{

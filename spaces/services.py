@@ -24,6 +24,7 @@ from samskap.database import is_unique_violation
 from samskap.errors import PermissionDenied, ValidationFailed
 from samskap.ids import parse_id
 from samskap.extensions import db
+from samskap.periods import overlaps_clause
 from samskap.timeutil import utcnow
 from spaces.hours import parse_opening_hours
 from spaces.models import (Closure, EquipmentCategory, EquipmentType, EquipmentUnit, Space, SpaceKind,
@@ -459,7 +460,7 @@ def closures_between(space: Space, start: datetime, end: datetime) -> list[Closu
     return db.session.scalars(
         sa.select(Closure)
         .where(sa.or_(Closure.space_id == space.id, Closure.space_id.is_(None)),
-               Closure.start < end, start < Closure.end)
+               overlaps_clause(Closure.start, Closure.end, start, end))
         .order_by(Closure.start)
     ).all()
 

@@ -13,6 +13,10 @@ UTC = timezone.utc
 FROZEN_NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
+CLOCKED_MODULES = ("booking.services.writes", "booking.services.create", "booking.services.changes",
+                   "booking.services.availability")
+
+
 class Clock:
     def __init__(self, now: datetime):
         self.now = now
@@ -23,10 +27,20 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
-    """Freeze the booking services' idea of "now" (settable through ``clock.now``)."""
+    """Freeze the booking services' idea of "now" (settable through ``clock.now``): ``utcnow`` in
+    each module of :mod:`booking.services` that reads it."""
     frozen = Clock(FROZEN_NOW)
-    monkeypatch.setattr("booking.services.utcnow", frozen)
+    for module in CLOCKED_MODULES:
+        monkeypatch.setattr(f"{module}.utcnow", frozen)
     return frozen
+
+
+def miss_clashes_in_the_check(monkeypatch) -> None:
+    """Make the services' friendly clash check (and the list of clashes a refusal names) see
+    nothing, as when another request commits an overlapping booking between check and write:
+    only the database's exclusion constraint is left to refuse."""
+    for module in ("booking.services.create", "booking.services.writes"):
+        monkeypatch.setattr(f"{module}.find_clashes", lambda *args, **kwargs: [])
 
 
 def oslo(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:

@@ -13,7 +13,7 @@ from booking.models import ACTIVE_BOOKING_STATUSES, Booking
 from booking.services import book_space
 from samskap.errors import Conflict
 from samskap.extensions import db
-from tests.booking_helpers import clock, oslo, request_for  # noqa: F401 (clock is a fixture)
+from tests.booking_helpers import clock, miss_clashes_in_the_check, oslo, request_for  # noqa: F401 (clock is a fixture)
 from tests.conftest import BOTH, POSTGRES
 from tests.factories import make_space, make_user
 
@@ -100,7 +100,7 @@ def test_overlapping_but_different_periods_also_give_one_booking(app, backend, c
 def test_database_refuses_the_overlap_even_when_the_service_check_sees_nothing(app, backend, clock, monkeypatch):
     # Simulate every request passing the friendly check at the same moment: the exclusion
     # constraint alone must then refuse all but one, and each refusal is still a Conflict.
-    monkeypatch.setattr("booking.services.find_clashes", lambda *args, **kwargs: [])
+    miss_clashes_in_the_check(monkeypatch)
     user_ids, space_id = _setup(THREADS)
     outcomes = _race(app, backend, user_ids, space_id, [(oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10))])
     assert sorted(outcomes) == ["booked"] + ["conflict"] * (THREADS - 1), outcomes

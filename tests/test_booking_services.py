@@ -15,7 +15,7 @@ from samskap.audit import AuditEntry
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from spaces.models import Closure
-from tests.booking_helpers import UTC, clock, oslo, request_for  # noqa: F401 (clock is a fixture)
+from tests.booking_helpers import UTC, clock, miss_clashes_in_the_check, oslo, request_for  # noqa: F401 (clock is a fixture)
 from tests.conftest import BOTH, POSTGRES
 from tests.factories import make_org, make_space, make_user
 
@@ -473,7 +473,7 @@ def test_cancelled_booking_does_not_appear_busy(app, clock):
 def test_database_refusal_becomes_a_conflict_and_the_session_stays_usable(app, clock, monkeypatch):
     space, user = make_space(), en_user()
     book(user, space, oslo(2026, 3, 10, 9), oslo(2026, 3, 10, 10))
-    monkeypatch.setattr("booking.services.find_clashes", lambda *args, **kwargs: [])  # the check misses it
+    miss_clashes_in_the_check(monkeypatch)
     with pytest.raises(Conflict) as info:
         book_space(user, request_for(space, oslo(2026, 3, 10, 9, 30), oslo(2026, 3, 10, 10, 30)))
     assert "at the same moment" in info.value.message

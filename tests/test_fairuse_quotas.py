@@ -209,7 +209,7 @@ def test_a_booking_with_no_quota_costs_one_query_more(app, clock, monkeypatch):
     with_quotas = statements_for_a_booking(9)
     from booking.fairuse.rules import FairUseCheck
 
-    monkeypatch.setattr("booking.services._check_fair_use", lambda *args, **kwargs: FairUseCheck())
+    monkeypatch.setattr("booking.services.create._check_fair_use", lambda *args, **kwargs: FairUseCheck())
     without_quotas = statements_for_a_booking(11)
     assert with_quotas == without_quotas + 1
 

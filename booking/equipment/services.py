@@ -36,6 +36,7 @@ from samskap.database import is_collision, is_exclusion_violation
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.ids import parse_int32
 from samskap.extensions import db
+from samskap.periods import overlaps, overlaps_clause
 from samskap.i18n import date_text, duration_text, local_datetime_text
 from samskap.timeutil import local_day_bounds, local_tz, utcnow
 from spaces.models import EquipmentType, EquipmentUnit, UnitStatus
@@ -69,11 +70,6 @@ def format_local(value: datetime) -> str:
     return local_datetime_text(value, "medium")
 
 
-def overlaps(column_start, column_end, start: datetime, end: datetime):
-    """The one overlap predicate, half-open: periods that merely touch do not overlap."""
-    return sa.and_(column_start < end, start < column_end)
-
-
 # --- availability ------------------------------------------------------------------------
 
 def _units_out_on_overdue_loans(now: datetime):
@@ -100,7 +96,7 @@ def free_units(equipment_type_id: int, start: datetime, blocked_until: datetime,
     """Units of the type in service that no active allocation holds in ``[start, blocked_until)``."""
     busy = sa.select(EquipmentAllocation.unit_id).where(
         EquipmentAllocation.active.is_(True),
-        overlaps(EquipmentAllocation.start, EquipmentAllocation.blocked_until, start, blocked_until),
+        overlaps_clause(EquipmentAllocation.start, EquipmentAllocation.blocked_until, start, blocked_until),
     )
     query = _loanable_units_query(equipment_type_id, now or utcnow()).where(EquipmentUnit.id.not_in(busy))
     return list(db.session.scalars(query))
@@ -125,7 +121,7 @@ def earliest_free(equipment_type_id: int, quantity: int, start: datetime, blocke
     length = blocked_until - start
     for candidate in sorted({start} | {row.blocked_until for row in held}):
         window_end = candidate + length
-        busy = {row.unit_id for row in held if row.start < window_end and candidate < row.blocked_until}
+        busy = {row.unit_id for row in held if overlaps(row.start, row.blocked_until, candidate, window_end)}
         if len(unit_ids) - len(busy) >= quantity:
             return candidate
     return None  # not reached: after the last blocked period every unit in service is free
@@ -141,7 +137,7 @@ def _shortage(etype: EquipmentType, quantity: int, start: datetime, blocked_unti
         sa.select(EquipmentAllocation.start, EquipmentAllocation.blocked_until, EquipmentUnit.asset_tag)
         .join(EquipmentUnit, EquipmentUnit.id == EquipmentAllocation.unit_id)
         .where(EquipmentUnit.equipment_type_id == etype.id, EquipmentAllocation.active.is_(True),
-               overlaps(EquipmentAllocation.start, EquipmentAllocation.blocked_until, start, blocked_until))
+               overlaps_clause(EquipmentAllocation.start, EquipmentAllocation.blocked_until, start, blocked_until))
         .order_by(EquipmentAllocation.start, EquipmentUnit.asset_tag)
     ).all()
     if available_from is None:
@@ -586,7 +582,7 @@ def _hold_from_hand_out(reservation: EquipmentReservation, now: datetime) -> Non
         .join(EquipmentUnit, EquipmentUnit.id == EquipmentAllocation.unit_id)
         .where(EquipmentAllocation.active.is_(True), EquipmentAllocation.reservation_id != reservation.id,
                sa.or_(*(sa.and_(EquipmentAllocation.unit_id == a.unit_id,
-                                overlaps(EquipmentAllocation.start, EquipmentAllocation.blocked_until, now, a.start))
+                                overlaps_clause(EquipmentAllocation.start, EquipmentAllocation.blocked_until, now, a.start))
                         for a in early)))
         .order_by(EquipmentAllocation.blocked_until.desc(), EquipmentUnit.asset_tag)
     ).first()
@@ -775,7 +771,7 @@ def timeline(etype: EquipmentType, first_day: date, days: int = 28) -> tuple[lis
         .options(joinedload(EquipmentAllocation.reservation))  # each cell names its reservation
         .join(EquipmentUnit, EquipmentUnit.id == EquipmentAllocation.unit_id)
         .where(EquipmentUnit.equipment_type_id == etype.id, EquipmentAllocation.active.is_(True),
-               overlaps(EquipmentAllocation.start, EquipmentAllocation.blocked_until, window_start, window_end))
+               overlaps_clause(EquipmentAllocation.start, EquipmentAllocation.blocked_until, window_start, window_end))
         .order_by(EquipmentAllocation.start)
     ).all()
     by_unit: dict[int, list[EquipmentAllocation]] = {}
@@ -790,10 +786,10 @@ def timeline(etype: EquipmentType, first_day: date, days: int = 28) -> tuple[lis
             for allocation in by_unit.get(unit.id, []):
                 reservation = allocation.reservation
                 loan_end = reservation.returned_at or reservation.end
-                if allocation.start < day_end and day_start < min(loan_end, allocation.blocked_until):
+                if overlaps(allocation.start, min(loan_end, allocation.blocked_until), day_start, day_end):
                     cell = TimelineCell("reserved", reservation)
                     break
-                if allocation.start < day_end and day_start < allocation.blocked_until:
+                if overlaps(allocation.start, allocation.blocked_until, day_start, day_end):
                     cell = TimelineCell("cleaning", reservation)
             cells.append(cell)
         rows.append(TimelineRow(unit, cells))

@@ -34,6 +34,7 @@ from samskap import audit
 from samskap.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.ids import MAX_ID
+from samskap.periods import overlaps_clause
 from samskap.timeutil import UTC, local_tz
 from spaces.models import Space, SpaceKind
 
@@ -117,7 +118,7 @@ def _hours_used(quota: Quota, organisation_id: int, start: datetime, end: dateti
     """Hours booked per period (keyed by the period's start) between ``start`` and ``end``."""
     used: dict[datetime, Decimal] = {}
     rows = db.session.execute(sa.select(Booking.start, Booking.end).where(
-        _counted(quota, organisation_id, exclude_ids), Booking.start < end, Booking.end > start))
+        _counted(quota, organisation_id, exclude_ids), overlaps_clause(Booking.start, Booking.end, start, end)))
     for row_start, row_end in rows:
         for bucket_start, _bucket_end, hours in _pieces(quota.period, max(row_start, start), min(row_end, end)):
             used[bucket_start] = used.get(bucket_start, Decimal(0)) + hours

@@ -26,6 +26,7 @@ from booking.fairuse.quotas import QuotaCheck, enforce_quotas
 from samskap.errors import Conflict
 from samskap.extensions import db
 from samskap.i18n import local_datetime_text
+from samskap.periods import overlaps, overlaps_clause
 
 
 @dataclass
@@ -36,7 +37,7 @@ class FairUseCheck:
 
 def _holds(space_id: int, low: datetime, high: datetime, now: datetime):
     return sa.and_(WaitlistEntry.space_id == space_id, WaitlistEntry.status == WaitlistStatus.OFFERED,
-                   WaitlistEntry.hold_until > now, WaitlistEntry.start < high, WaitlistEntry.end > low)
+                   WaitlistEntry.hold_until > now, overlaps_clause(WaitlistEntry.start, WaitlistEntry.end, low, high))
 
 
 @functools.cache
@@ -49,8 +50,9 @@ def _fair_use_query():
         return sa.and_(WaitlistEntry.space_id == sa.bindparam("space_id"),
                        WaitlistEntry.status == WaitlistStatus.OFFERED,
                        WaitlistEntry.hold_until > sa.bindparam("now", type_=WaitlistEntry.hold_until.type),
-                       WaitlistEntry.start < sa.bindparam("high", type_=WaitlistEntry.start.type),
-                       WaitlistEntry.end > sa.bindparam("low", type_=WaitlistEntry.end.type))
+                       overlaps_clause(WaitlistEntry.start, WaitlistEntry.end,
+                                       sa.bindparam("low", type_=WaitlistEntry.end.type),
+                                       sa.bindparam("high", type_=WaitlistEntry.start.type)))
 
     others = (sa.select(sa.func.min(WaitlistEntry.hold_until))
               .where(holds(), WaitlistEntry.user_id != sa.bindparam("actor_id")).scalar_subquery())
@@ -93,7 +95,7 @@ def _refuse_held(actor, space, periods, now, low, high) -> None:
         _holds(space.id, low, high, now), WaitlistEntry.user_id != actor.id).order_by(WaitlistEntry.hold_until)))
     for start, end in periods:
         for hold in holds:
-            if hold.start < end and start < hold.end:
+            if overlaps(hold.start, hold.end, start, end):
                 raise Conflict(_("%(space)s is held until %(until)s for the first person on its waitlist; "
                                  "if they do not book it by then, it is free again.", space=space.name,
                                  until=local_datetime_text(hold.hold_until, "day")),

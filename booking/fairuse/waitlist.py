@@ -22,6 +22,7 @@ from samskap import audit
 from samskap.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
 from samskap.ids import MAX_ID
+from samskap.periods import overlaps, overlaps_clause
 from samskap.timeutil import UTC, utcnow
 from spaces.models import Space
 
@@ -51,7 +52,8 @@ def join_waitlist(actor, space_id, start, end, *, auto_book: bool = False, title
     it), a closed one (409 ``closed``), a second open entry of the same person for an overlapping
     period (409 ``already_waiting``), more than :data:`MAX_OPEN_ENTRIES` open entries (409).
     """
-    from booking.services import _check_bookable_by, _period_problems, find_clashes
+    from booking.services.conflicts import find_clashes
+    from booking.services.rules import _check_bookable_by, _period_problems
 
     now = now or utcnow()
     errors: dict[str, str] = {}
@@ -81,7 +83,7 @@ def join_waitlist(actor, space_id, start, end, *, auto_book: bool = False, title
     mine = list(db.session.scalars(sa.select(WaitlistEntry).where(
         WaitlistEntry.user_id == actor.id, WaitlistEntry.status.in_(OPEN_WAITLIST_STATUSES),
         WaitlistEntry.end > now)))
-    if any(e.space_id == space.id and e.start < end and start < e.end for e in mine):
+    if any(e.space_id == space.id and overlaps(e.start, e.end, start, end) for e in mine):
         raise Conflict(_("You are already on the waitlist for that time."), code="already_waiting")
     if len(mine) >= MAX_OPEN_ENTRIES:
         raise Conflict(_("You can wait for at most %(n)d times at once.", n=MAX_OPEN_ENTRIES), code="too_many")
@@ -99,7 +101,7 @@ def position(entry: WaitlistEntry) -> int:
     """1 for the first in line among the open entries overlapping this one."""
     ahead = db.session.scalar(sa.select(sa.func.count(WaitlistEntry.id)).where(
         WaitlistEntry.space_id == entry.space_id, WaitlistEntry.status.in_(OPEN_WAITLIST_STATUSES),
-        WaitlistEntry.start < entry.end, WaitlistEntry.end > entry.start,
+        overlaps_clause(WaitlistEntry.start, WaitlistEntry.end, entry.start, entry.end),
         sa.or_(WaitlistEntry.created_at < entry.created_at,
                sa.and_(WaitlistEntry.created_at == entry.created_at, WaitlistEntry.id < entry.id))))
     return (ahead or 0) + 1
@@ -139,12 +141,12 @@ def leave_waitlist(actor, entry: WaitlistEntry, *, now: datetime | None = None) 
 def _held_by_others(space_id: int, start, end, user_id: int, now) -> bool:
     return db.session.scalar(sa.select(sa.func.count(WaitlistEntry.id)).where(
         WaitlistEntry.space_id == space_id, WaitlistEntry.status == WaitlistStatus.OFFERED,
-        WaitlistEntry.hold_until > now, WaitlistEntry.start < end, WaitlistEntry.end > start,
+        WaitlistEntry.hold_until > now, overlaps_clause(WaitlistEntry.start, WaitlistEntry.end, start, end),
         WaitlistEntry.user_id != user_id)) > 0
 
 
 def _is_free(space: Space, entry: WaitlistEntry, now) -> bool:
-    from booking.services import _closures, find_conflicts
+    from booking.services.conflicts import _closures, find_conflicts
 
     blocked_until = entry.end + timedelta(minutes=space.buffer_minutes or 0)
     if find_conflicts(space.id, entry.start, blocked_until) or _closures(space.id, entry.start, entry.end):
@@ -159,7 +161,7 @@ def slot_freed(space: Space, start: datetime, end: datetime, *, now: datetime | 
     now = now or utcnow()
     waiting = list(db.session.scalars(sa.select(WaitlistEntry).where(
         WaitlistEntry.space_id == space.id, WaitlistEntry.status == WaitlistStatus.WAITING,
-        WaitlistEntry.start < end, WaitlistEntry.end > start, WaitlistEntry.end > now)
+        overlaps_clause(WaitlistEntry.start, WaitlistEntry.end, start, end), WaitlistEntry.end > now)
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)))
     served = []
     for entry in waiting:
@@ -215,7 +217,7 @@ def hold_taken_up(actor, bookings) -> None:
         for entry in db.session.scalars(sa.select(WaitlistEntry).where(
                 WaitlistEntry.user_id == actor.id, WaitlistEntry.space_id == booking.space_id,
                 WaitlistEntry.status == WaitlistStatus.OFFERED,
-                WaitlistEntry.start < booking.end, WaitlistEntry.end > booking.start)):
+                overlaps_clause(WaitlistEntry.start, WaitlistEntry.end, booking.start, booking.end))):
             entry.status = WaitlistStatus.BOOKED
             entry.booking_id = booking.id
             audit.record(actor, "waitlist.booked", entry, changes={"booking_id": [None, booking.id]})

@@ -127,7 +127,7 @@ def _to_approvers(pending: Pending, bookings: list[Booking], actor: User) -> Non
             "booking_ids": [booking.id], "method": None, "actor": actor.name, "site": _site_dict()})
 
 
-# --- on changes (called by booking/services.py inside the change's transaction) -------------------
+# --- on changes (called by booking/services/ inside the change's transaction) ---------------------
 
 def _made(actor: User, bookings: list[Booking], series) -> Pending:
     pending_booking = bookings[0].status == BookingStatus.PENDING
@@ -146,7 +146,7 @@ def booking_made(actor: User, bookings: list[Booking], series) -> None:
 
 def booking_made_rows(actor: User, booking: Booking) -> list[dict]:
     """The outbox rows :func:`booking_made` writes for one new booking, made BEFORE it is written, so
-    that the statement writing the booking writes them too (booking/services.py, on PostgreSQL: no
+    that the statement writing the booking writes them too (booking/services/writes.py, on PostgreSQL: no
     round trip of its own). The booking has no id yet: that statement puts the new id into
     ``payload["booking"]["id"]``, ``payload["booking_ids"]`` and ``reference``; every other value
     (its times, ``created_at`` and ``updated_at`` included) must already be what will be stored."""
