@@ -171,11 +171,14 @@ def week_view(space_id: int):
 
 @bookings_bp.get("/events")
 def events():
-    """Public events: reachable without signing in."""
+    """Public events: reachable without signing in; signed-in users also see the events open to
+    partners for registration (booking.registrations)."""
+    from booking.registrations.services import partners_event_ids
+
     now = utcnow()
     upcoming = db.session.scalars(
         sa.select(Booking)
-        .where(Booking.visibility == Visibility.PUBLIC,
+        .where(sa.or_(Booking.visibility == Visibility.PUBLIC, Booking.id.in_(partners_event_ids(current_user))),
                Booking.status.in_(ACTIVE_BOOKING_STATUSES),
                Booking.end > now)
         .order_by(Booking.start)

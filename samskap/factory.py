@@ -79,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
     import booking.models  # noqa: F401
     import booking.fairuse.models  # noqa: F401
     import booking.projects.models  # noqa: F401
+    import booking.registrations.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import samskap.idempotency  # noqa: F401
     import samskap.mail  # noqa: F401
@@ -135,6 +136,9 @@ def _register_blueprints(app: Flask) -> None:
     from booking.projects import init_app as init_projects
 
     init_projects(app)
+    from booking.registrations import init_app as init_registrations
+
+    init_registrations(app)
     import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
     from accounts.signin.views import init_app as init_signin
 
