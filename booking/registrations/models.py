@@ -39,7 +39,7 @@ class RegistrationSettings(db.Model):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
-    booking = relationship("Booking", lazy="joined")
+    booking = relationship("Booking")
 
     __table_args__ = (sa.CheckConstraint("capacity >= 1", name="capacity_positive"),)
 

@@ -215,6 +215,8 @@ def parse_registration(data: dict, actor=None, *, locale: str = "nb") -> Registr
         errors.setdefault("name", _("This text holds characters that cannot be stored."))
     if errors:
         raise ValidationFailed(errors)
+    if signed_in(actor) and getattr(actor, "locale", None) in LOCALES:
+        locale = actor.locale  # their emails in the language they chose
     return RegistrationInput(name=name.strip(), email=email, organisation=texts["organisation"],
                              needs=texts["needs"], locale=locale if locale in LOCALES else "nb")
 
@@ -347,7 +349,7 @@ def cancel(actor, registration: Registration, *, by_registrant: bool = False) ->
 def _locked_settings(booking_id: int) -> RegistrationSettings | None:
     """The settings row, locked until the end of the transaction (the capacity's one door)."""
     return db.session.scalar(sa.select(RegistrationSettings).where(RegistrationSettings.booking_id == booking_id)
-                             .with_for_update().execution_options(populate_existing=True))
+                             .with_for_update(of=RegistrationSettings).execution_options(populate_existing=True))
 
 
 def confirmed_count(booking_id: int) -> int:
