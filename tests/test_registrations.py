@@ -414,3 +414,22 @@ def test_the_organiser_opens_registration_marks_attendance_and_prints_the_sheet(
     assert sheet.index("Kari") < sheet.index("Ola")
     assert client.post(f"/bookings/{booking['id']}/registrations/{ids[0]}/cancel").status_code == 303
     assert db.session.get(Registration, ids[0]).status == RegistrationStatus.CANCELLED
+
+
+def test_a_repeating_booking_cannot_open_registration(client, world):
+    response = client.post("/api/v1/bookings", headers=world["headers"]["organiser"], json={
+        "space_id": world["space"].id, "title": "Ukentlig", "start": iso(START), "end": iso(END),
+        "visibility": "public", "recurrence": {"freq": "weekly", "count": 3},
+        "registration": {"capacity": 5, "closes_at": iso(CLOSES)}})
+    assert response.status_code == 422 and "registration" in response.json["error"]["details"]["fields"]
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
+
+
+def test_a_cancelled_registration_frees_the_address_and_the_registrant_page_is_not_cached(client, world):
+    event = make_event(client, world, capacity=1)
+    client.post(f"/api/v1/bookings/{event['id']}/registrations", json={"name": "Gjest", "email": "g@example.no"})
+    link = link_in(outbox("registration.confirm")[0])
+    assert client.get(link).headers["Cache-Control"] == "no-store"
+    assert client.post(link + "/cancel").status_code == 303
+    again = client.post(f"/api/v1/bookings/{event['id']}/registrations", json={"name": "Gjest", "email": "g@example.no"})
+    assert again.status_code == 201 and again.json["status"] == "pending_confirmation"

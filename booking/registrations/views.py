@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 
@@ -105,8 +105,11 @@ def _by_token(token: str):
 @registrations_bp.get("/events/registrations/<token>")
 def registrant_page(token: str):
     registration = _by_token(token)
-    return render_template("registrations/mine.html", registration=registration, booking=registration.booking,
-                           token=token, form=ConfirmForm(), settings=services.settings_of(registration.booking_id))
+    response = make_response(render_template("registrations/mine.html", registration=registration,
+                                             booking=registration.booking, token=token, form=ConfirmForm(),
+                                             settings=services.settings_of(registration.booking_id)))
+    response.headers["Cache-Control"] = "no-store"  # a personal page behind a secret link
+    return response
 
 
 @registrations_bp.post("/events/registrations/<token>/confirm")
