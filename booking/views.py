@@ -584,6 +584,9 @@ def edit_booking(booking_id: int):
         scope = form.scope.data if "scope" in form else "this"
         try:
             services.update_booking(current_user._get_current_object(), booking, changes, scope=scope)
+            from booking.registrations.services import check_still_valid
+
+            check_still_valid(booking)  # an event taking registrations stays visible, and ends after they close
         except Conflict as exc:
             db.session.rollback()
             form.form_errors.append(exc.message)

@@ -433,3 +433,19 @@ def test_a_cancelled_registration_frees_the_address_and_the_registrant_page_is_n
     assert client.post(link + "/cancel").status_code == 303
     again = client.post(f"/api/v1/bookings/{event['id']}/registrations", json={"name": "Gjest", "email": "g@example.no"})
     assert again.status_code == 201 and again.json["status"] == "pending_confirmation"
+
+
+def test_the_edit_page_cannot_make_an_event_with_registration_private(client, auth, world):
+    event = make_event(client, world, capacity=3)
+    auth.as_user(world["organiser"])
+    local = START.astimezone(__import__("samskap.timeutil", fromlist=["local_tz"]).local_tz())
+    local_end = END.astimezone(local.tzinfo)
+    response = client.post(f"/bookings/{event['id']}/edit", data={
+        "space": world["space"].id, "title": event["title"], "purpose": "event", "date": local.date().isoformat(),
+        "start_time": local.strftime("%H:%M"), "end_date": local_end.date().isoformat(),
+        "end_time": local_end.strftime("%H:%M"), "attendees": "1", "visibility": "private"},
+        headers={"Accept-Language": "en"})
+    assert response.status_code == 422, response.status_code
+    text = response.get_data(as_text=True)
+    assert "Anyone may register only for a public event" in text
+    assert db.session.get(Booking, event["id"]).visibility.value == "public"
