@@ -211,8 +211,9 @@ def parse_registration(data: dict, actor=None, *, locale: str = "nb") -> Registr
         elif len(value.strip()) > limit:
             errors[key] = _("This can be at most %(n)d characters long.", n=limit)
         texts[key] = value.strip() if isinstance(value, str) else ""
-    if any("\x00" in str(data.get(k) or "") for k in REGISTRATION_FIELDS if isinstance(data.get(k), str)):
-        errors.setdefault("name", _("This text holds characters that cannot be stored."))
+    for key in REGISTRATION_FIELDS:
+        if isinstance(data.get(key), str) and "\x00" in data[key]:
+            errors[key] = _("This text holds characters that cannot be stored.")
     if errors:
         raise ValidationFailed(errors)
     if signed_in(actor) and getattr(actor, "locale", None) in LOCALES:
