@@ -53,7 +53,9 @@ def _template_helpers():
     def registration_state(booking) -> dict:
         """For a booking's page: its registration, places left, and what the viewer may do."""
         state = services.open_events_for(current_user, [booking.id]).get(booking.id) or {}
-        state["may_manage"] = booking.is_active and services.may_manage_registrations(current_user, booking)
+        # A private booking takes no registrations: its page offers none.
+        state["may_manage"] = (booking.is_active and (bool(state) or booking.visibility != Visibility.PRIVATE)
+                               and services.may_manage_registrations(current_user, booking))
         return state
 
     return {"registration_state": registration_state, "registration_status_label": lambda s: STATUS_LABELS[s](),
