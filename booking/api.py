@@ -20,6 +20,7 @@ from booking import services
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking
 from booking.permissions import can_decide, can_manage, can_view_details, details_visible_clause
 from booking.recurrence import Recurrence
+from booking.registrations import api as registrations_api
 from booking.services import MAX_ID, BookingRequest, iso
 from samskap import idempotency
 from samskap.ids import parse_id
@@ -43,9 +44,9 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
                  "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
-                 "override_quota", "project_id")
+                 "override_quota", "project_id", "registration")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                 "override_opening_hours", "override_quota", "scope")
+                 "override_opening_hours", "override_quota", "scope", "registration")
 RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
 
 
@@ -283,13 +284,18 @@ def list_bookings():
 @api_bp.post("/bookings")
 @idempotent
 def create_booking():
-    booking_request = _parse_booking_request(json_body())
+    data = json_body()
+    booking_request = _parse_booking_request(data)
+    registration = registrations_api.parse_for_create(data, booking_request)  # 422 before anything is written
     result = services.book_space(current_user, booking_request)
+    if registration is not None:
+        registrations_api.apply(current_user, result.bookings[0], registration)
     # Serialised before the commit, while the flushed rows are still loaded: after it they would
     # be read back from the database only to be written out again.
     if result.series is None:
         booking = result.bookings[0]
-        response = jsonify(booking_json(booking))
+        response = jsonify({**booking_json(booking),
+                            **registrations_api.booking_registration_json(booking, opened=registration is not None)})
         response.headers["Location"] = url_for("booking_api.get_booking", booking_id=booking.id)
     else:
         response = jsonify({"series_id": result.series.id, "rrule": result.series.rrule,
@@ -304,7 +310,8 @@ def create_booking():
 
 @api_bp.get("/bookings/<int:booking_id>")
 def get_booking(booking_id: int):
-    return jsonify(booking_json(_visible_booking(booking_id)))
+    booking = _visible_booking(booking_id)
+    return jsonify({**booking_json(booking), **registrations_api.booking_registration_json(booking)})
 
 
 @api_bp.patch("/bookings/<int:booking_id>")
@@ -312,7 +319,8 @@ def update_booking(booking_id: int):
     booking = _manageable_booking(booking_id)
     data = json_body()
     errors = {key: _("Unknown field.") for key in data if key not in UPDATE_FIELDS}
-    changes = {key: value for key, value in data.items() if key in UPDATE_FIELDS and key != "scope"}
+    changes = {key: value for key, value in data.items() if key in UPDATE_FIELDS and key not in ("scope",
+                                                                                                "registration")}
     for name in ("start", "end"):
         if name in data:
             changes[name] = _parse_time(data, name, errors, required=True)
@@ -320,9 +328,16 @@ def update_booking(booking_id: int):
         _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     if errors:
         raise ValidationFailed(errors)
-    changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
+    registration = registrations_api.parse_for_update(data, booking)  # 422 before anything is written
+    if changes or "registration" not in data:
+        changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
+    else:
+        changed = [booking]
+    registrations_api.apply(current_user, booking, registration)
+    body = {**booking_json(booking), **registrations_api.booking_registration_json(booking),
+            "affected_ids": [b.id for b in changed]}
     db.session.commit()
-    return jsonify({**booking_json(booking), "affected_ids": [b.id for b in changed]})
+    return jsonify(body)
 
 
 @api_bp.post("/bookings/<int:booking_id>/cancel")
@@ -431,6 +446,7 @@ _BOOKING_BODY = {
         "project_id": {"type": "integer", "description": "a project whose partners include the booking's "
                                                          "organisation (422 otherwise); every partner's members "
                                                          "then see the booking in full"},
+        "registration": registrations_api.SETTINGS_SCHEMA,
         "recurrence": {"type": "object", "required": ["freq"], "properties": {
             "freq": {"type": "string", "enum": ["daily", "weekly", "monthly"]},
             "interval": {"type": "integer", "minimum": 1, "maximum": 52},
@@ -468,7 +484,7 @@ register_paths({
                   "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
                       **{k: v for k, v in _BOOKING_BODY["properties"].items()
                          if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
-                                  "space_id", "override_opening_hours", "override_quota")},
+                                  "space_id", "override_opening_hours", "override_quota", "registration")},
                       "scope": _SCOPE}}}}},
                   "responses": {"200": {"description": "The booking and affected_ids"},
                                 **error_responses(400, 401, 403, 404, 409, 422)}},

@@ -172,11 +172,14 @@ def week_view(space_id: int):
 
 @bookings_bp.get("/events")
 def events():
-    """Public events: reachable without signing in."""
+    """Public events: reachable without signing in; signed-in users also see the events open to
+    partners for registration (booking.registrations)."""
+    from booking.registrations.services import partners_event_ids
+
     now = utcnow()
     upcoming = db.session.scalars(
         sa.select(Booking)
-        .where(Booking.visibility == Visibility.PUBLIC,
+        .where(sa.or_(Booking.visibility == Visibility.PUBLIC, Booking.id.in_(partners_event_ids(current_user))),
                Booking.status.in_(ACTIVE_BOOKING_STATUSES),
                Booking.end > now)
         .order_by(Booking.start)
@@ -578,6 +581,9 @@ def edit_booking(booking_id: int):
         scope = form.scope.data if "scope" in form else "this"
         try:
             services.update_booking(current_user._get_current_object(), booking, changes, scope=scope)
+            from booking.registrations.services import check_still_valid
+
+            check_still_valid(booking)  # an event taking registrations stays visible, and ends after they close
         except Conflict as exc:
             db.session.rollback()
             form.form_errors.append(exc.message)

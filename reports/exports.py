@@ -1,7 +1,6 @@
 """A report as rows for people: JSON, CSV (UTF-8 with BOM, so Excel reads æøå right) and XLSX."""
 from __future__ import annotations
 
-import csv
 import io
 
 from flask_babel import gettext as _
@@ -62,13 +61,10 @@ def table(report: Report) -> tuple[list[str], list[list]]:
 
 
 def report_csv(report: Report) -> bytes:
+    from samskap.csvfile import csv_bytes  # formula-safe (labels are names people typed)
+
     names, rows = table(report)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(names)
-    for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes(names, rows)
 
 
 def report_xlsx(report: Report) -> bytes:

@@ -59,6 +59,7 @@ def base_config(instance_path: str) -> dict:
         "SAMSKAP_RESET_MIN_MS": _int("SAMSKAP_RESET_MIN_MS", 400),
         # Invitations one person may send (the members page and the API together).
         "SAMSKAP_INVITE_LIMIT": os.environ.get("SAMSKAP_INVITE_LIMIT", "50 per day"),
+        "SAMSKAP_REGISTRATION_LIMIT": os.environ.get("SAMSKAP_REGISTRATION_LIMIT", "10 per hour"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Redis down: every limit carries on counting in the process's memory (sign-in stays limited,

@@ -79,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
     import booking.models  # noqa: F401
     import booking.fairuse.models  # noqa: F401
     import booking.projects.models  # noqa: F401
+    import booking.registrations.models  # noqa: F401
     import samskap.audit  # noqa: F401
     import samskap.idempotency  # noqa: F401
     import samskap.mail  # noqa: F401
@@ -138,8 +139,10 @@ def _register_blueprints(app: Flask) -> None:
 
     init_projects(app)
     from booking import init_app as init_booking
+    from booking.registrations import init_app as init_registrations
 
     init_booking(app)  # what booking tells the lower areas (personal data, the catalogue's pages, demo data)
+    init_registrations(app)
     import booking.notifications.jobs  # noqa: F401 (registers the worker's scheduled notifications)
     from accounts.signin.views import init_app as init_signin
 

@@ -38,8 +38,9 @@ AREAS = {
     "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html", "templates/signin/**/*.txt"],
     "reports": ["reports/**/*.py", "templates/reports/**/*.html"],
     "projects": ["booking/projects/**/*.py"],
+    "registrations": ["booking/registrations/**/*.py", "templates/registrations/**/*.html"],
 }
-EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/", "booking/projects/")
+EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/", "booking/projects/", "booking/registrations/")
 # Files under another area's globs that belong to the notifications area.
 NOTIFICATION_FILES = ("samskap/mail.py", "samskap/worker.py", "accounts/outbox_views.py",
                       "templates/outbox/index.html", "templates/outbox/message.html")

@@ -204,6 +204,7 @@ def build_world() -> World:
     db.session.commit()
     ids["f_project"] = project.id
     foreign_booking("f_project_booking", visibility=Visibility.PRIVATE, project_id=project.id)
+    _registration_world(world, foreign_booking)
 
     for name in ("f_reservation", "f_reservation_cancel", "f_reservation_cancel_api"):
         ids[name] = _reserve(slots, outsider, etype)
@@ -225,6 +226,36 @@ def build_world() -> World:
     ids["f_token"] = token.id
     db.session.commit()
     return world
+
+
+def _registration_world(world: World, foreign_booking) -> None:
+    """The outsider's public event and partners-only event taking registrations (issue 18), with
+    registrations on the public one: one whose link ({registration_token}) the rows use, one for
+    attendance and one to cancel on each of the page and the API."""
+    import secrets
+
+    from booking.models import Booking
+    from booking.registrations.models import Audience, Registration, RegistrationSettings, RegistrationStatus
+    from booking.registrations.services import hash_token
+
+    ids = world.ids
+    foreign_booking("f_event", visibility=Visibility.PUBLIC)
+    foreign_booking("f_partners_event", visibility=Visibility.PARTNERS)
+    for name, audience in (("f_event", Audience.PUBLIC), ("f_partners_event", Audience.PARTNERS)):
+        booking = db.session.get(Booking, ids[name])
+        db.session.add(RegistrationSettings(booking_id=booking.id, capacity=50, audience=audience,
+                                            closes_at=booking.start - timedelta(minutes=30)))
+    for name in ("f_registration", "f_registration_attendance", "f_registration_cancel",
+                 "f_registration_cancel_api"):
+        secret = secrets.token_urlsafe(32)
+        registration = Registration(booking_id=ids["f_event"], name=f"Registrant {name}", email=f"{name}@example.test",
+                                    status=RegistrationStatus.CONFIRMED, token_hash=hash_token(secret),
+                                    queued_at=utcnow())
+        db.session.add(registration)
+        db.session.flush()
+        ids[name] = registration.id
+        world.secrets[name] = secret
+    db.session.commit()
 
 
 def seed_world_file(template: Path, target: Path, config: dict) -> World:
@@ -265,6 +296,7 @@ def names_for(world: World, role: str) -> dict:
     names = dict(world.ids)
     names.update({f"own_{name}": value for name, value in world.own[own_role].items()})
     names["feed_token"] = world.secrets["f_feed"]
+    names["registration_token"] = world.secrets["f_registration"]
     names["actor"] = role
     return names
 

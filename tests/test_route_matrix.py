@@ -113,6 +113,8 @@ RESERVE_FORM = lambda n: {  # noqa: E731
     "equipment_type": n["spare_etype"], "quantity": "1", "start_date": _day(500), "start_time": "09:00",
     "end_date": _day(501), "end_time": "09:00", "purpose": "Matrix"}
 
+REGISTRANT = lambda n: {"name": "Matrix Registrant", "email": f"matrix-{n['actor']}@example.test"}  # noqa: E731
+
 
 def api_booking(space_key: str, days: int, **extra):
     return lambda n: {"space_id": n[space_key], "title": "Matrix API booking", "start": _iso(days, 9),
@@ -663,6 +665,70 @@ ROUTES: dict[str, list[Case]] = {
         C("PATCH", "/api/v1/projects/{f_project}", ex(404, hospital=403, staff=200), json={"status": "active"}),
         C("PATCH", "/api/v1/projects/{f_project}", ex(404, hospital=403, staff=422), json={"status": "done"},
           note="invalid"),
+    ],
+    # events with registration (issue 18): anyone registers for a public event, signed-in users for a
+    # partners-only one; the organiser (here the outsider) and staff see, cancel and mark attendance
+    "registrations_api.register": [
+        C("POST", "/api/v1/bookings/{f_event}/registrations", ex(201, anon=201), json=REGISTRANT),
+        C("POST", "/api/v1/bookings/{f_partners_event}/registrations", ex(201, anon=404), json=REGISTRANT,
+          note="partners only"),
+        C("POST", "/api/v1/bookings/{f_private}/registrations", ex(404, anon=404), json=REGISTRANT,
+          note="takes no registrations"),
+        C("POST", "/api/v1/bookings/{f_event}/registrations", ex(422, anon=422), json={"name": "X", "email": "not an address"},
+          note="invalid"),
+    ],
+    "registrations_api.list_registrations": [
+        C("GET", "/api/v1/bookings/{f_event}/registrations", ex(403, staff=200)),
+        C("GET", "/api/v1/bookings/{f_event}/registrations?format=csv", ex(403, staff=200), note="csv"),
+        C("GET", "/api/v1/bookings/{f_private}/registrations", ex(404, staff=200), note="private booking"),
+        C("GET", "/api/v1/bookings/{own_booking}/registrations", SIGNED_IN, note="own booking"),
+    ],
+    "registrations_api.cancel_registration": [
+        C("POST", "/api/v1/bookings/{f_event}/registrations/{f_registration_cancel_api}/cancel", ex(403, staff=200)),
+        C("POST", "/api/v1/bookings/{own_booking}/registrations/{f_registration_cancel_api}/cancel", ex(404),
+          note="another booking's registration"),
+    ],
+    "registrations_api.mark_attendance": [
+        C("POST", "/api/v1/bookings/{f_event}/registrations/{f_registration_attendance}/attendance",
+          ex(403, staff=200), json={"attended": True}),
+        C("POST", "/api/v1/bookings/{f_event}/registrations/{f_registration_attendance}/attendance",
+          ex(403, staff=422), json={"attended": "yes"}, note="invalid"),
+    ],
+    "registrations.register": [
+        C("GET", "/events/{f_event}/register", EVERYONE),
+        C("GET", "/events/{f_partners_event}/register", ex(200, anon=404), note="partners only"),
+        C("POST", "/events/{f_event}/register", EVERYONE,
+          form=lambda n: {"name": "Matrix Registrant", "email": f"form-{n['actor']}@example.test"}),
+        C("POST", "/events/{f_event}/register", ex(422, anon=422), form={"name": ""}, note="invalid"),
+    ],
+    "registrations.registrant_page": [
+        C("GET", "/events/registrations/{registration_token}", EVERYONE),
+        C("GET", "/events/registrations/" + "x" * 43, ex(404, anon=404), note="unknown link"),
+    ],
+    "registrations.confirm": [C("POST", "/events/registrations/{registration_token}/confirm", ex(303, anon=303),
+                                note="already confirmed: no change")],
+    "registrations.cancel_own": [C("POST", "/events/registrations/{registration_token}/cancel", ex(303, anon=303))],
+    "registrations.settings_page": [
+        C("GET", "/bookings/{own_booking}/registration", SIGNED_IN),
+        C("GET", "/bookings/{f_event}/registration", ex(403, staff=200)),
+        C("GET", "/bookings/{f_private}/registration", ex(404, staff=200), note="private booking"),
+        C("POST", "/bookings/{own_booking_patch}/registration", ex(422), note="a private booking takes none",
+          form={"capacity": "5", "closes_date": _day(1), "closes_time": "08:00", "audience": "partners"}),
+    ],
+    "registrations.list_page": [
+        C("GET", "/bookings/{own_booking}/registrations", SIGNED_IN),
+        C("GET", "/bookings/{f_event}/registrations", ex(403, staff=200)),
+    ],
+    "registrations.sign_in_sheet": [
+        C("GET", "/bookings/{own_booking}/registrations/sheet", SIGNED_IN),
+        C("GET", "/bookings/{f_event}/registrations/sheet", ex(403, staff=200)),
+    ],
+    "registrations.attendance": [
+        C("POST", "/bookings/{f_event}/registrations/attendance", ex(403, staff=303),
+          form=lambda n: {"present": str(n["f_registration_attendance"])}),
+    ],
+    "registrations.cancel_registration": [
+        C("POST", "/bookings/{f_event}/registrations/{f_registration_cancel}/cancel", ex(403, staff=303)),
     ],
     # reports (issue 20): staff and administrators; an organisation's contacts for their own
     "reports.index": [

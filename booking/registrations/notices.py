@@ -1,0 +1,114 @@
+"""Registration messages: confirm by the link, your place (with the event's invitation), the
+waitlist, moved up from the waitlist, cancelled.
+
+As for booking messages (:mod:`booking.notifications.bookings`), the request records one outbox
+row with a snapshot of the event and the worker writes the text, the HTML and the calendar
+invitation at delivery, in the registrant's language. The invitation is the booking's own
+(the same UID and SEQUENCE as the calendar feeds), built by the same code, with the registrant
+as ATTENDEE.
+
+A link in a message carries the registrant's secret token (only its hash is stored): the
+messages sent when someone moves up from the waitlist make a new one, which replaces the old.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext as _
+
+from booking.notifications import Notice, Recipient
+from booking.notifications.bookings import BookingView, _facts, _greeting, _invitation, _site_dict, snapshot
+from samskap.mail import Rendered, enqueue_notifications, register_renderer
+
+RENDERER = "registration"
+
+
+def _send(registration, event: str, *, token: str | None = None, method: str | None = None) -> None:
+    from booking.registrations.services import hash_token
+
+    if token is None and event in ("promoted",):
+        token = secrets.token_urlsafe(32)
+        registration.token_hash = hash_token(token)
+    booking = registration.booking
+    payload = {"event": event, "booking": snapshot(booking), "booking_ids": [booking.id], "count": 1,
+               "method": method, "whole_series": False, "site": _site_dict(), "recipient_name": registration.name,
+               "attendee": {"email": registration.email, "name": registration.name},
+               "token": token}
+    enqueue_notifications([{"to": registration.email, "kind": f"registration.{event}", "renderer": RENDERER,
+                            "locale": registration.locale, "payload": payload,
+                            "reference": f"booking:{booking.id}"}])
+
+
+def confirm_link(registration, token: str) -> None:
+    _send(registration, "confirm", token=token)
+
+
+def placed(registration, token: str) -> None:
+    from booking.registrations.models import RegistrationStatus
+
+    if registration.status == RegistrationStatus.CONFIRMED:
+        _send(registration, "confirmed", token=token, method="REQUEST")
+    else:
+        _send(registration, "waitlisted", token=token)
+
+
+def promoted(registration) -> None:
+    _send(registration, "promoted", method="REQUEST")
+
+
+def cancelled(registration, *, had_place: bool, by_registrant: bool) -> None:
+    _send(registration, "cancelled_by_you" if by_registrant else "cancelled", method="CANCEL" if had_place else None)
+
+
+def _notice(event: str, booking: BookingView, payload: dict, base_url: str) -> Notice:
+    name = payload["recipient_name"]
+    facts = [fact for fact in _facts(booking) if fact[0] != _("Status")]
+    link = f"{base_url}/events/registrations/{payload['token']}" if payload.get("token") else None
+    manage = _("See or cancel your registration")
+    if event == "confirm":
+        return Notice(subject=_("Confirm your registration: %(title)s", title=booking.title),
+                      heading=_("Confirm your registration"),
+                      paragraphs=[_greeting(name), _("Someone (we hope you) registered this address for the event "
+                                                     "below. Open the link and confirm to take your place."),
+                                  _("If it was not you, do nothing: without confirmation the registration "
+                                    "holds no place.")],
+                      facts=facts, link=link, link_label=_("Confirm my registration"))
+    if event in ("confirmed", "promoted"):
+        paragraphs = [_greeting(name)]
+        if event == "promoted":
+            paragraphs.append(_("A place became free and it is yours: you have moved up from the waitlist."))
+        paragraphs.append(_("You have a place. The attached calendar invitation adds the event to your calendar."))
+        if event == "promoted":
+            paragraphs.append(_("The link below replaces the one in earlier emails."))
+        return Notice(subject=_("You have a place: %(title)s", title=booking.title),
+                      heading=_("Your place is confirmed"), paragraphs=paragraphs, facts=facts, link=link,
+                      link_label=manage)
+    if event == "waitlisted":
+        return Notice(subject=_("On the waitlist: %(title)s", title=booking.title),
+                      heading=_("You are on the waitlist"),
+                      paragraphs=[_greeting(name), _("The event is full. You are on the waitlist and will get an "
+                                                     "email at once if a place becomes free.")],
+                      facts=facts, link=link, link_label=manage)
+    if event in ("cancelled", "cancelled_by_you"):
+        text = (_("Your registration is cancelled, as you asked.") if event == "cancelled_by_you"
+                else _("The organiser has cancelled your registration."))
+        return Notice(subject=_("Registration cancelled: %(title)s", title=booking.title),
+                      heading=_("Your registration is cancelled"), paragraphs=[_greeting(name), text], facts=facts)
+    raise ValueError(f"unknown registration message {event!r}")
+
+
+@register_renderer(RENDERER)
+def render_registration_message(payload: dict, locale: str) -> Rendered:
+    """Write a registration message from its snapshot, in the registrant's language (the worker)."""
+    from booking.feeds.calendar import Site
+
+    booking = BookingView(payload["booking"])
+    place = Site(**payload["site"])
+    with force_locale(locale):
+        notice = _notice(payload["event"], booking, payload, place.base_url)
+        context = {"notice": notice, "recipient": Recipient("", payload["recipient_name"], locale),
+                   "site_name": current_app.config["SAMSKAP_SITE_NAME"]}
+        text = render_template("notifications/message.txt", **context)
+        html = render_template("notifications/message.html", **context)
+    return Rendered(notice.subject, text, html, _invitation(booking, payload, place))
