@@ -31,11 +31,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import format_time, gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 
 from accounts.models import Organisation
+from booking.labels import status_phrase
 from booking.notifications import bookings as notifications
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
 from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_override_opening_hours,
@@ -74,25 +74,6 @@ NUL = "\x00"
 AUDITED_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
                   "status", "sequence")
 
-STATUS_LABELS = {
-    BookingStatus.PENDING: _l("pending approval"),
-    BookingStatus.CONFIRMED: _l("confirmed"),
-    BookingStatus.REJECTED: _l("rejected"),
-    BookingStatus.CANCELLED: _l("cancelled"),
-    BookingStatus.NO_SHOW: _l("released (not checked in)"),
-}
-PURPOSE_LABELS = {
-    Purpose.MEETING: _l("Meeting"),
-    Purpose.CO_CREATION: _l("Co-creation workshop"),
-    Purpose.PILOT_TEST: _l("Pilot test"),
-    Purpose.TRAINING: _l("Training"),
-    Purpose.EVENT: _l("Event"),
-}
-VISIBILITY_LABELS = {
-    Visibility.PRIVATE: _l("Private (others see only “busy”)"),
-    Visibility.PARTNERS: _l("Shared with partners"),
-    Visibility.PUBLIC: _l("Public event"),
-}
 
 
 @dataclass
@@ -173,14 +154,14 @@ def _aware(value, name: str, errors: dict) -> datetime | None:
     return value.astimezone(UTC).replace(microsecond=0)
 
 
-def _enum(enum_cls, value, name: str, errors: dict, labels: dict):
+def _enum(enum_cls, value, name: str, errors: dict):
     if isinstance(value, enum_cls):
         return value
     try:
         return enum_cls(value.strip() if isinstance(value, str) else value)
     except ValueError:
         errors[name] = _("'%(value)s' is not a valid choice; choose one of: %(choices)s.", value=value,
-                         choices=", ".join(member.value for member in labels))
+                         choices=", ".join(member.value for member in enum_cls))
         return None
 
 
@@ -207,9 +188,9 @@ def _clean_details(values: dict, errors: dict) -> dict:
         else:
             clean["description"] = description.strip()
     if "purpose" in values:
-        clean["purpose"] = _enum(Purpose, values["purpose"], "purpose", errors, PURPOSE_LABELS)
+        clean["purpose"] = _enum(Purpose, values["purpose"], "purpose", errors)
     if "visibility" in values:
-        clean["visibility"] = _enum(Visibility, values["visibility"], "visibility", errors, VISIBILITY_LABELS)
+        clean["visibility"] = _enum(Visibility, values["visibility"], "visibility", errors)
     if "attendees" in values:
         attendees = values["attendees"]
         if not _is_int(attendees) or attendees < 1:
@@ -947,7 +928,7 @@ def _scope_targets(booking: Booking, scope: str) -> list[Booking]:
 
 def _not_active(booking: Booking) -> Conflict:
     return Conflict(_("This booking is %(status)s and can no longer be changed.",
-                      status=STATUS_LABELS[booking.status]), code="not_active")
+                      status=status_phrase(booking.status)), code="not_active")
 
 
 def _local_naive(value: datetime) -> datetime:
@@ -1164,7 +1145,7 @@ def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action:
     _require_decide(actor, booking)
     if booking.status != BookingStatus.PENDING:
         raise Conflict(_("Only pending bookings can be decided; this one is %(status)s.",
-                         status=STATUS_LABELS[booking.status]), code="not_pending")
+                         status=status_phrase(booking.status)), code="not_pending")
     booking.status = status
     booking.decided_by_id = actor.id
     booking.decided_at = utcnow()

@@ -18,6 +18,7 @@ from accounts.permissions import staff_required
 from booking.equipment import services
 from booking.equipment.forms import CheckInForm, NoteForm, ReasonForm, RejectForm, ReserveForm
 from booking.equipment.permissions import can_cancel, can_handle, can_view
+from booking.labels import reservation_status_label, unit_status_phrase
 from booking.models import ReservationStatus
 from samskap.ids import parse_id
 from samskap.errors import Conflict, DomainError, ValidationFailed
@@ -39,7 +40,7 @@ register_nav("equipment_reservations.desk", _l("Lending desk"), "staff", order=7
 
 @equipment_bp.context_processor
 def labels():
-    return {"status_label": services.display_status_label, "unit_status_label": services.unit_status_label,
+    return {"status_label": reservation_status_label, "unit_status_phrase": unit_status_phrase,
             "reservation_title": services.reservation_title}
 
 

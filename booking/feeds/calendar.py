@@ -37,7 +37,8 @@ from icalendar import (Calendar, Event, Timezone, TimezoneDaylight, TimezoneStan
 
 from booking.feeds.cache import BoundedCache
 from booking.feeds.services import FeedBooking, FeedContents, SeriesRows, ShownBooking, ShownReservation, Window
-from booking.models import Booking, BookingStatus, Purpose, ReservationStatus
+from booking.labels import PURPOSE_LABELS, label
+from booking.models import Booking, BookingStatus, ReservationStatus
 from samskap.timeutil import UTC
 
 PRODID = "-//Samskap//Samskap calendar feeds//EN"
@@ -46,13 +47,6 @@ REFRESH = timedelta(hours=1)
 MAX_SERIES_INSTANCES = 1000
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
-PURPOSE_LABELS = {
-    Purpose.MEETING: lambda: _("Meeting"),
-    Purpose.CO_CREATION: lambda: _("Co-creation workshop"),
-    Purpose.PILOT_TEST: lambda: _("Pilot test"),
-    Purpose.TRAINING: lambda: _("Training"),
-    Purpose.EVENT: lambda: _("Event"),
-}
 BOOKING_STATUS = {
     BookingStatus.PENDING: "TENTATIVE",
     BookingStatus.CONFIRMED: "CONFIRMED",
@@ -285,7 +279,7 @@ def _booking_fields(shown: ShownBooking, site: Site) -> dict:
     if booking.description:
         lines += [booking.description.strip(), ""]
     lines.append(_("Organisation: %(name)s", name=booking.organisation_name))
-    lines.append(_("Purpose: %(purpose)s", purpose=PURPOSE_LABELS[booking.purpose]()))
+    lines.append(_("Purpose: %(purpose)s", purpose=label(PURPOSE_LABELS, booking.purpose)))
     if booking.status == BookingStatus.PENDING:
         lines.append(_("Awaiting approval by the workshop."))
     elif booking.status == BookingStatus.CANCELLED:
