@@ -282,10 +282,10 @@ def _invitation(booking: BookingView, payload: dict, place) -> tuple:
 @register_renderer(RENDERER)
 def render_booking_message(payload: dict, locale: str) -> Rendered:
     """Write a booking message from its snapshot, in the recipient's language (the outbox worker)."""
-    from booking.feeds.calendar import Site
+    from booking.feeds.calendar import FeedOrigin
 
     booking = BookingView(payload["booking"])
-    place = Site(**payload["site"])
+    place = FeedOrigin(**payload["site"])
     with force_locale(locale):
         notice = _notice(payload["event"], booking, payload, place.base_url)
         context = {"notice": notice, "recipient": Recipient("", payload["recipient_name"], locale),

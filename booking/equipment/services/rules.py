@@ -108,6 +108,8 @@ def release_units(reservation: EquipmentReservation) -> None:
 
 
 def record_change(actor, action: str, reservation: EquipmentReservation, before: dict, summary: str | None = None):
+    """Write the audit record of a change to ``reservation`` (its fields now against the snapshot
+    ``before``), after raising its sequence so calendar clients take the new version."""
     reservation.sequence = (reservation.sequence or 0) + 1
     db.session.flush()
     audit.record(actor, action, reservation, changes=audit.diff(reservation, AUDIT_FIELDS, before),
