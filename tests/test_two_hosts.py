@@ -28,7 +28,7 @@ from samskap import create_app
 from samskap.extensions import db
 from samskap.timeutil import utcnow
 from tests.conftest import BASE_CONFIG, _migrate, _psycopg_url
-from tests.gunicorn_hosts import GunicornHost, RedisServer
+from tests.servers import GunicornServer, RedisServer
 
 PASSWORD = "two hosts, one database"
 METRICS_TOKEN = "two-hosts-metrics-token-0123456789"
@@ -93,7 +93,7 @@ def world(tmp_path_factory):
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = server_url.set(database=name).render_as_string(hide_password=False)
     redis_server = RedisServer(directory).start()
-    hosts: list[GunicornHost] = []
+    hosts: list[GunicornServer] = []
     try:
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
         _migrate(app)
@@ -103,8 +103,8 @@ def world(tmp_path_factory):
                "SAMSKAP_CACHE_URL": f"redis://127.0.0.1:{redis_server.port}/1",
                "SESSION_COOKIE_SECURE": "false", "SAMSKAP_BASE_URL": "http://samskap.test",
                "SAMSKAP_METRICS_TOKEN": METRICS_TOKEN}
-        hosts = [GunicornHost("a", {**env, "SAMSKAP_LOG_FORMAT": "json"}, directory),
-                 GunicornHost("b", {**env, "SAMSKAP_LOG_FORMAT": "text"}, directory)]
+        hosts = [GunicornServer({**env, "SAMSKAP_LOG_FORMAT": "json"}, directory, name="a"),
+                 GunicornServer({**env, "SAMSKAP_LOG_FORMAT": "text"}, directory, name="b")]
         for host in hosts:
             host.start()
         yield {"app": app, "a": hosts[0], "b": hosts[1], **seeded}
@@ -268,8 +268,8 @@ def test_no_log_line_of_either_host_holds_a_feed_token(world):
     import time
 
     time.sleep(0.5)  # let both hosts flush their logs
-    json_log = world["a"].log.read_text()
-    text_log = world["b"].log.read_text()
+    json_log = world["a"].output()
+    text_log = world["b"].output()
     for log in (json_log, text_log):
         assert token not in log and token[:20] not in log
     assert "/feeds/[token].ics" in text_log and "request_id=probe-42" in text_log
