@@ -13,7 +13,7 @@ Every value can be changed by environment variables (gunicorn reads ``GUNICORN_C
   stops accepting, finishes what it holds (``graceful_timeout``) and exits, while the master keeps
   the listening socket. ``preload_app``: the master loads the app once and workers fork from it in
   milliseconds; without it the old workers stop before the new ones have loaded the app, and
-  requests wait in the backlog meanwhile (8 s on a busy 2-core machine, measured). The price:
+  requests wait in the backlog meanwhile (seconds on a busy machine). The price:
   HUP reloads configuration and workers, not code; new code needs a rolling restart (README,
   "When something fails").
 * Logs: with ``SAMSKAP_LOG_FORMAT=json`` gunicorn's own messages are JSON lines too, and the

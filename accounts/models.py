@@ -22,14 +22,6 @@ class OrganisationKind(str, enum.Enum):
     HOST = "host"
 
 
-PARTNER_KINDS = (
-    OrganisationKind.MUNICIPALITY,
-    OrganisationKind.HOSPITAL,
-    OrganisationKind.COMPANY,
-    OrganisationKind.ACADEMIA,
-)
-
-
 class Role(str, enum.Enum):
     ADMIN = "admin"
     STAFF = "staff"

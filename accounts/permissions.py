@@ -1,8 +1,9 @@
-"""The one place that answers "may this actor do this?" for accounts-level actions.
+"""The one place that answers "may this actor do this?" for accounts-level actions: roles,
+managing an organisation and its members, seeing an organisation's bookings, and the view
+decorators built on them.
 
-Object-level rules live as ``can_<verb>(user)`` functions next to their models'
-packages and are registered here by name, so views, the API and feeds ask the
-same question the same way.
+Rules about other areas' objects live in those areas' own ``permissions.py`` (for example
+``booking/permissions.py``, ``booking/equipment/permissions.py``), which build on these.
 """
 from __future__ import annotations
 

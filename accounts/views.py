@@ -402,8 +402,6 @@ def anonymise_user(user_id: int):
 
 
 AUDIT_PAGE_SIZE = 50
-AUDIT_MAX_PAGE = 100_000  # keeps the offset inside what every database accepts
-AUDIT_FIRST_YEAR, AUDIT_LAST_YEAR = 2000, 2100
 
 
 @admin_bp.route("/audit")

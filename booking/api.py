@@ -1,4 +1,5 @@
-"""Bookings in the JSON API, exactly as DESIGN.md fixes them.
+"""Bookings in the JSON API, exactly as the published contract fixes them (README, "API";
+the spec at ``/api/v1/openapi.json``).
 
 Each handler parses and type-checks its input (422 with ``details.fields`` per bad
 field, 400 for a body that is not a JSON object), loads the booking scoped to what the

@@ -12,28 +12,10 @@ from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from booking.labels import PURPOSE_LABELS, VISIBILITY_LABELS
 from booking.models import Purpose, Visibility
 from samskap.web import local_instant
 
-PURPOSE_LABELS = {
-    Purpose.MEETING.value: _l("Meeting"),
-    Purpose.CO_CREATION.value: _l("Co-creation workshop"),
-    Purpose.PILOT_TEST.value: _l("Pilot test"),
-    Purpose.TRAINING.value: _l("Training"),
-    Purpose.EVENT.value: _l("Event"),
-}
-VISIBILITY_LABELS = {
-    Visibility.PRIVATE.value: _l("Private (others see only that the space is busy)"),
-    Visibility.PARTNERS.value: _l("Partners (signed-in partners see the details)"),
-    Visibility.PUBLIC.value: _l("Public event (listed on the public events page)"),
-}
-STATUS_LABELS = {
-    "pending": _l("Pending approval"),
-    "confirmed": _l("Confirmed"),
-    "rejected": _l("Rejected"),
-    "cancelled": _l("Cancelled"),
-    "no_show": _l("Released (not checked in)"),
-}
 WEEKDAY_CHOICES = [("MO", _l("Monday")), ("TU", _l("Tuesday")), ("WE", _l("Wednesday")), ("TH", _l("Thursday")),
                    ("FR", _l("Friday")), ("SA", _l("Saturday")), ("SU", _l("Sunday"))]
 SCOPE_CHOICES = [("this", _l("Only this occurrence")), ("following", _l("This and all following occurrences")),

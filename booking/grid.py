@@ -153,12 +153,12 @@ def week_cell(space: Space, day: date, minutes: int, bookings, closures, viewer,
     """The week grid's cell for one wall-clock time of one day (rows are wall-clock times)."""
     slots = wall_clock_slots(day, minutes)
     if not slots:
-        return classify(space, None, bookings, closures, viewer, now)
-    cells = [classify(space, slot, bookings, closures, viewer, now) for slot in slots]
+        return cell_for_slot(space, None, bookings, closures, viewer, now)
+    cells = [cell_for_slot(space, slot, bookings, closures, viewer, now) for slot in slots]
     return min(cells, key=lambda cell: _OCCUPIED_FIRST[cell.state])
 
 
-def classify(space: Space, slot: Slot | None, bookings, closures, viewer, now: datetime, opening=None) -> Cell:
+def cell_for_slot(space: Space, slot: Slot | None, bookings, closures, viewer, now: datetime, opening=None) -> Cell:
     """What one slot of one space shows. ``opening``: the space's open intervals on the slot's
     local day, when the caller has them already (they are worked out otherwise)."""
     if slot is None:
@@ -218,7 +218,7 @@ def _by_space(spaces, bookings, closures) -> dict[int, tuple[list, list]]:
     return grouped
 
 
-def merge(cells: list[Cell]) -> list[Cell]:
+def join_neighbouring_cells(cells: list[Cell]) -> list[Cell]:
     """Join neighbouring cells that show the same booking, closure or closed stretch."""
     merged: list[Cell] = []
     for cell in cells:
@@ -244,8 +244,8 @@ def day_grid(spaces: list[Space], day: date, viewer, now: datetime) -> tuple[lis
     for space in spaces:
         own_bookings, own_closures = grouped[space.id]
         opening = _open(space, day)
-        cells = [classify(space, slot, own_bookings, own_closures, viewer, now, opening) for slot in slots]
-        rows.append(DayRow(space, merge(cells)))
+        cells = [cell_for_slot(space, slot, own_bookings, own_closures, viewer, now, opening) for slot in slots]
+        rows.append(DayRow(space, join_neighbouring_cells(cells)))
     return slots, rows
 
 
@@ -267,7 +267,7 @@ def week_grid(space: Space, monday: date, viewer, now: datetime):
     columns = []
     for day in days:
         cells = [week_cell(space, day, m, bookings, closures, viewer, now) for m in minutes]
-        columns.append(merge(cells))
+        columns.append(join_neighbouring_cells(cells))
     rows: list[list] = [[None] * len(days) for _ in minutes]
     for col, cells in enumerate(columns):
         row = 0

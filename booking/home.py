@@ -14,6 +14,7 @@ from accounts.permissions import is_staff, staff_required
 from booking import daily, services
 from booking.equipment import services as equipment_services
 from booking.forms import LENGTH_CHOICES
+from booking.labels import reservation_status_label
 from booking.views import _date_arg, _today, bookings_bp
 from samskap.home import register_home_page
 from samskap.timeutil import utcnow
@@ -30,7 +31,7 @@ def member_home(user):
                            loans=daily.next_loans(user, now), spaces=spaces, today=_today(),
                            lengths=[c for c in LENGTH_CHOICES if c[0]],
                            reservation_title=equipment_services.reservation_title,
-                           loan_status=equipment_services.display_status_label)
+                           loan_status=reservation_status_label)
 
 
 register_home_page(member_home, order=50)
@@ -46,7 +47,7 @@ def day_sheet():
     return render_template("booking/day_sheet.html", sheet=sheet, day=day, today=_today(),
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
                            reservation_title=equipment_services.reservation_title,
-                           loan_status=equipment_services.display_status_label)
+                           loan_status=reservation_status_label)
 
 
 def _register_audit_names():
@@ -56,7 +57,7 @@ def _register_audit_names():
     from flask import url_for
     from sqlalchemy.orm import selectinload
 
-    from booking.forms import PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS
+    from booking.labels import PURPOSE_LABELS, VISIBILITY_LABELS, label, status_label
     from booking.models import Booking, EquipmentReservation, Feed
     from booking.services.text import _period_for_people
     from samskap.audit_text import ObjectRef, register_audit_object, register_audit_value
@@ -91,11 +92,11 @@ def _register_audit_names():
     register_audit_object("booking_series", series)
     register_audit_object("equipment_reservations", reservations)
     register_audit_object("feeds", feeds)
-    register_audit_value("status", lambda value: str(STATUS_LABELS[value]), object_type="bookings")
-    register_audit_value("status", lambda value: equipment_services.display_status_label(value),
+    register_audit_value("status", status_label, object_type="bookings")
+    register_audit_value("status", reservation_status_label,
                          object_type="equipment_reservations")
-    register_audit_value("purpose", lambda value: str(PURPOSE_LABELS[value]))
-    register_audit_value("visibility", lambda value: str(VISIBILITY_LABELS[value]))
+    register_audit_value("purpose", lambda value: label(PURPOSE_LABELS, value))
+    register_audit_value("visibility", lambda value: label(VISIBILITY_LABELS, value))
 
 
 _register_audit_names()

@@ -21,10 +21,10 @@ from booking import grid
 from booking import services
 from booking.equipment import permissions as equipment_permissions
 from booking.equipment import services as equipment_services
-from booking.forms import (LENGTH_CHOICES, PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS, ApproveForm, BookingForm,
-                           CancelForm,
-                           EditBookingForm, RejectForm, booking_form_with_equipment, equipment_fields,
+from booking.forms import (LENGTH_CHOICES, ApproveForm, BookingForm, CancelForm, EditBookingForm, RejectForm, booking_form_with_equipment, equipment_fields,
                            equipment_type_id, iso_week)
+from booking.labels import (PURPOSE_LABELS, VISIBILITY_LABELS, label, reservation_status_label,
+                            status_label)
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, EquipmentReservation, Visibility
 from booking.permissions import (can_book_for_other_organisations, can_decide, can_manage, can_view_details,
                                  details_visible_clause, manageable_clause)
@@ -120,9 +120,9 @@ def _kind_arg(kinds: list[SpaceKind]) -> SpaceKind | None:
 @bookings_bp.app_context_processor
 def booking_labels():
     return {
-        "purpose_label": lambda value: PURPOSE_LABELS.get(getattr(value, "value", value), value),
-        "visibility_label": lambda value: VISIBILITY_LABELS.get(getattr(value, "value", value), value),
-        "status_label": lambda value: STATUS_LABELS.get(getattr(value, "value", value), value),
+        "purpose_label": lambda value: label(PURPOSE_LABELS, value),
+        "visibility_label": lambda value: label(VISIBILITY_LABELS, value),
+        "status_label": status_label,
     }
 
 
@@ -257,7 +257,7 @@ def booking_page(booking_id: int):
 
     return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
                            closures=closures_during(booking),
-                           equipment_status_label=equipment_services.display_status_label,
+                           equipment_status_label=reservation_status_label,
                            may_manage=booking.is_active and can_manage(user, booking),
                            may_decide=booking.status == BookingStatus.PENDING and can_decide(user))
 

@@ -39,7 +39,7 @@ from flask_babel import gettext as _
 from accounts.forms import KIND_LABELS
 from accounts.models import Organisation, OrganisationKind
 from accounts.permissions import is_staff
-from booking.forms import PURPOSE_LABELS
+from booking.labels import PURPOSE_LABELS
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, EquipmentReservation, ReservationStatus
 from reports.periods import Bucket, Period, check_bucket_count
 from reports.sql import bucket_table, clipped_seconds, epoch, epoch_seconds, greatest, least

@@ -3,7 +3,7 @@
 Every API blueprint is made with :func:`api_blueprint`, which requires an
 authenticated caller (bearer token or browser session), checks CSRF on
 cookie-authenticated writes, applies the API rate limit and answers errors in
-the one JSON shape of DESIGN.md.
+the API's one JSON error shape (samskap/errors.py).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _api_key() -> str:
 
 def api_blueprint(name: str, import_name: str, *, public_endpoints: tuple[str, ...] = ()) -> Blueprint:
     bp = Blueprint(name, import_name, url_prefix=API_PREFIX)
-    csrf.exempt(bp)
+    csrf.exempt(bp)  # the API checks CSRF itself for cookie-authenticated writes (samskap/csrf.py)
     limiter.limit(_api_limit, key_func=_api_key, scope="api")(bp)
 
     @bp.before_request

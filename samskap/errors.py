@@ -1,7 +1,7 @@
 """Domain errors raised by services, and the one place that turns errors into responses.
 
-Pages get friendly HTML; everything under ``/api/`` gets the JSON error shape of
-DESIGN.md: ``{"error": {"code", "message", "details"}}``.
+Pages get friendly HTML; everything under ``/api/`` gets the API's one JSON error
+shape: ``{"error": {"code", "message", "details"}}``.
 """
 from __future__ import annotations
 

@@ -131,7 +131,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(equipment_api.api_bp)
     init_spaces(app)
     app.register_blueprint(bookings_bp)
-    csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(booking_api_bp)
     init_feeds(app)
     init_fairuse(app)

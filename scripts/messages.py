@@ -26,9 +26,9 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_ge
 AREAS = {
     "core": ["samskap/**/*.py", "accounts/**/*.py", "templates/*.html", "templates/errors/**/*.html",
              "templates/macros/**/*.html", "templates/accounts/**/*.html", "templates/admin/**/*.html"],
-    "spaces": ["spaces/**/*.py", "templates/spaces/**/*.html"],
+    "spaces": ["spaces/**/*.py", "templates/spaces/**/*.html", "templates/catalogue_admin/**/*.html"],
     "booking": ["booking/*.py", "templates/booking/**/*.html"],
-    "equipment": ["booking/equipment/**/*.py", "templates/equipment/**/*.html"],
+    "equipment": ["booking/equipment/**/*.py", "templates/equipment_reservations/**/*.html"],
     "feeds": ["booking/feeds/**/*.py", "templates/feeds/**/*.html"],
     "audit": ["audit/**/*.py", "templates/audit/**/*.html"],
     "fairuse": ["booking/fairuse/**/*.py", "templates/fairuse/**/*.html"],

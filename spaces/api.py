@@ -1,4 +1,4 @@
-"""Catalogue endpoints of the JSON API (DESIGN.md): spaces with their rules, equipment
+"""Catalogue endpoints of the JSON API (README, "API"): spaces with their rules, equipment
 types with unit counts; administrators create and change them through the same
 services as the browser pages."""
 from __future__ import annotations

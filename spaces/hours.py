@@ -1,6 +1,6 @@
 """Weekly opening hours: validation of the API/form shape and checks against them.
 
-Shape (DESIGN.md): ``{"mon": [["08:00", "16:00"]], ...}`` in local time, several
+Shape (the API's ``opening_hours``): ``{"mon": [["08:00", "16:00"]], ...}`` in local time, several
 intervals a day allowed, ``24:00`` allowed as an end, a missing day closed;
 ``None`` means open around the clock.
 """

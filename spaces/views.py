@@ -159,7 +159,7 @@ def _history(obj) -> list[AuditEntry]:
 @admin_required
 def spaces():
     all_spaces = services.list_spaces(_actor(), services.SpaceFilters(include_inactive=True))
-    return render_template("spaces/admin_spaces.html", spaces=all_spaces, kinds=services.space_kinds(),
+    return render_template("catalogue_admin/spaces.html", spaces=all_spaces, kinds=services.space_kinds(),
                            kind_form=SpaceKindForm(), confirm_form=ConfirmForm())
 
 
@@ -179,7 +179,7 @@ def new_space_kind():
             flash_success(_("The kind %(name)s is added.", name=kind.label(_locale())))
             return redirect(url_for("catalogue_admin.spaces"))
     all_spaces = services.list_spaces(_actor(), services.SpaceFilters(include_inactive=True))
-    return render_template("spaces/admin_spaces.html", spaces=all_spaces, kinds=services.space_kinds(),
+    return render_template("catalogue_admin/spaces.html", spaces=all_spaces, kinds=services.space_kinds(),
                            kind_form=form, confirm_form=ConfirmForm()), 400
 
 
@@ -221,7 +221,7 @@ def _space_form(space: Space | None):
             return redirect(url_for("catalogue_admin.spaces"))
     status = 400 if request.method == "POST" else 200
     history = _history(space) if space is not None and space.id else []
-    return render_template("spaces/admin_space_form.html", form=form, space=space, history=history,
+    return render_template("catalogue_admin/space_form.html", form=form, space=space, history=history,
                            confirm_form=ConfirmForm()), status
 
 
@@ -262,7 +262,7 @@ def _closure_choices():
 @admin_required
 def closures():
     include_past = request.args.get("past") == "1"
-    return render_template("spaces/admin_closures.html", closures=services.list_closures(include_past=include_past),
+    return render_template("catalogue_admin/closures.html", closures=services.list_closures(include_past=include_past),
                            include_past=include_past, confirm_form=ConfirmForm())
 
 
@@ -291,14 +291,14 @@ def new_closure():
             flash_success(_("The closure is saved."))
             return redirect(url_for("catalogue_admin.closure", closure_id=closure.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("spaces/admin_closure_form.html", form=form), status
+    return render_template("catalogue_admin/closure_form.html", form=form), status
 
 
 @catalogue_admin_bp.route("/closures/<int:closure_id>")
 @admin_required
 def closure(closure_id: int):
     item = db.get_or_404(Closure, closure_id)
-    return render_template("spaces/admin_closure.html", closure=item, bookings=usage.bookings_in_closure(item),
+    return render_template("catalogue_admin/closure.html", closure=item, bookings=usage.bookings_in_closure(item),
                            confirm_form=ConfirmForm())
 
 
@@ -320,7 +320,7 @@ def delete_closure(closure_id: int):
 @admin_required
 def equipment_types():
     types = services.list_equipment_types(_actor(), include_inactive=True)
-    return render_template("spaces/admin_equipment.html", types=types,
+    return render_template("catalogue_admin/equipment.html", types=types,
                            counts=services.unit_counts(t.id for t in types), empty=services.UnitCounts())
 
 
@@ -360,7 +360,7 @@ def _equipment_type_form(etype: EquipmentType | None):
             flash_success(_("%(name)s is saved.", name=etype.name))
             return redirect(url_for("catalogue_admin.equipment_type", type_id=etype.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("spaces/admin_equipment_form.html", form=form, etype=etype,
+    return render_template("catalogue_admin/equipment_form.html", form=form, etype=etype,
                            history=_history(etype) if etype is not None and etype.id else []), status
 
 
@@ -368,7 +368,7 @@ def _equipment_type_form(etype: EquipmentType | None):
 @admin_required
 def equipment_type(type_id: int):
     etype = db.get_or_404(EquipmentType, type_id)
-    return render_template("spaces/admin_equipment_type.html", etype=etype, units=etype.units,
+    return render_template("catalogue_admin/equipment_type.html", etype=etype, units=etype.units,
                            allocations=usage.current_allocations(etype.units), confirm_form=ConfirmForm())
 
 
@@ -414,7 +414,7 @@ def _unit_form(etype: EquipmentType, unit: EquipmentUnit | None):
             flash_success(_("Unit %(tag)s is saved.", tag=unit.asset_tag))
             return redirect(url_for("catalogue_admin.equipment_type", type_id=etype.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("spaces/admin_unit_form.html", form=form, etype=etype, unit=unit,
+    return render_template("catalogue_admin/unit_form.html", form=form, etype=etype, unit=unit,
                            history=_history(unit) if unit is not None and unit.id else []), status
 
 
@@ -446,7 +446,7 @@ def unit_status(unit_id: int, action: str):
             flash_success(str(done) % {"tag": unit.asset_tag})
             return redirect(url_for("catalogue_admin.equipment_type", type_id=unit.equipment_type_id))
     status = 400 if request.method == "POST" else 200
-    return render_template("spaces/admin_unit_status.html", form=form, unit=unit, action=action,
+    return render_template("catalogue_admin/unit_status.html", form=form, unit=unit, action=action,
                            title=str(title) % {"tag": unit.asset_tag},
                            allocations=usage.coming_allocations(unit)), status
 

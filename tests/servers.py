@@ -5,27 +5,35 @@
   skipped (failed with ``CI=true``) when PostgreSQL is not reachable.
 * ``self_signed_certificate(directory)``: a certificate and key for 127.0.0.1/localhost.
 * ``production_env(...)``: the environment of a production install (no debug, SECRET_KEY set).
-* ``running_gunicorn(env, ...)``: gunicorn serving ``app:create_app()`` as the README runs it, over
-  HTTPS when given a certificate; yields a :class:`GunicornServer` with its base URL and stops it
-  cleanly (SIGTERM, then SIGKILL after a grace period) when the block ends.
+* ``server_env(database_url, ...)``: the same for a plain-HTTP server behind a test's own "proxy"
+  (cookies without Secure, no HSTS).
+* :class:`GunicornServer`: gunicorn serving the app with the production configuration
+  (``gunicorn.conf.py``) and the environment given, over HTTPS when given a certificate, on a port
+  the system chooses; ``start()`` waits until ``/healthz`` answers, ``stop()`` ends it (SIGTERM, then
+  SIGKILL after a grace period), ``reload()`` sends HUP. Also a context manager.
+* :class:`RedisServer`: a ``redis-server`` of the test's own on a free port, without persistence,
+  stoppable and startable again on the same port.
+
+Every wait is bounded, and every process is stopped by its own id.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.client
 import ipaddress
+import json
 import os
+import re
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -99,11 +107,16 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def _clean_environment() -> dict:
+    """This process's environment without the app's own settings (the test runner's must not leak)."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith(("FLASK_", "SAMSKAP_", "RATELIMIT_", "SESSION_COOKIE", "PROMETHEUS_"))}
+
+
 def production_env(database_url: str, instance: Path, **extra: str) -> dict:
     """The environment of a production install: no debug, a real SECRET_KEY, Secure cookies and
     HSTS on (their defaults), no proxy in front unless ``extra`` says so."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("FLASK_", "SAMSKAP_", "RATELIMIT_", "SESSION_COOKIE"))}
+    env = _clean_environment()
     env.update({
         "DATABASE_URL": database_url,
         "SECRET_KEY": secrets.token_hex(32),
@@ -123,63 +136,192 @@ def flask_cli(env: dict, *args: str, input: str | None = None) -> str:
     return result.stdout
 
 
-@dataclass
-class GunicornServer:
-    url: str
-    log_path: Path
-    process: subprocess.Popen
+def server_env(database_url: str, **extra) -> dict:
+    """Production-like settings for a plain-HTTP server (not TESTING: errors are answered as a person
+    would see them); one fixed SECRET_KEY, so that several servers of one test share sessions."""
+    instance = Path(extra.pop("SAMSKAP_INSTANCE_PATH"))
+    return production_env(database_url, instance, SECRET_KEY="fault-test-secret-key-not-for-production",
+                          SESSION_COOKIE_SECURE="false", SAMSKAP_HSTS="false",
+                          RATELIMIT_STORAGE_URI=extra.pop("RATELIMIT_STORAGE_URI", "memory://"), **extra)
 
-    def log_tail(self, lines: int = 40) -> str:
+
+def require_program(name: str) -> str:
+    """The program's path; the test is skipped without it (failed with ``CI=true``)."""
+    from tests.conftest import IN_CI
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian: apt-get install {name})"
+        if IN_CI:
+            pytest.fail(f"CI=true requires {name}: {message}", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} not ready within {timeout:.0f} s")
+
+
+def _stop(process: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM, and SIGKILL when the process has not exited ``timeout`` seconds later."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+class RedisServer:
+    """``redis-server`` on a free port of 127.0.0.1 without persistence; ``stop()`` and ``start()``
+    again keep the port (set ``port`` before ``start()`` to choose another)."""
+
+    def __init__(self, directory: Path):
+        self.program = require_program("redis-server")
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {self.process.returncode}")
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self) -> "RedisServer":
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [self.program, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory), "--logfile", str(self.directory / f"redis-{self.port}.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait(self._answers, 10, "redis-server")
+        return self
+
+    def stop(self) -> None:
+        _stop(self.process, timeout=10)
+        self.process = None
+
+
+class GunicornServer:
+    """gunicorn serving the app as production runs it (``gunicorn -c gunicorn.conf.py``), with
+    ``env`` added to a clean environment, on a port of 127.0.0.1 the system chooses (read from
+    gunicorn's log, so two servers never race for one), over HTTPS with ``certfile``/``keyfile``.
+    Each instance has its own metrics directory and log file in ``directory``."""
+
+    def __init__(self, env: dict, directory: Path, *, name: str = "gunicorn", workers: int = 2, threads: int = 4,
+                 certfile: Path | None = None, keyfile: Path | None = None, app: str = "app:app"):
+        self.env, self.directory, self.name = env, directory, name
+        self.workers, self.threads = workers, threads
+        self.certfile, self.keyfile, self.app = certfile, keyfile, app
+        self.log_path = directory / f"{name}.log"
+        self.port: int | None = None
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.certfile else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> "GunicornServer":
+        self.directory.mkdir(parents=True, exist_ok=True)
+        metrics = self.directory / f"metrics-{self.name}"
+        metrics.mkdir(exist_ok=True)
+        env = {**_clean_environment(), **self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+               "WEB_CONCURRENCY": str(self.workers), "SAMSKAP_THREADS": str(self.threads),
+               "SAMSKAP_BIND": "127.0.0.1:0", "PYTHONUNBUFFERED": "1"}
+        command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+        if self.certfile:
+            command += ["--certfile", str(self.certfile), "--keyfile", str(self.keyfile)]
+        self.port = None
+        self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([*command, self.app], cwd=ROOT, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        try:
+            _wait(self._listening, timeout, f"gunicorn {self.name}")
+            _wait(self._healthy, timeout, f"gunicorn {self.name}'s workers")
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}:\n{self.log_tail()}") from None
+        return self
+
+    def _listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn {self.name} exited with {self.process.returncode}")
+        match = re.search(r"Listening at: https?://127\.0\.0\.1:(\d+)", self.output()[self._log_from:])
+        if match:
+            self.port = int(match.group(1))
+        return self.port is not None
+
+    def _healthy(self) -> bool:
+        try:
+            return self.request("GET", "/healthz", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def output(self) -> str:
+        """Everything gunicorn and the app wrote, over every start of this server."""
+        try:
+            return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
 
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])
 
-def _wait_until_healthy(server: GunicornServer, timeout: float) -> None:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # our own throwaway certificate
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.process.returncode}:\n{server.log_tail()}")
+    def request(self, method: str, path: str, *, body=None, headers: dict | None = None,
+                timeout: float = 30) -> tuple[int, dict, bytes]:
+        """One request on a connection of its own (as a client behind a proxy sees it); ``body`` is
+        sent as JSON."""
+        if self.certfile:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE  # our own throwaway certificate
+            connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=context)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            with urllib.request.urlopen(server.url + "/healthz", timeout=2, context=context) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError) as exc:
-            last_error = exc
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s ({last_error}):\n"
-                       f"{server.log_tail()}")
+            payload = json.dumps(body).encode() if body is not None else None
+            all_headers = {"Connection": "close", **(headers or {})}
+            if payload is not None:
+                all_headers.setdefault("Content-Type", "application/json")
+            connection.request(method, path, body=payload, headers=all_headers)
+            response = connection.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            connection.close()
 
+    def workers_until_stopped(self) -> tuple[list[int], list[int]]:
+        """(workers started, workers that left) before the master was told to stop, from its log."""
+        log = self.output().split("Handling signal: term")[0]
+        return ([int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log)],
+                [int(pid) for pid in re.findall(r"Worker exiting \(pid: (\d+)\)", log)])
 
-@contextlib.contextmanager
-def running_gunicorn(env: dict, log_dir: Path, *, certfile: Path | None = None, keyfile: Path | None = None,
-                     workers: int = 1, threads: int = 4, app: str = "app:create_app()",
-                     timeout: float = 60.0) -> Iterator[GunicornServer]:
-    """gunicorn on a free port of 127.0.0.1 (HTTPS with ``certfile``/``keyfile``), stopped at the end."""
-    port = free_port()
-    scheme = "https" if certfile else "http"
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    command = [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-               "--access-logfile", "-", "--log-level", "warning", "--graceful-timeout", "5"]
-    if certfile:
-        command += ["--certfile", str(certfile), "--keyfile", str(keyfile)]
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"gunicorn-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([*command, app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = GunicornServer(url=f"{scheme}://127.0.0.1:{port}", log_path=log_path, process=process)
-    try:
-        _wait_until_healthy(server, timeout)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    def reload(self) -> None:
+        """``kill -HUP``: new workers start, old ones finish what they are doing and leave."""
+        self.process.send_signal(signal.SIGHUP)
+
+    def stop(self) -> None:
+        """SIGTERM: requests in flight finish (graceful_timeout), then it exits; SIGKILL after 40 s."""
+        _stop(self.process, timeout=40)
+        self.process = None
+
+    def __enter__(self) -> "GunicornServer":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

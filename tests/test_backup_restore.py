@@ -220,7 +220,7 @@ def test_backup_and_restore_explain_bad_paths(app, tmp_path):
 def test_restore_empties_only_this_deployments_shared_cache(tmp_path):
     import redis
 
-    from tests.gunicorn_hosts import RedisServer
+    from tests.servers import RedisServer
 
     server = RedisServer(tmp_path).start()
     try:

@@ -25,7 +25,7 @@ from samskap.audit import AuditEntry
 from samskap.extensions import db
 from tests.conftest import POSTGRES
 from tests.factories import make_booking, make_space, make_user
-from tests.fault_servers import GunicornServer, RedisServer, server_env
+from tests.servers import GunicornServer, RedisServer, server_env
 
 pytestmark = POSTGRES
 

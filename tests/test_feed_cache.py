@@ -214,7 +214,7 @@ def test_a_revoked_or_deactivated_feed_is_gone_even_though_its_text_is_cached(cl
 def test_the_window_moves_at_local_midnight_and_the_cached_text_with_it(client, monkeypatch):
     user = make_user()
     # 12 hours after the window's start today; before it tomorrow.
-    anchor = services.Window.around(NOW).start
+    anchor = services.FeedPeriod.around(NOW).start
     make_booking(user=user, start=anchor + timedelta(hours=12), title="Old news")
     _feed, token = services.create_feed(user, "mine")
     db.session.commit()

@@ -49,9 +49,9 @@ def test_series_is_the_same_master_event_whenever_the_feed_is_fetched(client, mo
     # end (its last rows are more than 18 months ahead), holds it whole, and clips it at its start.
     bodies = [fetch_at(client, monkeypatch, token, now)
               for now in (utc(2026, 11, 1, 10), utc(2027, 3, 1, 10), utc(2027, 12, 1, 10))]
-    window = services.Window.around(utc(2026, 11, 1, 10))
+    window = services.FeedPeriod.around(utc(2026, 11, 1, 10))
     assert rows[0].start >= window.start and rows[-1].start >= window.end
-    window = services.Window.around(utc(2027, 12, 1, 10))
+    window = services.FeedPeriod.around(utc(2027, 12, 1, 10))
     assert rows[0].start < window.start
 
     assert bodies[0] == bodies[1] == bodies[2]
@@ -78,7 +78,7 @@ def test_series_written_row_by_row_keeps_each_rows_uid_as_time_passes(client, mo
     assert {o.uid for o in expand_both(early, FROM, UNTIL, tmp_path)} == uids
     later = expand_both(late, FROM, UNTIL, tmp_path)
     assert {o.uid for o in later} < uids and [o.start for o in later] == [
-        r.start for r in series.occurrences if r.start >= services.Window.around(utc(2027, 6, 25, 10)).start]
+        r.start for r in series.occurrences if r.start >= services.FeedPeriod.around(utc(2027, 6, 25, 10)).start]
 
 
 def test_feed_reads_all_series_rows_in_one_query_whatever_the_number_of_series(client, monkeypatch):

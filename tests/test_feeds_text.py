@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask_babel import force_locale
 
-from booking.feeds.calendar import Site, _booking_event, booking_event_text
+from booking.feeds.calendar import FeedOrigin, _booking_event, booking_event_text
 from booking.feeds.services import FeedBooking, ShownBooking
 from booking.models import BookingStatus, Purpose
 
@@ -45,7 +45,7 @@ def test_a_single_booking_is_written_byte_for_byte_as_icalendar_writes_it(app, l
                 sequence=rng.randrange(50), created_at=random_instant(rng), updated_at=random_instant(rng),
                 space_name=random_text(rng, 60) or "Rom", space_location=random_text(rng, 40) if rng.random() < .5 else "",
                 organisation_name=random_text(rng, 80))
-            site = Site(host=rng.choice(["samskap.test", "booking.helseinn.no"]),
+            site = FeedOrigin(host=rng.choice(["samskap.test", "booking.helseinn.no"]),
                         base_url=rng.choice(["https://samskap.test", "http://127.0.0.1:5000/x"]),
                         address=rng.choice(["", "Helseinn, Teknologivegen 22, 2815 Gjøvik"]), tzid="Europe/Oslo")
             shown = ShownBooking(booking, rng.random() < 0.7)

@@ -15,7 +15,7 @@ from accounts import services as account_services
 from samskap.extensions import db
 from tests.conftest import POSTGRES
 from tests.factories import make_space, make_user
-from tests.fault_servers import GunicornServer, server_env
+from tests.servers import GunicornServer, server_env
 
 pytestmark = POSTGRES
 

@@ -12,7 +12,7 @@ from samskap.extensions import db
 from samskap.timeutil import utcnow
 from tests.conftest import BASE_CONFIG, BOTH, IsolatedClient, _migrate
 from tests.factories import api_headers, make_space, make_user
-from tests.gunicorn_hosts import free_port
+from tests.servers import free_port
 
 TOKEN = "metrics-token-for-tests-0123456789"
 

@@ -11,7 +11,7 @@ import pytest
 from accounts import services as account_services
 from samskap.extensions import db, limiter
 from tests.conftest import BOTH
-from tests.fault_servers import RedisServer
+from tests.servers import RedisServer
 from tests.factories import make_space, make_user
 
 
@@ -115,7 +115,7 @@ def test_counts_go_back_to_redis_once_it_answers_again(app, client, redis_server
 def test_the_app_starts_and_answers_with_its_redis_already_down(database_url):
     from samskap import create_app
     from tests.conftest import BASE_CONFIG, IsolatedClient
-    from tests.fault_servers import free_port
+    from tests.servers import free_port
 
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True,
                       "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0"})

@@ -19,7 +19,7 @@ from samskap.extensions import db
 from samskap.timeutil import utcnow
 from tests.conftest import BASE_CONFIG, BOTH, POSTGRES, IsolatedClient
 from tests.factories import make_space, make_user
-from tests.gunicorn_hosts import RedisServer
+from tests.servers import RedisServer
 
 
 @pytest.fixture

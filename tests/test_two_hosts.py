@@ -13,7 +13,6 @@ starts itself.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import urllib.error
@@ -27,8 +26,8 @@ import sqlalchemy as sa
 from samskap import create_app
 from samskap.extensions import db
 from samskap.timeutil import utcnow
-from tests.conftest import BASE_CONFIG, _migrate, _psycopg_url
-from tests.gunicorn_hosts import GunicornHost, RedisServer
+from tests.conftest import BASE_CONFIG, _migrate
+from tests.servers import GunicornServer, RedisServer, fresh_postgres_database
 
 PASSWORD = "two hosts, one database"
 METRICS_TOKEN = "two-hosts-metrics-token-0123456789"
@@ -76,45 +75,27 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def world(tmp_path_factory):
     """The database, Redis, the seeded rows and the two hosts."""
     directory = tmp_path_factory.mktemp("two-hosts")
-    server_url = _psycopg_url(os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except Exception as exc:
-        from tests.conftest import IN_CI
-
-        admin.dispose()
-        if IN_CI:
-            pytest.fail(f"CI=true requires PostgreSQL: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    name = f"samskap_hosts_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server_url.set(database=name).render_as_string(hide_password=False)
-    redis_server = RedisServer(directory).start()
-    hosts: list[GunicornHost] = []
-    try:
-        app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-        _migrate(app)
-        seeded = _seed(app)
-        env = {"DATABASE_URL": url, "SECRET_KEY": "two-hosts-secret-" + uuid.uuid4().hex,
-               "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_server.port}/0",
-               "SAMSKAP_CACHE_URL": f"redis://127.0.0.1:{redis_server.port}/1",
-               "SESSION_COOKIE_SECURE": "false", "SAMSKAP_BASE_URL": "http://samskap.test",
-               "SAMSKAP_METRICS_TOKEN": METRICS_TOKEN}
-        hosts = [GunicornHost("a", {**env, "SAMSKAP_LOG_FORMAT": "json"}, directory),
-                 GunicornHost("b", {**env, "SAMSKAP_LOG_FORMAT": "text"}, directory)]
-        for host in hosts:
-            host.start()
-        yield {"app": app, "a": hosts[0], "b": hosts[1], **seeded}
-    finally:
-        for host in hosts:
-            host.stop()
-        redis_server.stop()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_postgres_database("samskap_hosts") as url:
+        redis_server = RedisServer(directory).start()
+        hosts: list[GunicornServer] = []
+        try:
+            app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+            _migrate(app)
+            seeded = _seed(app)
+            env = {"DATABASE_URL": url, "SECRET_KEY": "two-hosts-secret-" + uuid.uuid4().hex,
+                   "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_server.port}/0",
+                   "SAMSKAP_CACHE_URL": f"redis://127.0.0.1:{redis_server.port}/1",
+                   "SESSION_COOKIE_SECURE": "false", "SAMSKAP_BASE_URL": "http://samskap.test",
+                   "SAMSKAP_METRICS_TOKEN": METRICS_TOKEN}
+            hosts = [GunicornServer({**env, "SAMSKAP_LOG_FORMAT": "json"}, directory, name="a"),
+                     GunicornServer({**env, "SAMSKAP_LOG_FORMAT": "text"}, directory, name="b")]
+            for host in hosts:
+                host.start()
+            yield {"app": app, "a": hosts[0], "b": hosts[1], **seeded}
+        finally:
+            for host in hosts:
+                host.stop()
+            redis_server.stop()
 
 
 def _seed(app) -> dict:
@@ -268,8 +249,8 @@ def test_no_log_line_of_either_host_holds_a_feed_token(world):
     import time
 
     time.sleep(0.5)  # let both hosts flush their logs
-    json_log = world["a"].log.read_text()
-    text_log = world["b"].log.read_text()
+    json_log = world["a"].output()
+    text_log = world["b"].output()
     for log in (json_log, text_log):
         assert token not in log and token[:20] not in log
     assert "/feeds/[token].ics" in text_log and "request_id=probe-42" in text_log

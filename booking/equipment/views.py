@@ -18,6 +18,7 @@ from accounts.permissions import staff_required
 from booking.equipment import services
 from booking.equipment.forms import CheckInForm, NoteForm, ReasonForm, RejectForm, ReserveForm
 from booking.equipment.permissions import can_cancel, can_handle, can_view
+from booking.labels import reservation_status_label, unit_status_phrase
 from booking.models import ReservationStatus
 from samskap.ids import parse_id
 from samskap.errors import Conflict, DomainError, ValidationFailed
@@ -40,7 +41,7 @@ register_nav("equipment_reservations.desk", _l("Lending desk"), "staff", order=7
 
 @equipment_bp.context_processor
 def labels():
-    return {"status_label": services.display_status_label, "unit_status_label": services.unit_status_label,
+    return {"status_label": reservation_status_label, "unit_status_phrase": unit_status_phrase,
             "reservation_title": services.reservation_title}
 
 
@@ -95,7 +96,8 @@ def new():
     status = 200
     if request.method == "POST":
         status = 409 if shortage else 400 if (form.errors or form.form_errors) else 200
-    return render_template("equipment/reserve.html", form=form, shortage=shortage, suggestion=suggestion), status
+    return render_template("equipment_reservations/reserve.html", form=form, shortage=shortage,
+                           suggestion=suggestion), status
 
 
 def _suggestion(form: ReserveForm, shortage: dict | None) -> str | None:
@@ -122,7 +124,7 @@ def mine():
     now = utcnow()
     current = [r for r in reservations if r.end > now and r.status in services.HOLDING_STATUSES]
     past = [r for r in reservations if r not in current]
-    return render_template("equipment/mine.html", current=list(reversed(current)), past=past)
+    return render_template("equipment_reservations/mine.html", current=list(reversed(current)), past=past)
 
 
 @equipment_bp.route("/equipment-reservations/<int:reservation_id>")
@@ -131,7 +133,7 @@ def detail(reservation_id: int):
     reservation = _reservation_or_404(reservation_id)
     user = _user()
     return render_template(
-        "equipment/detail.html", reservation=reservation, units=services.allocated_units(reservation),
+        "equipment_reservations/detail.html", reservation=reservation, units=services.allocated_units(reservation),
         can_cancel=can_cancel(user, reservation) and reservation.status in services.CANCELLABLE_STATUSES,
         can_handle=can_handle(user), confirm_form=ConfirmForm(), reason_form=ReasonForm(), reject_form=RejectForm(),
     )
@@ -175,7 +177,7 @@ def timeline(type_id: int):
         first_day = to_local(utcnow()).date()
     days, rows = services.timeline(etype, first_day, TIMELINE_DAYS)
     return render_template(
-        "equipment/timeline.html", etype=etype, days=days, rows=rows, can_view=lambda r: can_view(user, r),
+        "equipment_reservations/timeline.html", etype=etype, days=days, rows=rows, can_view=lambda r: can_view(user, r),
         is_staff=can_handle(user), previous=first_day - timedelta(days=TIMELINE_DAYS),
         following=first_day + timedelta(days=TIMELINE_DAYS), today=to_local(utcnow()).date(),
     )
@@ -195,7 +197,7 @@ def desk():
     to_hand_out, out = services.desk_reservations()
     to_hand_out = [r for r in to_hand_out if services.matches_desk_filter(r, text)]
     out = [r for r in out if services.matches_desk_filter(r, text)]
-    return render_template("equipment/desk.html", to_hand_out=to_hand_out, out=out, query=text,
+    return render_template("equipment_reservations/desk.html", to_hand_out=to_hand_out, out=out, query=text,
                            found=services.find_units(text) if text else [],
                            overdue_count=len(services.overdue_reservations()),
                            pending_count=len(services.pending_reservations()), now=utcnow(),
@@ -229,7 +231,7 @@ def check_out(reservation_id: int):
                 return redirect(url_for(".desk"), 303)
             return redirect(url_for(".detail", reservation_id=reservation.id))
     status = 409 if form.form_errors else 400 if form.errors else 200
-    return render_template("equipment/check_out.html", form=form, reservation=reservation, early=early,
+    return render_template("equipment_reservations/check_out.html", form=form, reservation=reservation, early=early,
                            return_to=request.form.get("return_to", ""),
                            units=services.allocated_units(reservation)), status
 
@@ -259,19 +261,21 @@ def check_in(reservation_id: int):
                 return redirect(url_for(".desk"), 303)
             return redirect(url_for(".detail", reservation_id=reservation.id))
     status = 409 if form.form_errors else 400 if form.errors else 200
-    return render_template("equipment/check_in.html", form=form, reservation=reservation, units=units), status
+    return render_template("equipment_reservations/check_in.html", form=form, reservation=reservation,
+                           units=units), status
 
 
 @equipment_bp.route("/equipment-reservations/overdue")
 @staff_required
 def overdue():
-    return render_template("equipment/overdue.html", reservations=services.overdue_reservations(), now=utcnow())
+    return render_template("equipment_reservations/overdue.html", reservations=services.overdue_reservations(),
+                           now=utcnow())
 
 
 @equipment_bp.route("/equipment-reservations/approvals")
 @staff_required
 def approvals():
-    return render_template("equipment/approvals.html", reservations=services.pending_reservations(),
+    return render_template("equipment_reservations/approvals.html", reservations=services.pending_reservations(),
                            reason_form=ReasonForm(), reject_form=RejectForm())
 
 

@@ -63,9 +63,9 @@ def is_open(booking: Booking, now: datetime) -> bool:
 
 
 def _status_text(booking: Booking) -> str:
-    from booking.services import STATUS_LABELS
+    from booking.labels import status_label
 
-    return str(STATUS_LABELS[booking.status])
+    return status_label(booking.status)
 
 
 def check_in_deadline(booking: Booking) -> datetime | None:

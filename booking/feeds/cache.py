@@ -138,8 +138,8 @@ def feed_cache() -> FeedCache | None:
 @contextmanager
 def _cyclic_gc_paused():
     """Building a feed allocates tens of thousands of short-lived, acyclic objects (rows,
-    tuples), which set off full collections that scan every cached event: measured at 65 ms for
-    a 5,000-event rebuild, and 135-160 ms in about one build of three when a collection ran.
+    tuples), which set off full collections that scan every cached event and, for a large feed,
+    cost more than the build itself (the feed figures in bench/RESULTS.md).
     Reference counting still frees everything at once; only the cycle collector waits."""
     was_enabled = gc.isenabled()
     gc.disable()
@@ -159,7 +159,7 @@ def generation_for_cache() -> int | None:
 
 
 def _digest(value) -> str:
-    # repr of the key's parts (ints, strings, enums, aware datetimes, the Site dataclass) is
+    # repr of the key's parts (ints, strings, enums, aware datetimes, the FeedOrigin dataclass) is
     # the same in every process, so hosts agree on it.
     return hashlib.sha256(repr(value).encode()).hexdigest()
 

@@ -1,7 +1,7 @@
 """Build the iCalendar (RFC 5545) text of a feed, so that Google Calendar, Outlook, Apple
 Calendar and Thunderbird show exactly the occurrences the database holds.
 
-The rules (see FIELD-NOTES.md, "iCalendar feeds"):
+The rules (each learnt from how those clients read feeds; tests/test_feeds_*.py hold them):
 
 * Single bookings in UTC: nothing ambiguous, no VTIMEZONE needed.
 * A recurring series is one master VEVENT (``DTSTART;TZID=…`` + RRULE), EXDATE for every
@@ -36,8 +36,9 @@ from icalendar import (Calendar, Event, Timezone, TimezoneDaylight, TimezoneStan
                        vText)
 
 from booking.feeds.cache import BoundedCache
-from booking.feeds.services import FeedBooking, FeedContents, SeriesRows, ShownBooking, ShownReservation, Window
-from booking.models import Booking, BookingStatus, Purpose, ReservationStatus
+from booking.feeds.services import FeedBooking, FeedContents, SeriesRows, ShownBooking, ShownReservation, FeedPeriod
+from booking.labels import PURPOSE_LABELS, label
+from booking.models import Booking, BookingStatus, ReservationStatus
 from samskap.timeutil import UTC
 
 PRODID = "-//Samskap//Samskap calendar feeds//EN"
@@ -46,13 +47,6 @@ REFRESH = timedelta(hours=1)
 MAX_SERIES_INSTANCES = 1000
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
-PURPOSE_LABELS = {
-    Purpose.MEETING: lambda: _("Meeting"),
-    Purpose.CO_CREATION: lambda: _("Co-creation workshop"),
-    Purpose.PILOT_TEST: lambda: _("Pilot test"),
-    Purpose.TRAINING: lambda: _("Training"),
-    Purpose.EVENT: lambda: _("Event"),
-}
 BOOKING_STATUS = {
     BookingStatus.PENDING: "TENTATIVE",
     BookingStatus.CONFIRMED: "CONFIRMED",
@@ -69,7 +63,7 @@ RESERVATION_STATUS = {
 
 
 @dataclass(frozen=True)
-class Site:
+class FeedOrigin:
     """Where the feed comes from: the host in UIDs, the base of links back, the address."""
 
     host: str
@@ -111,7 +105,7 @@ def _utc_times_agree_with(instants, tzid: str) -> bool:
     return not any(_in_repeated_hour(instant, tz) for instant in instants)
 
 
-def _new_calendar(title: str, site: Site, *, x_wr_timezone: bool, subscription: bool,
+def _new_calendar(title: str, site: FeedOrigin, *, x_wr_timezone: bool, subscription: bool,
                   description: str | None = None) -> Calendar:
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -133,18 +127,18 @@ def _new_calendar(title: str, site: Site, *, x_wr_timezone: bool, subscription: 
 
 
 @dataclass(frozen=True)
-class Group:
+class CalendarEntry:
     """Events sharing a UID (one event, or a series' master with its overrides) as text."""
 
-    start: datetime  # the first DTSTART, in UTC: groups are written in order of (start, uid)
+    start: datetime  # the first DTSTART, in UTC: entries are written in order of (start, uid)
     uid: str
     text: bytes
     repeated_hour: bool  # a UTC time falls in the repeated autumn hour of the site's zone
 
 
-def _as_group(events: list[Event], site: Site) -> Group:
+def _as_entry(events: list[Event], site: FeedOrigin) -> CalendarEntry:
     first = events[0]
-    return Group(start=first.decoded("dtstart").astimezone(UTC), uid=str(first["uid"]),
+    return CalendarEntry(start=first.decoded("dtstart").astimezone(UTC), uid=str(first["uid"]),
                  text=b"".join(event.to_ical() for event in events),
                  repeated_hour=not _times_agree_with(events, site.tzid))
 
@@ -167,20 +161,21 @@ def _row_bytes(booking: FeedBooking) -> int:
     return 400 + sum(len(value) for value in text if value)
 
 
-def _single_group(shown: ShownBooking, site: Site, locale: str) -> Group:
+def _single_entry(shown: ShownBooking, site: FeedOrigin, locale: str) -> CalendarEntry:
     key = ("single", shown, site, locale)
     found = TEXTS.get(key)
     if found is not None:
         return found
     booking = shown.booking
     start, end = booking.start.astimezone(UTC), booking.end.astimezone(UTC)
-    group = Group(start=start, uid=f"booking-{booking.id}@{site.host}", text=booking_event_text(shown, site),
+    entry = CalendarEntry(start=start, uid=f"booking-{booking.id}@{site.host}", text=booking_event_text(shown, site),
                   repeated_hour=not _utc_times_agree_with((start, end), site.tzid))
-    TEXTS.put(key, group, len(group.text) + _row_bytes(booking))
-    return group
+    TEXTS.put(key, entry, len(entry.text) + _row_bytes(booking))
+    return entry
 
 
-def _series_group(series_rows: SeriesRows, site: Site, locale: str) -> tuple[Group, tuple[int, int]] | None:
+def _series_entry(series_rows: SeriesRows, site: FeedOrigin,
+                  locale: str) -> tuple[CalendarEntry, tuple[int, int]] | None:
     key = ("series", series_rows, site, locale)
     found = TEXTS.get(key)
     if found is not None:
@@ -189,7 +184,7 @@ def _series_group(series_rows: SeriesRows, site: Site, locale: str) -> tuple[Gro
     result = None
     if written is not None:
         events, years = written
-        result = (_as_group(events, site), years)
+        result = (_as_entry(events, site), years)
     size = (len(result[0].text) if result else 0) + sum(_row_bytes(row) for row in series_rows.rows) + 200
     TEXTS.put(key, (result,), size)
     return result
@@ -206,48 +201,49 @@ def _vtimezone_text(tzid: str, first_year: int, last_year: int) -> bytes | None:
     return zone.to_ical() if zone is not None else None
 
 
-def build_feed(contents: FeedContents, site: Site) -> bytes:
+def build_feed(contents: FeedContents, site: FeedOrigin) -> bytes:
     """The feed's exact bytes (CRLF lines, folded at 75 octets, UTF-8)."""
     locale = _locale()
-    groups: list[Group] = [_single_group(shown, site, locale) for shown in contents.singles]
-    masters: dict[str, list[tuple[SeriesRows, Group, tuple[int, int]]]] = {}
+    entries: list[CalendarEntry] = [_single_entry(shown, site, locale) for shown in contents.singles]
+    masters: dict[str, list[tuple[SeriesRows, CalendarEntry, tuple[int, int]]]] = {}
     for series_rows in contents.series:
-        written = _series_group(series_rows, site, locale)
+        written = _series_entry(series_rows, site, locale)
         if written is None:
-            groups.extend(_single_group(shown, site, locale) for shown in _shown_in_window(series_rows, contents.window))
+            entries.extend(_single_entry(shown, site, locale)
+                           for shown in _shown_in_window(series_rows, contents.window))
         else:
-            group, years = written
-            masters.setdefault(series_rows.series.tzid, []).append((series_rows, group, years))
+            entry, years = written
+            masters.setdefault(series_rows.series.tzid, []).append((series_rows, entry, years))
     zones: dict[str, bytes] = {}
     for tzid, written_series in masters.items():
         # One VTIMEZONE per zone must hold for every year any of its series spans.
         zone = _vtimezone_text(tzid, min(years[0] for *_rest, years in written_series),
                                max(years[1] for *_rest, years in written_series))
         if zone is None:  # the zone's rules changed between those years: no compact form fits all
-            for series_rows, _group, _years in written_series:
-                groups.extend(_single_group(shown, site, locale)
+            for series_rows, _entry, _years in written_series:
+                entries.extend(_single_entry(shown, site, locale)
                               for shown in _shown_in_window(series_rows, contents.window))
             continue
         zones[tzid] = zone
-        groups.extend(group for _series_rows, group, _years in written_series)
+        entries.extend(entry for _series_rows, entry, _years in written_series)
     for shown in contents.reservations:
-        groups.append(_as_group([_reservation_event(shown, site)], site))
-    groups.sort(key=lambda g: (g.start, g.uid))
+        entries.append(_as_entry([_reservation_event(shown, site)], site))
+    entries.sort(key=lambda e: (e.start, e.uid))
     cal = _new_calendar(f"Samskap – {contents.title}", site, subscription=True, description=contents.description,
-                        x_wr_timezone=_zone_known(site.tzid) and not any(g.repeated_hour for g in groups))
+                        x_wr_timezone=_zone_known(site.tzid) and not any(e.repeated_hour for e in entries))
     # The calendar's own lines, then its components: what Calendar.to_ical() writes for a
     # calendar holding them, without building and serialising thousands of events again.
     head = cal.to_ical()
     if not head.endswith(CALENDAR_END):
         raise AssertionError("unexpected calendar serialisation")
     return b"".join([head[:-len(CALENDAR_END)], *(zones[tzid] for tzid in sorted(zones)),
-                     *(group.text for group in groups), CALENDAR_END])
+                     *(entry.text for entry in entries), CALENDAR_END])
 
 
 CALENDAR_END = b"END:VCALENDAR\r\n"
 
 
-def build_single(booking: Booking, site: Site) -> bytes:
+def build_single(booking: Booking, site: FeedOrigin) -> bytes:
     """One booking as a calendar file to download and add (a viewer who may see it)."""
     event = _booking_event(ShownBooking(FeedBooking.of(booking), True), site)
     cal = _new_calendar(booking.title, site, subscription=False, x_wr_timezone=_times_agree_with([event], site.tzid))
@@ -255,23 +251,23 @@ def build_single(booking: Booking, site: Site) -> bytes:
     return cal.to_ical()
 
 
-def _shown_in_window(series_rows: SeriesRows, window: Window) -> list[ShownBooking]:
+def _shown_in_window(series_rows: SeriesRows, window: FeedPeriod) -> list[ShownBooking]:
     """A series written occurrence by occurrence shows, like single bookings, its rows in the window."""
     return [shown for shown in series_rows.shown if window.contains(shown.booking.start)]
 
 
 # --- one booking -----------------------------------------------------------------------------
 
-def _location(space_name: str, space_location: str, site: Site) -> str:
+def _location(space_name: str, space_location: str, site: FeedOrigin) -> str:
     name = f"{space_name} ({space_location})" if space_location else space_name
     return f"{name}, {site.address}" if site.address else name
 
 
-def booking_link(booking_id: int, site: Site) -> str:
+def booking_link(booking_id: int, site: FeedOrigin) -> str:
     return f"{site.base_url}/bookings/{booking_id}"
 
 
-def _booking_fields(shown: ShownBooking, site: Site) -> dict:
+def _booking_fields(shown: ShownBooking, site: FeedOrigin) -> dict:
     """What an occurrence looks like, apart from its times and its link back."""
     booking = shown.booking
     fields = {
@@ -285,7 +281,7 @@ def _booking_fields(shown: ShownBooking, site: Site) -> dict:
     if booking.description:
         lines += [booking.description.strip(), ""]
     lines.append(_("Organisation: %(name)s", name=booking.organisation_name))
-    lines.append(_("Purpose: %(purpose)s", purpose=PURPOSE_LABELS[booking.purpose]()))
+    lines.append(_("Purpose: %(purpose)s", purpose=label(PURPOSE_LABELS, booking.purpose)))
     if booking.status == BookingStatus.PENDING:
         lines.append(_("Awaiting approval by the workshop."))
     elif booking.status == BookingStatus.CANCELLED:
@@ -315,7 +311,7 @@ def _stamp(event: Event, updated: datetime, created: datetime | None = None) -> 
         event.add("created", created.astimezone(UTC))
 
 
-def _booking_event(shown: ShownBooking, site: Site) -> Event:
+def _booking_event(shown: ShownBooking, site: FeedOrigin) -> Event:
     booking = shown.booking
     event = Event()
     event.add("uid", f"booking-{booking.id}@{site.host}")
@@ -327,9 +323,10 @@ def _booking_event(shown: ShownBooking, site: Site) -> Event:
     return event
 
 
-# Single bookings are most of every feed, and icalendar takes about 0.3 ms to build and write
-# one; booking_event_text writes the same bytes directly (tests/test_feeds_text.py holds it to
-# icalendar's output for random text, folding and escaping included).
+# Single bookings are most of every feed, and building and writing each through icalendar was
+# most of a feed's build time (bench/RESULTS.md); booking_event_text writes the same bytes
+# directly (tests/test_feeds_text.py holds it to icalendar's output for random text, folding and
+# escaping included).
 
 def _ical_text(value: str) -> str:
     """A TEXT value escaped exactly as icalendar 7 escapes it (RFC 5545 3.3.11), which also drops
@@ -368,7 +365,7 @@ def _utc_text(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def booking_event_text(shown: ShownBooking, site: Site) -> bytes:
+def booking_event_text(shown: ShownBooking, site: FeedOrigin) -> bytes:
     """The bytes ``_booking_event(shown, site).to_ical()`` gives: its properties in icalendar's
     order (SUMMARY, DTSTART, DTEND, DTSTAMP, UID, SEQUENCE, then the rest by name)."""
     booking = shown.booking
@@ -400,7 +397,7 @@ def booking_event_text(shown: ShownBooking, site: Site) -> bytes:
 
 # --- one equipment reservation ----------------------------------------------------------------
 
-def _reservation_event(shown: ShownReservation, site: Site) -> Event:
+def _reservation_event(shown: ShownReservation, site: FeedOrigin) -> Event:
     reservation = shown.reservation
     kind = reservation.equipment_type.name
     event = Event()
@@ -451,7 +448,7 @@ def _local_instant(naive: datetime, tz: ZoneInfo) -> datetime | None:
     return instant
 
 
-def _series_events(series_rows: SeriesRows, site: Site) -> tuple[list[Event], tuple[int, int]] | None:
+def _series_events(series_rows: SeriesRows, site: FeedOrigin) -> tuple[list[Event], tuple[int, int]] | None:
     """The master VEVENT and its overrides, with the first and last year the series spans (which
     its VTIMEZONE must cover); None when the rule cannot say it exactly.
 

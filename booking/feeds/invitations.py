@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from icalendar import Event, vCalAddress, vText
 
 from accounts.models import Organisation
-from booking.feeds.calendar import (PRODID, Site, _booking_event, _booking_fields, _fill, _ical_line, _new_calendar,
-                                    _series_events, _stamp, booking_event_text, booking_link, compact_vtimezone)
+from booking.feeds.calendar import (PRODID, FeedOrigin, _booking_event, _booking_fields, _fill, _ical_line,
+                                    _new_calendar, _series_events, _stamp, booking_event_text, booking_link,
+                                    compact_vtimezone)
 from booking.feeds.services import FeedBooking, FeedSeries, SeriesRows, ShownBooking, _feed_booking_columns
 from booking.models import Booking, BookingSeries, BookingStatus
 from samskap.extensions import db
@@ -60,7 +61,7 @@ def _series_rows(series_id: int) -> SeriesRows | None:
     return SeriesRows(series=FeedSeries._make(series), rows=rows, shown=shown)
 
 
-def _cancelled_occurrence(master: Event, row: FeedBooking, tz, site: Site) -> Event:
+def _cancelled_occurrence(master: Event, row: FeedBooking, tz, site: FeedOrigin) -> Event:
     """A CANCEL for one occurrence of a series: the series' UID with that occurrence's RECURRENCE-ID."""
     shown = ShownBooking(row._replace(status=BookingStatus.CANCELLED), True)
     event = Event()
@@ -85,7 +86,7 @@ def _params_text(address: vCalAddress) -> str:
     return f";{text}" if text else ""
 
 
-def single_invitation(row: FeedBooking, site: Site, method: str, organizer: Party, attendee: Party) -> bytes:
+def single_invitation(row: FeedBooking, site: FeedOrigin, method: str, organizer: Party, attendee: Party) -> bytes:
     """One booking (its feed values): the feed's own event text (``booking_event_text``, byte for
     byte what the feeds write), with ORGANIZER and ATTENDEE, in a calendar with METHOD."""
     if row.status == BookingStatus.REJECTED:  # a rejected booking leaves the feeds: for a calendar, cancelled
@@ -101,7 +102,7 @@ def single_invitation(row: FeedBooking, site: Site, method: str, organizer: Part
             f"METHOD:{method}\r\n" + event + "END:VCALENDAR\r\n").encode("utf-8")
 
 
-def invitation(bookings: list[Booking], site: Site, *, method: str, organizer: Party, attendee: Party,
+def invitation(bookings: list[Booking], site: FeedOrigin, *, method: str, organizer: Party, attendee: Party,
                whole_series: bool = False) -> bytes:
     """The iCalendar text of an invitation about ``bookings`` (one booking, or occurrences of one
     series changed or cancelled together); ``whole_series`` sends the series' master with every

@@ -163,7 +163,7 @@ def feed_for_token(token: str, now: datetime) -> Feed | None:
 # --- what a feed shows -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Window:
+class FeedPeriod:
     """The period a feed covers. Anchored at local midnight so that the bytes (and the ETag)
     change at most once a day because of the passing of time."""
 
@@ -173,7 +173,7 @@ class Window:
     cancelled_since: datetime  # cancelled bookings older than this have been dropped
 
     @classmethod
-    def around(cls, now: datetime) -> "Window":
+    def around(cls, now: datetime) -> "FeedPeriod":
         tz = local_tz()
         today = now.astimezone(tz).date()
         anchor = datetime.combine(today, time(0), tzinfo=tz)
@@ -261,7 +261,7 @@ class SeriesRows:
 @dataclass
 class FeedContents:
     title: str
-    window: Window
+    window: FeedPeriod
     singles: list[ShownBooking] = field(default_factory=list)
     series: list[SeriesRows] = field(default_factory=list)
     reservations: list[ShownReservation] = field(default_factory=list)
@@ -269,7 +269,7 @@ class FeedContents:
     description: str | None = None     # the calendar's description (X-WR-CALDESC), when it has one
 
 
-def _status_shown(window: Window):
+def _status_shown(window: FeedPeriod):
     """Rejected bookings never show; cancelled ones only for a while after cancellation."""
     cancelled_at = sa.func.coalesce(Booking.cancelled_at, Booking.updated_at)
     return sa.or_(Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
@@ -327,7 +327,7 @@ def _places_watermark() -> datetime | None:
 
 def feed_contents(feed: Feed, now: datetime) -> FeedContents:
     """What ``feed`` shows now, masked for its owner's current rights."""
-    window = Window.around(now)
+    window = FeedPeriod.around(now)
     owner = feed.owner
     contents = FeedContents(title=feed_title(feed), window=window)
     if feed.scope == FeedScope.EQUIPMENT:
@@ -363,7 +363,7 @@ def feed_cache_key(feed: Feed) -> tuple:
 
 def public_contents(now: datetime) -> FeedContents:
     """The public events, for anyone, without a token."""
-    window = Window.around(now)
+    window = FeedPeriod.around(now)
     contents = FeedContents(title=_("Public events"), window=window,
                             description=_("Public events at the health innovation workshop: seminars, open days "
                                           "and courses. Everyone is welcome."))
@@ -373,7 +373,7 @@ def public_contents(now: datetime) -> FeedContents:
     return contents
 
 
-def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: Window) -> None:
+def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: FeedPeriod) -> None:
     from spaces.models import Space
 
     # Plain columns, not ORM objects: a feed has thousands of rows, and loading them as objects

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from accounts.forms import ConfirmForm
 from booking.feeds import services
 from booking.feeds.cache import BuiltFeed, built_feed, generation_for_cache
-from booking.feeds.calendar import Site, build_feed, build_single
+from booking.feeds.calendar import FeedOrigin, build_feed, build_single
 from booking.feeds.forms import FeedForm
 from booking.permissions import sees_every_booking
 from samskap.errors import DomainError
@@ -31,11 +31,11 @@ NOT_FOUND_BODY = b"Not found\n"
 
 # --- helpers shared with the API ---------------------------------------------------------------
 
-def site() -> Site:
+def site() -> FeedOrigin:
     """Host and base URL from SAMSKAP_BASE_URL (the request's when unset)."""
     base = (current_app.config.get("SAMSKAP_BASE_URL") or request.url_root).rstrip("/")
     host = urlsplit(base).hostname or request.host.split(":")[0]
-    return Site(host=host, base_url=base, address=current_app.config.get("SAMSKAP_ADDRESS") or "",
+    return FeedOrigin(host=host, base_url=base, address=current_app.config.get("SAMSKAP_ADDRESS") or "",
                 tzid=local_tz().key)
 
 
@@ -152,7 +152,7 @@ def _built(slot, contents: Callable[[], services.FeedContents], *, generation: i
             shown = contents()
             return build_feed(shown, where), shown.watermark
 
-    return built_feed(slot, (key, locale, where, services.Window.around(now).anchor), generation, build)
+    return built_feed(slot, (key, locale, where, services.FeedPeriod.around(now).anchor), generation, build)
 
 
 def _asked_language() -> str:

@@ -86,13 +86,13 @@ class Outgoing:
 def site():
     """Host, base URL and address of the site, as the feeds use them (the same UIDs): from
     SAMSKAP_BASE_URL, else the request's; the worker has no request, so set SAMSKAP_BASE_URL."""
-    from booking.feeds.calendar import Site
+    from booking.feeds.calendar import FeedOrigin
 
     base = current_app.config.get("SAMSKAP_BASE_URL")
     if not base and has_request_context():
         base = request.url_root
     base = (base or "http://localhost").rstrip("/")
-    return Site(host=urlsplit(base).hostname or "localhost", base_url=base,
+    return FeedOrigin(host=urlsplit(base).hostname or "localhost", base_url=base,
                 address=current_app.config.get("SAMSKAP_ADDRESS") or "", tzid=local_tz().key)
 
 

@@ -21,6 +21,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale, gettext as _
 
 from accounts.models import User
+from booking.labels import status_phrase
 from booking.models import Booking, BookingStatus, Purpose
 from booking.notifications import (Notice, Recipient, already_sent, approvers, organisation_copy, period, person,
                                    site, when)
@@ -29,13 +30,6 @@ from samskap.mail import Rendered, enqueue_notifications, notification_rows, one
 
 RENDERER = "booking"
 
-STATUS_TEXT = {
-    BookingStatus.PENDING: lambda: _("waiting for approval"),
-    BookingStatus.CONFIRMED: lambda: _("confirmed"),
-    BookingStatus.REJECTED: lambda: _("rejected"),
-    BookingStatus.CANCELLED: lambda: _("cancelled"),
-    BookingStatus.NO_SHOW: lambda: _("released (not checked in)"),
-}
 
 
 # --- the snapshot recorded with the change ----------------------------------------------------------
@@ -191,7 +185,7 @@ def _facts(booking: BookingView, count: int = 1) -> list[tuple[str, str]]:
     facts = [(_("Booking"), booking.title), (_("Space"), place), (_("When"), period(booking.start, booking.end))]
     if count > 1:
         facts.append((_("Occurrences"), str(count)))
-    facts += [(_("Organisation"), booking.organisation_name), (_("Status"), STATUS_TEXT[booking.status]())]
+    facts += [(_("Organisation"), booking.organisation_name), (_("Status"), status_phrase(booking.status))]
     return facts
 
 
@@ -288,10 +282,10 @@ def _invitation(booking: BookingView, payload: dict, place) -> tuple:
 @register_renderer(RENDERER)
 def render_booking_message(payload: dict, locale: str) -> Rendered:
     """Write a booking message from its snapshot, in the recipient's language (the outbox worker)."""
-    from booking.feeds.calendar import Site
+    from booking.feeds.calendar import FeedOrigin
 
     booking = BookingView(payload["booking"])
-    place = Site(**payload["site"])
+    place = FeedOrigin(**payload["site"])
     with force_locale(locale):
         notice = _notice(payload["event"], booking, payload, place.base_url)
         context = {"notice": notice, "recipient": Recipient("", payload["recipient_name"], locale),

@@ -20,14 +20,13 @@ from booking.recurrence import Recurrence
 from booking.services.availability import (FEW_SPACES, blocking_rows, bookable_spaces, busy_periods,
                                            busy_periods_by_space, free_spaces, suggest_free_slots)
 from booking.services.changes import approve_booking, cancel_booking, reject_booking, update_booking
-from booking.services.cleaning import PURPOSE_LABELS, STATUS_LABELS, VISIBILITY_LABELS
 from booking.services.conflicts import blocked_overlaps, find_clashes, find_conflicts
 from booking.services.create import BookingRequest, BookingResult, book_space
 from booking.services.text import iso
 from samskap.ids import MAX_ID
 
 __all__ = [
-    "FEW_SPACES", "MAX_ID", "PURPOSE_LABELS", "STATUS_LABELS", "VISIBILITY_LABELS", "BookingRequest",
+    "FEW_SPACES", "MAX_ID", "BookingRequest",
     "BookingResult", "Recurrence", "approve_booking", "blocked_overlaps", "blocking_rows",
     "book_space", "bookable_spaces", "busy_periods", "busy_periods_by_space", "cancel_booking", "find_clashes",
     "find_conflicts", "free_spaces", "iso", "reject_booking", "suggest_free_slots", "update_booking",

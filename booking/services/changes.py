@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus
 from booking.notifications import bookings as notifications
 from booking.permissions import can_decide, can_manage, can_view_details
-from booking.services.cleaning import STATUS_LABELS, _add, _aware, _clean_details, _clean_reason
+from booking.labels import status_phrase
+from booking.services.cleaning import _add, _aware, _clean_details, _clean_reason
 from booking.services.conflicts import _check_self_overlap, _conflict_message, find_clashes
 from booking.services.create import _after_fair_use, _check_fair_use
 from booking.services.rules import _check_bookable_by, _check_override, _get_space, _period_problems
@@ -68,7 +69,7 @@ def _scope_targets(booking: Booking, scope: str) -> list[Booking]:
 
 def _not_active(booking: Booking) -> Conflict:
     return Conflict(_("This booking is %(status)s and can no longer be changed.",
-                      status=STATUS_LABELS[booking.status]), code="not_active")
+                      status=status_phrase(booking.status)), code="not_active")
 
 
 def _local_naive(value: datetime) -> datetime:
@@ -297,7 +298,7 @@ def _decide(actor, booking: Booking, status: BookingStatus, reason: str, action:
     _require_decide(actor, booking)
     if booking.status != BookingStatus.PENDING:
         raise Conflict(_("Only pending bookings can be decided; this one is %(status)s.",
-                         status=STATUS_LABELS[booking.status]), code="not_pending")
+                         status=status_phrase(booking.status)), code="not_pending")
     booking.status = status
     booking.decided_by_id = actor.id
     booking.decided_at = utcnow()

@@ -1,14 +1,13 @@
 """Cleaning what a booking request or change brings: titles, descriptions, purposes,
 visibilities, attendees, aware times and reasons, each checked and turned into field errors
-that name the field; and the labels people see for a booking's status, purpose and visibility."""
+that name the field. (The labels people see for these live in :mod:`booking.labels`.)"""
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
-from booking.models import BookingStatus, Purpose, Visibility
+from booking.models import Purpose, Visibility
 from samskap.errors import ValidationFailed
 from samskap.ids import MAX_ID
 from samskap.timeutil import UTC
@@ -18,25 +17,6 @@ DESCRIPTION_MAX = 5000
 REASON_MAX = 500
 NUL = "\x00"
 
-STATUS_LABELS = {
-    BookingStatus.PENDING: _l("pending approval"),
-    BookingStatus.CONFIRMED: _l("confirmed"),
-    BookingStatus.REJECTED: _l("rejected"),
-    BookingStatus.CANCELLED: _l("cancelled"),
-    BookingStatus.NO_SHOW: _l("released (not checked in)"),
-}
-PURPOSE_LABELS = {
-    Purpose.MEETING: _l("Meeting"),
-    Purpose.CO_CREATION: _l("Co-creation workshop"),
-    Purpose.PILOT_TEST: _l("Pilot test"),
-    Purpose.TRAINING: _l("Training"),
-    Purpose.EVENT: _l("Event"),
-}
-VISIBILITY_LABELS = {
-    Visibility.PRIVATE: _l("Private (others see only “busy”)"),
-    Visibility.PARTNERS: _l("Shared with partners"),
-    Visibility.PUBLIC: _l("Public event"),
-}
 
 
 def _is_int(value) -> bool:
@@ -61,14 +41,14 @@ def _aware(value, name: str, errors: dict) -> datetime | None:
     return value.astimezone(UTC).replace(microsecond=0)
 
 
-def _enum(enum_cls, value, name: str, errors: dict, labels: dict):
+def _enum(enum_cls, value, name: str, errors: dict):
     if isinstance(value, enum_cls):
         return value
     try:
         return enum_cls(value.strip() if isinstance(value, str) else value)
     except ValueError:
         errors[name] = _("'%(value)s' is not a valid choice; choose one of: %(choices)s.", value=value,
-                         choices=", ".join(member.value for member in labels))
+                         choices=", ".join(member.value for member in enum_cls))
         return None
 
 
@@ -95,9 +75,9 @@ def _clean_details(values: dict, errors: dict) -> dict:
         else:
             clean["description"] = description.strip()
     if "purpose" in values:
-        clean["purpose"] = _enum(Purpose, values["purpose"], "purpose", errors, PURPOSE_LABELS)
+        clean["purpose"] = _enum(Purpose, values["purpose"], "purpose", errors)
     if "visibility" in values:
-        clean["visibility"] = _enum(Visibility, values["visibility"], "visibility", errors, VISIBILITY_LABELS)
+        clean["visibility"] = _enum(Visibility, values["visibility"], "visibility", errors)
     if "attendees" in values:
         attendees = values["attendees"]
         if not _is_int(attendees) or attendees < 1:

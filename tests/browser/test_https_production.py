@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.booking_steps import BOOKING_FORM, journey_day, open_booking_form, space_id, submit, unique
 from tests.browser.support import DEMO_ACCOUNTS, DESKTOP, flash_texts, sign_in, sign_out, watch_for_page_errors
-from tests.servers import (flask_cli, fresh_postgres_database, production_env, running_gunicorn,
+from tests.servers import (GunicornServer, flask_cli, fresh_postgres_database, production_env,
                            self_signed_certificate)
 
 MJOSA = "Mjøsa møterom"
@@ -23,7 +23,7 @@ def https_server(browser_tools_present, tmp_path_factory):
         env = production_env(database_url, workdir / "instance")  # SAMSKAP_PROXY_COUNT unset: no proxy
         flask_cli(env, "db", "upgrade")
         flask_cli(env, "seed-demo")
-        with running_gunicorn(env, workdir, certfile=certfile, keyfile=keyfile, workers=2) as server:
+        with GunicornServer(env, workdir, certfile=certfile, keyfile=keyfile, workers=2) as server:
             yield server
 
 
