@@ -101,10 +101,10 @@ def _notice(event: str, booking: BookingView, payload: dict, base_url: str) -> N
 @register_renderer(RENDERER)
 def render_registration_message(payload: dict, locale: str) -> Rendered:
     """Write a registration message from its snapshot, in the registrant's language (the worker)."""
-    from booking.feeds.calendar import Site
+    from booking.feeds.calendar import FeedOrigin
 
     booking = BookingView(payload["booking"])
-    place = Site(**payload["site"])
+    place = FeedOrigin(**payload["site"])
     with force_locale(locale):
         notice = _notice(payload["event"], booking, payload, place.base_url)
         context = {"notice": notice, "recipient": Recipient("", payload["recipient_name"], locale),
