@@ -161,6 +161,8 @@ def booking_decided(actor: User, booking: Booking) -> None:
                   "approved" if approved else "rejected", method="REQUEST" if approved else "CANCEL",
                   actor=actor.name)
     pending.send()
+    if not approved:
+        tell_participants(actor, [booking], "rejected", whole_series=False, reason=booking.decision_reason or "")
 
 
 def booking_changed(actor: User, bookings: list[Booking], scope: str) -> None:
@@ -172,6 +174,7 @@ def booking_changed(actor: User, bookings: list[Booking], scope: str) -> None:
     _to_organiser(pending, bookings, booking.organiser, "booking.changed", "changed", method="REQUEST",
                   whole_series=booking.series_id is not None and scope != "this", actor=actor.name)
     pending.send()
+    tell_participants(actor, bookings, "changed", whole_series=booking.series_id is not None and scope != "this")
 
 
 def booking_cancelled(actor: User, bookings: list[Booking], reason: str, scope: str) -> None:
@@ -182,6 +185,8 @@ def booking_cancelled(actor: User, bookings: list[Booking], reason: str, scope: 
                   whole_series=booking.series_id is not None and scope == "series", actor=actor.name,
                   reason=reason)
     pending.send()
+    tell_participants(actor, bookings, "cancelled", whole_series=booking.series_id is not None and scope == "series",
+                      reason=reason)
 
 
 # --- writing the messages (in the worker) ------------------------------------------------------------
@@ -369,3 +374,7 @@ def send_digests(now: datetime) -> int:
         outgoing.append(render(recipient, "booking.digest", build, dedupe_key=key))
     send(outgoing)
     return len(outgoing)
+
+
+# The participants' messages (invitations, updates, cancellations) go with the organiser's.
+from booking.notifications.participants import tell_participants  # noqa: E402
