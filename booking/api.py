@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from booking import services
+from booking import extras, services
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking
 from booking.permissions import can_decide, can_manage, can_view_details, details_visible_clause
 from booking.recurrence import Recurrence
@@ -41,9 +41,10 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
                  "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
-                 "override_quota", "project_id")
+                 "override_quota", "project_id", "participants", "fields")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                 "override_opening_hours", "override_quota", "scope")
+                 "override_opening_hours", "override_quota", "scope", "participants", "fields")
+EXTRAS = ("participants", "fields")  # booking.extras: checked before the service writes, stored after
 RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
 
 
@@ -280,13 +281,22 @@ def list_bookings():
 @api_bp.post("/bookings")
 @idempotent
 def create_booking():
-    booking_request = _parse_booking_request(json_body())
+    data = json_body()
+    errors: dict[str, str] = {}
+    try:
+        booking_request = _parse_booking_request(data)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    more = extras.check_new(current_user, data, errors)
+    if errors:
+        raise ValidationFailed(errors)
     result = services.book_space(current_user, booking_request)
+    extras.apply(current_user, result.bookings, more, new=True)
     # Serialised before the commit, while the flushed rows are still loaded: after it they would
     # be read back from the database only to be written out again.
     if result.series is None:
         booking = result.bookings[0]
-        response = jsonify(booking_json(booking))
+        response = jsonify({**booking_json(booking), **extras.extras_json(booking)})
         response.headers["Location"] = url_for("booking_api.get_booking", booking_id=booking.id)
     else:
         response = jsonify({"series_id": result.series.id, "rrule": result.series.rrule,
@@ -301,7 +311,8 @@ def create_booking():
 
 @api_bp.get("/bookings/<int:booking_id>")
 def get_booking(booking_id: int):
-    return jsonify(booking_json(_visible_booking(booking_id)))
+    booking = _visible_booking(booking_id)
+    return jsonify({**booking_json(booking), **extras.extras_json(booking)})
 
 
 @api_bp.patch("/bookings/<int:booking_id>")
@@ -309,7 +320,8 @@ def update_booking(booking_id: int):
     booking = _manageable_booking(booking_id)
     data = json_body()
     errors = {key: _("Unknown field.") for key in data if key not in UPDATE_FIELDS}
-    changes = {key: value for key, value in data.items() if key in UPDATE_FIELDS and key != "scope"}
+    changes = {key: value for key, value in data.items()
+               if key in UPDATE_FIELDS and key != "scope" and key not in EXTRAS}
     for name in ("start", "end"):
         if name in data:
             changes[name] = _parse_time(data, name, errors, required=True)
@@ -317,9 +329,12 @@ def update_booking(booking_id: int):
         _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
     if errors:
         raise ValidationFailed(errors)
+    more = extras.check_change(current_user, booking, data)
     changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
+    extras.apply(current_user, changed, more, new=False)
+    response = jsonify({**booking_json(booking), **extras.extras_json(booking), "affected_ids": [b.id for b in changed]})
     db.session.commit()
-    return jsonify({**booking_json(booking), "affected_ids": [b.id for b in changed]})
+    return response
 
 
 @api_bp.post("/bookings/<int:booking_id>/cancel")
@@ -407,6 +422,39 @@ _WINDOW = [
 ]
 _ID = [{"name": "booking_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 _SCOPE = {"type": "string", "enum": ["this", "following", "series"], "default": "this"}
+_PARTICIPANTS = {
+    "type": "object", "additionalProperties": False,
+    "description": "Who is in the room besides the booker's organisation. Each named person gets the calendar "
+                   "invitation (METHOD:REQUEST, the feeds' UID) by email, an update when the booking changes and a "
+                   "cancellation when it is cancelled or they are taken off. Members of a participating "
+                   "organisation and named users see the booking's details. On PATCH each key given replaces that "
+                   "list; a key left out keeps it. Duplicates are dropped. Reads add `organisations` "
+                   "[{id, name}] and give each person as {user_id, name, email}.",
+    "properties": {
+        "organisation_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 50,
+                             "description": "active organisations; the booker's own is left out"},
+        "people": {"type": "array", "maxItems": 200, "items": {"oneOf": [
+            {"type": "object", "required": ["user_id"], "additionalProperties": False,
+             "properties": {"user_id": {"type": "integer",
+                                        "description": "a user of the booker's or a participating organisation "
+                                                       "(staff: anyone); invite others by email"}}},
+            {"type": "object", "required": ["email"], "additionalProperties": False,
+             "properties": {"email": {"type": "string", "format": "email", "maxLength": 254},
+                            "name": {"type": "string", "maxLength": 200}}},
+        ]}},
+    },
+    "example": {"organisation_ids": [3], "people": [{"user_id": 5}, {"email": "kari@example.no", "name": "Kari"}]},
+}
+_FIELDS = {
+    "type": "object",
+    "description": "Values of the extra fields administrators define for the space's kind, keyed by each field's "
+                   "code: text a string, choice one of its choice codes, yes/no a boolean, number a whole number "
+                   "from 0. An unknown code, a wrong type or a required field left out answers 422 with "
+                   "details.fields[\"fields.<code>\"]. On PATCH the codes given are changed (null removes one); "
+                   "required fields are checked when `fields` is given or the space changes to one of another kind.",
+    "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "boolean"}, {"type": "integer"}]},
+    "example": {"layout": "u_shape", "catering": True},
+}
 _BOOKING_BODY = {
     "type": "object",
     "required": ["space_id", "title", "start", "end"],
@@ -431,6 +479,8 @@ _BOOKING_BODY = {
             "until": {"type": "string", "format": "date"},
             "byday": {"type": "array", "items": {"type": "string", "enum": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]}},
         }},
+        "participants": _PARTICIPANTS,
+        "fields": _FIELDS,
         "equipment": {"type": "array", "description": "equipment reserved for the booking's period (for a series: "
                                                       "each occurrence); all or nothing",
                       "items": {"type": "object", "properties": {"equipment_id": {"type": "integer"},
@@ -461,7 +511,8 @@ register_paths({
                   "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
                       **{k: v for k, v in _BOOKING_BODY["properties"].items()
                          if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
-                                  "space_id", "override_opening_hours", "override_quota")},
+                                  "space_id", "override_opening_hours", "override_quota", "participants",
+                                  "fields")},
                       "scope": _SCOPE}}}}},
                   "responses": {"200": {"description": "The booking and affected_ids"},
                                 **error_responses(400, 401, 403, 404, 409, 422)}},

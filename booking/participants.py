@@ -237,8 +237,10 @@ def apply_participants(actor, bookings: list[Booking], request: ParticipantsRequ
                 db.session.add(BookingParticipantOrganisation(booking_id=booking.id, organisation_id=organisation_id))
         if request.people is not None:
             current_people = {p.key: p for p in people_of(booking)}
-            wanted_people = {p.key: p for p in request.people
-                             if not (p.user is not None and p.user.id == booking.organiser_id)}
+            organiser_email = (booking.organiser.email or "").lower()
+            wanted_people = {p.key: p for p in request.people  # the organiser has their own messages
+                             if not (p.user is not None and p.user.id == booking.organiser_id)
+                             and p.email != organiser_email}
             for key, row in current_people.items():
                 if key not in wanted_people:
                     change.removed.append((booking, row))
