@@ -296,7 +296,7 @@ def create_booking():
     # be read back from the database only to be written out again.
     if result.series is None:
         booking = result.bookings[0]
-        response = jsonify({**booking_json(booking), **extras.extras_json(booking)})
+        response = jsonify({**booking_json(booking), **extras.extras_json(booking, current_user)})
         response.headers["Location"] = url_for("booking_api.get_booking", booking_id=booking.id)
     else:
         response = jsonify({"series_id": result.series.id, "rrule": result.series.rrule,
@@ -312,7 +312,7 @@ def create_booking():
 @api_bp.get("/bookings/<int:booking_id>")
 def get_booking(booking_id: int):
     booking = _visible_booking(booking_id)
-    return jsonify({**booking_json(booking), **extras.extras_json(booking)})
+    return jsonify({**booking_json(booking), **extras.extras_json(booking, current_user)})
 
 
 @api_bp.patch("/bookings/<int:booking_id>")
@@ -332,7 +332,7 @@ def update_booking(booking_id: int):
     more = extras.check_change(current_user, booking, data)
     changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
     extras.apply(current_user, changed, more, new=False)
-    response = jsonify({**booking_json(booking), **extras.extras_json(booking), "affected_ids": [b.id for b in changed]})
+    response = jsonify({**booking_json(booking), **extras.extras_json(booking, current_user), "affected_ids": [b.id for b in changed]})
     db.session.commit()
     return response
 

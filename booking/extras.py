@@ -70,5 +70,20 @@ def apply(actor, bookings: list[Booking], extras: Extras, *, new: bool) -> None:
     apply_participants(actor, bookings, extras.participants, notify_all=new)
 
 
-def extras_json(booking: Booking) -> dict:
-    return {"participants": participants_json(booking), "fields": fields_json(booking)}
+def extras_json(booking: Booking, viewer) -> dict:
+    from booking.permissions import can_manage
+
+    return {"participants": participants_json(booking, with_addresses=can_manage(viewer, booking)),
+            "fields": fields_json(booking)}
+
+
+def shown(booking: Booking, viewer, locale: str) -> dict:
+    """What the booking's page shows of its participants and field values."""
+    from booking.fields import shown_values
+    from booking.participants import organisations_of, people_of
+    from booking.permissions import can_manage
+
+    return {"setup": shown_values(booking, locale),
+            "participant_organisations": [p.organisation for p in organisations_of(booking)],
+            "participants": people_of(booking),
+            "show_addresses": can_manage(viewer, booking)}

@@ -285,14 +285,17 @@ def people_of(booking_or_ids) -> list[BookingParticipant]:
                                    .order_by(BookingParticipant.booking_id, BookingParticipant.id)))
 
 
-def participants_json(booking: Booking) -> dict:
-    """The booking's ``participants`` as the API returns them."""
+def participants_json(booking: Booking, *, with_addresses: bool = True) -> dict:
+    """The booking's ``participants`` as the API returns them. Guests' addresses only
+    ``with_addresses`` (for those who may change the booking): everyone who sees the details sees
+    who takes part, not how to reach them."""
     people = []
     for p in people_of(booking):
         if p.user_id is not None:
             people.append({"user_id": p.user_id, "name": p.user.name if p.user else "", "email": None})
         else:
-            people.append({"user_id": None, "name": p.name, "email": p.email})
+            people.append({"user_id": None, "name": p.name if (p.name or not with_addresses) else "",
+                           "email": p.email if with_addresses else None})
     return {"organisation_ids": [p.organisation_id for p in organisations_of(booking)],
             "organisations": [{"id": p.organisation.id, "name": p.organisation.name}
                               for p in organisations_of(booking)],
