@@ -152,7 +152,11 @@ def test_a_guest_gets_the_invitation_with_the_bookings_uid_and_a_cancellation(ma
     colleague = next(m for m in invited if m.to_address == "kari@kommune.example")
     assert colleague.subject.startswith("Invitasjon"), colleague.subject
     assert guest.subject.startswith("Invitation"), guest.subject
-    assert any("gina@example.no" in str(r.message()["To"]) for r in smtp.received)
+    # What the guest's mail server receives: the invitation as text/calendar; method=REQUEST with that UID.
+    [delivered] = [r for r in smtp.received if r.rcpt_tos == ["gina@example.no"]]
+    parts = [p for p in delivered.message.walk() if p.get_content_type() == "text/calendar"]
+    assert parts and all(p.get_param("method") == "REQUEST" for p in parts)
+    assert all(f"UID:{uid}" in p.get_content().replace("\r\n ", "") for p in parts)
 
     # Taken off the list: a cancellation with the same UID, to her alone.
     client.patch(f"/api/v1/bookings/{booking_id}", headers=room["headers"]["organiser"],
