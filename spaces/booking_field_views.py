@@ -117,3 +117,39 @@ def _register() -> None:
 
 
 _register()
+
+
+# --- the API: which fields a kind of space asks for --------------------------------------------
+
+def definition_json(definition) -> dict:
+    return {"id": definition.id, "code": definition.code, "type": definition.field_type.value,
+            "label_nb": definition.label_nb, "label_en": definition.label_en, "choices": definition.choices,
+            "required": definition.required, "position": definition.position}
+
+
+def _register_api() -> None:
+    from flask import jsonify
+
+    from samskap.openapi import error_responses, register_paths
+    from spaces.api import api_bp
+    from spaces.models import SpaceKind
+
+    @api_bp.get("/space-kinds/<int:kind_id>/booking-fields")
+    def list_booking_fields(kind_id: int):
+        kind = db.session.get(SpaceKind, kind_id) if kind_id <= MAX_ID else None
+        if kind is None:
+            raise NotFound(_("There is no kind of space with id %(id)d.", id=kind_id))
+        return jsonify({"booking_fields": [definition_json(d) for d in fields.definitions_for_kind(kind.id)]})
+
+    register_paths({"/space-kinds/{id}/booking-fields": {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "get": {"summary": "The active extra booking fields of a kind of space, in their order: what a booking's "
+                           "`fields` object may and must hold for a space of this kind",
+                "responses": {"200": {"description": "{\"booking_fields\": [{id, code, type (text, choice, boolean, "
+                                                     "number), label_nb, label_en, choices: [{code, label_nb, "
+                                                     "label_en}], required, position}]}"},
+                              **error_responses(401, 404)}},
+    }})
+
+
+_register_api()
