@@ -87,3 +87,17 @@ def shown(booking: Booking, viewer, locale: str) -> dict:
             "participant_organisations": [p.organisation for p in organisations_of(booking)],
             "participants": people_of(booking),
             "show_addresses": can_manage(viewer, booking)}
+
+
+def _register_audit_text() -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from samskap.audit_text import ACTIONS
+
+    ACTIONS.setdefault("booking.participants", (_l("Participants changed"),
+                                                _l("%(actor)s changed who takes part in %(object)s")))
+    ACTIONS.setdefault("booking.fields", (_l("Room details changed"),
+                                          _l("%(actor)s changed the room details of %(object)s")))
+
+
+_register_audit_text()

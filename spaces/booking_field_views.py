@@ -111,9 +111,25 @@ def _field_form(definition):
 
 
 def _register() -> None:
+    import sqlalchemy as sa
+
+    from samskap.audit_text import ACTIONS, OBJECT_TYPES, ObjectRef, register_audit_object
     from samskap.nav import register_admin_link
 
     register_admin_link("catalogue_admin.booking_fields", _l("Booking fields"), 35)
+
+    def definitions(ids):
+        found = db.session.scalars(sa.select(fields.BookingFieldDefinition)
+                                   .where(fields.BookingFieldDefinition.id.in_(ids)))
+        return {d.id: ObjectRef(f"{d.label(_locale())} ({d.space_kind.label(_locale())})",
+                                url_for("catalogue_admin.edit_booking_field", field_id=d.id)) for d in found}
+
+    register_audit_object("booking_field_definitions", definitions)
+    OBJECT_TYPES.setdefault("booking_field_definitions", _l("Booking fields"))
+    ACTIONS.setdefault("booking_field.create", (_l("Booking field added"),
+                                                _l("%(actor)s added the booking field %(object)s")))
+    ACTIONS.setdefault("booking_field.update", (_l("Booking field changed"),
+                                                _l("%(actor)s changed the booking field %(object)s")))
 
 
 _register()
