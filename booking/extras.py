@@ -51,13 +51,14 @@ def check_change(actor, booking: Booking, data: dict) -> Extras:
     errors: dict[str, str] = {}
     extras = Extras()
     try:
-        extras.participants = parse_participants(actor, data.get("participants"))
+        extras.participants = parse_participants(actor, data.get("participants"), booking=booking)
     except ValidationFailed as exc:
         errors.update(exc.fields)
     space = _space(data["space_id"]) if "space_id" in data else booking.space
     if space is not None and ("fields" in data or space.kind_id != booking.space.kind_id):
+        given = {} if data.get("fields") is None else data["fields"]
         try:
-            extras.fields = clean_fields(space, data.get("fields") or {}, current=fields_json(booking))
+            extras.fields = clean_fields(space, given, current=fields_json(booking))
         except ValidationFailed as exc:
             errors.update(exc.fields)
     if errors:
@@ -101,3 +102,25 @@ def _register_audit_text() -> None:
 
 
 _register_audit_text()
+
+
+def changes_anything(booking: Booking, extras: Extras) -> bool:
+    """Whether storing ``extras`` would change the booking (the edit page says "nothing changed")."""
+    from booking.participants import organisations_of, people_of
+
+    if extras.fields is not None and extras.fields != fields_json(booking):
+        return True
+    wanted = extras.participants
+    if wanted is None:
+        return False
+    if wanted.organisations is not None:
+        current = {p.organisation_id for p in organisations_of(booking)}
+        if {o.id for o in wanted.organisations if o.id != booking.organisation_id} != current:
+            return True
+    if wanted.people is not None:
+        organiser = (booking.organiser.email or "").lower()
+        keys = {p.key for p in wanted.people
+                if not (p.user is not None and p.user.id == booking.organiser_id) and p.email != organiser}
+        if keys != {p.key for p in people_of(booking)}:
+            return True
+    return False

@@ -78,9 +78,11 @@ def with_extras(form_class, definitions: list[BookingFieldDefinition], locale: s
     return form_class
 
 
-def set_organisation_choices(form, user) -> None:
+def set_organisation_choices(form, own) -> None:
+    """Every active organisation but ``own`` (the booker's; a user stands for their organisation)."""
+    own_id = own.organisation_id if hasattr(own, "organisation_id") else own.id
     organisations = db.session.scalars(sa.select(Organisation).where(Organisation.active.is_(True),
-                                                                     Organisation.id != user.organisation_id)
+                                                                     Organisation.id != own_id)
                                        .order_by(Organisation.name))
     form.participant_organisations.choices = [(o.id, o.name) for o in organisations]
 
@@ -109,11 +111,30 @@ def people_from_text(text: str) -> list[dict]:
 
 
 def people_to_text(people: list) -> str:
-    return "\n".join(f"{p.name} <{p.email}>" if p.name else p.email for p in people if p.email)
+    """A booking's participants as the form's text (users by their name and address)."""
+    lines = []
+    for p in people:
+        name, address = (p.user.name, p.user.email) if p.user is not None else (p.name, p.email)
+        lines.append(f"{name} <{address}>" if name else address)
+    return "\n".join(lines)
 
 
-def extras_data(form, space_id) -> dict:
-    """The form's participants and the chosen space's field values, shaped as the API's body."""
+def prefill(form, booking) -> None:
+    """The edit form's participants and field values from the booking."""
+    from booking.fields import fields_json
+    from booking.participants import organisations_of, people_of
+
+    form.participant_organisations.data = [p.organisation_id for p in organisations_of(booking)]
+    form.participant_people.data = people_to_text(people_of(booking))
+    values = fields_json(booking)
+    for d in form.booking_definitions:
+        if d.space_kind_id == booking.space.kind_id and d.code in values:
+            form[f"{PREFIX}{d.id}"].data = values[d.code]
+
+
+def extras_data(form, space_id, booking=None) -> dict:
+    """The form's participants and the chosen space's field values, shaped as the API's body. On
+    the edit page a line with the address of a user already on the list stays that user."""
     space = db.session.get(Space, space_id) if space_id else None
     values = {}
     if space is not None:
@@ -123,9 +144,15 @@ def extras_data(form, space_id) -> dict:
             data = form[f"{PREFIX}{d.id}"].data
             if d.field_type == FieldType.BOOLEAN:
                 values[d.code] = bool(data)
-            elif data not in (None, ""):
-                values[d.code] = data.strip() if isinstance(data, str) else data
+            else:  # every field of the kind is on the form: an empty one clears the value
+                values[d.code] = (data.strip() or None) if isinstance(data, str) else data
     people = people_from_text(form.participant_people.data)
+    if booking is not None:
+        from booking.participants import people_of
+
+        users = {p.user.email.lower(): p.user_id for p in people_of(booking) if p.user is not None}
+        people = [{"user_id": users[p["email"].strip().lower()]} if p["email"].strip().lower() in users else p
+                  for p in people]
     return {"space_id": space_id, "fields": values,
             "participants": {"organisation_ids": list(form.participant_organisations.data or []),
                              "people": people}}

@@ -113,15 +113,18 @@ def _is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
-def _may_name_user(actor, user: User, organisation_ids: set[int]) -> bool:
+def _may_name_user(actor, user: User, organisation_ids: set[int], known: frozenset = frozenset()) -> bool:
     """Anyone may invite by email; by user id only people of the booker's organisation or of the
-    participating ones (staff: anyone), so a member cannot look up strangers' names by id."""
+    participating ones (staff: anyone), or those the booking names already, so a member cannot
+    look up strangers' names by id."""
     from accounts.permissions import is_staff
 
-    return is_staff(actor) or user.organisation_id == actor.organisation_id or user.organisation_id in organisation_ids
+    return (is_staff(actor) or user.organisation_id == actor.organisation_id or user.organisation_id in organisation_ids
+            or user.id in known)
 
 
-def parse_participants(actor, value, *, prefix: str = "participants") -> ParticipantsRequest | None:
+def parse_participants(actor, value, *, prefix: str = "participants",
+                       booking: Booking | None = None) -> ParticipantsRequest | None:
     """Check the ``participants`` object of the API (or the form's, shaped alike); ValidationFailed
     with one message per bad entry (``participants.people[2].email``). Duplicates are dropped."""
     if value is None:
@@ -151,13 +154,15 @@ def parse_participants(actor, value, *, prefix: str = "participants") -> Partici
             result.organisations = [found[i] for i in wanted if i in found]
             organisation_ids = set(found)
     if "people" in value:
-        result.people = _parse_people(actor, value["people"], organisation_ids, errors, prefix)
+        known = frozenset(p.user_id for p in people_of(booking) if p.user_id) if booking is not None else frozenset()
+        result.people = _parse_people(actor, value["people"], organisation_ids, errors, prefix, known)
     if errors:
         raise ValidationFailed(errors)
     return result
 
 
-def _parse_people(actor, raw, organisation_ids: set[int], errors: dict, prefix: str) -> list[PersonRequest]:
+def _parse_people(actor, raw, organisation_ids: set[int], errors: dict, prefix: str,
+                  known: frozenset = frozenset()) -> list[PersonRequest]:
     from accounts.services import normalise_email
 
     if not isinstance(raw, list):
@@ -188,7 +193,7 @@ def _parse_people(actor, raw, organisation_ids: set[int], errors: dict, prefix: 
             continue
         if "user_id" in item:
             user = users.get(item["user_id"]) if _is_id(item["user_id"]) else None
-            if user is None or not _may_name_user(actor, user, organisation_ids):
+            if user is None or not _may_name_user(actor, user, organisation_ids, known):
                 errors[f"{where}.user_id"] = _("There is no user with id %(id)s you can invite; invite them by "
                                                "email instead.", id=str(item["user_id"])[:20])
                 continue

@@ -561,8 +561,16 @@ def _edit_form(booking: Booking) -> EditBookingForm:
                 "end_date": local_end.date() if local_end.date() != local_start.date() else None,
                 "attendees": booking.attendees, "visibility": booking.visibility.value,
                 "description": booking.description, "scope": "this"}
-    form = EditBookingForm(data=data)
+    spaces = services.bookable_spaces(current_user)
+    if booking.space not in spaces:
+        spaces.append(booking.space)
+    form = field_forms.with_extras(EditBookingForm, field_forms.offered_definitions(spaces),
+                                   str(get_locale() or "nb"))(data=data)
     form.space.choices = _space_choices(current_user, extra_id=booking.space_id)
+    form.space_kinds = {s.id: s.kind_id for s in spaces}
+    field_forms.set_organisation_choices(form, booking.organisation)
+    if request.method == "GET":
+        field_forms.prefill(form, booking)
     if booking.series_id is None:
         del form.scope
     return form
@@ -588,12 +596,18 @@ def edit_booking(booking_id: int):
     status = 200
     if form.validate_on_submit() and (period := form.period()) is not None:
         changes = _changes(form, booking, *period)
-        if not changes:
-            flash(_("Nothing was changed."), "info")
-            return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
+        user = current_user._get_current_object()
         scope = form.scope.data if "scope" in form else "this"
         try:
-            services.update_booking(current_user._get_current_object(), booking, changes, scope=scope)
+            data = field_forms.extras_data(form, form.space.data, booking)
+            if form.space.data == booking.space_id:
+                data.pop("space_id")
+            more = extras.check_change(user, booking, data)
+            if not changes and not extras.changes_anything(booking, more):
+                flash(_("Nothing was changed."), "info")
+                return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
+            changed = services.update_booking(user, booking, changes, scope=scope)
+            extras.apply(user, changed, more, new=False)
         except Conflict as exc:
             db.session.rollback()
             form.form_errors.append(exc.message)
@@ -601,7 +615,7 @@ def edit_booking(booking_id: int):
             status = exc.status
         except DomainError as exc:
             db.session.rollback()
-            apply_errors(form, exc, FIELD_MAP)
+            apply_errors(form, exc, {**FIELD_MAP, **field_forms.error_map(form, form.space.data)})
             status = exc.status
         else:
             db.session.commit()
@@ -609,7 +623,8 @@ def edit_booking(booking_id: int):
             return redirect(_next_or(url_for("bookings.booking_page", booking_id=booking.id)), 303)
     elif request.method == "POST":
         status = 422
-    return render_template("booking/edit.html", form=form, booking=booking, conflicts=conflicts), status
+    return render_template("booking/edit.html", form=form, booking=booking, conflicts=conflicts,
+                           field_groups=field_forms.groups(form)), status
 
 
 @bookings_bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])

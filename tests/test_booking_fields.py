@@ -210,3 +210,31 @@ def test_the_day_sheet_shows_how_to_set_up_the_room(client, auth, workshop):
     row = row[:row.index("</tr>")]
     assert "Room layout:</dt><dd>U-shape" in row
     assert "Catering:</dt><dd>Yes" in row and "Tables:</dt><dd>6" in row
+
+
+def test_the_edit_form_changes_fields_and_participants_and_keeps_named_users(client, auth, workshop):
+    colleague = make_user(workshop["member"].organisation, name="Kari Kollega", email="kari@sykehus.example")
+    booking_id = _book(client, workshop, {"layout": "u_shape"},
+                       participants={"people": [{"user_id": colleague.id}, {"email": "gina@example.no"}]}).json["id"]
+    auth.as_user(workshop["member"])
+    page = client.get(f"/bookings/{booking_id}/edit").get_data(as_text=True)
+    layout_id = workshop["layout"].id
+    assert '<option selected value="u_shape">' in page
+    assert "Kari Kollega &lt;kari@sykehus.example&gt;" in page and "gina@example.no" in page
+    form = {"space": str(workshop["room"].id), "title": "Idea workshop", "date": DAY.isoformat(),
+            "start_time": "09:00", "end_time": "11:00", "attendees": "1", "visibility": "private",
+            "purpose": "meeting", f"bf_{layout_id}": "islands",
+            "participant_people": "Kari Kollega <kari@sykehus.example>"}
+    saved = client.post(f"/bookings/{booking_id}/edit", data=form)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    got = client.get(f"/api/v1/bookings/{booking_id}").json
+    assert got["fields"] == {"layout": "islands", "catering": False}  # an unticked yes/no is a "no"
+    # Kari stays the same participant (no new invitation); the guest is taken off.
+    assert got["participants"]["people"] == [{"user_id": colleague.id, "name": "Kari Kollega", "email": None}]
+    kinds = [m.kind for m in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert kinds.count("booking.participant.invited") == 2 and kinds.count("booking.participant.removed") == 1
+    again = client.post(f"/bookings/{booking_id}/edit", data=form, follow_redirects=True)
+    assert "Nothing was changed." in again.get_data(as_text=True)
+    form[f"bf_{layout_id}"] = ""
+    refused = client.post(f"/bookings/{booking_id}/edit", data=form)
+    assert refused.status_code == 422 and f'href="#bf_{layout_id}"' in refused.get_data(as_text=True)
