@@ -40,9 +40,9 @@ def test_a_required_room_layout_is_asked_for_in_the_booking_form_and_shown_on_th
     check_page(page, "admin-booking-fields")
     with page.expect_navigation():
         page.get_by_role("link", name=TEXT["add_for"][lang].format(kind_name)).click()
-    label = {"nb": "Oppsett av rommet", "en": "Room layout"}[lang]
-    page.locator("#label_nb").fill("Oppsett av rommet")
-    page.locator("#label_en").fill("Room layout")
+    label = {"nb": f"Oppsett av rommet {suffix}", "en": f"Room layout {suffix}"}[lang]
+    page.locator("#label_nb").fill(f"Oppsett av rommet {suffix}")
+    page.locator("#label_en").fill(f"Room layout {suffix}")
     page.locator("#code").fill("layout")
     page.locator("#field_type").select_option("choice")
     page.locator("#choices").fill("u_shape | U-form | U-shape\nislands | Verkstedøyer | Workshop islands")
@@ -57,6 +57,8 @@ def test_a_required_room_layout_is_asked_for_in_the_booking_form_and_shown_on_th
     day = journey_day(7, lang, weekday=2)
     open_booking_form(page, space.json()["id"], day, "10:00", "12:00")
     field = page.get_by_label(label)
+    # Only the fields of this room's kind show (other journeys' kinds have fields of their own).
+    assert page.locator("#booking-fields fieldset:not([hidden])").count() == 1
     assert field.is_visible() and field.get_attribute("required") is not None
     page.locator("#title").fill(unique("Idédugnad"))
     page.locator("#participant_people").fill("Gina Gjest <gina.gjest@example.no>")
