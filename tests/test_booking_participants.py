@@ -201,3 +201,29 @@ def test_the_openapi_description_has_participants_and_fields(client):
     assert {"participants", "fields"} <= set(body["properties"])
     patch = spec["paths"]["/bookings/{booking_id}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
     assert {"participants", "fields"} <= set(patch["properties"])
+
+
+@BOTH
+def test_adding_a_participant_moves_the_feed_generation_and_the_migration_goes_down_and_up(app, room):
+    """Participants decide who sees details in feeds, so their rows move the feed generation; 0015
+    downgrades to 0013 and upgrades again on both databases."""
+    from flask_migrate import downgrade, upgrade
+
+    from booking.participants import BookingParticipantOrganisation
+    from tests.factories import make_booking
+
+    booking = make_booking(room["space"], room["organiser"])
+    before = db.session.scalar(sa.text("SELECT value FROM feed_generation"))
+    db.session.add(BookingParticipantOrganisation(booking_id=booking.id, organisation_id=room["hospital"].id))
+    db.session.commit()
+    assert db.session.scalar(sa.text("SELECT value FROM feed_generation")) > before
+    db.session.remove()
+    db.engine.dispose()
+    downgrade(revision="0013")
+    inspector = sa.inspect(db.engine)
+    assert not {"booking_participants", "booking_field_definitions"} & set(inspector.get_table_names())
+    db.engine.dispose()
+    upgrade()
+    assert {"booking_participants", "booking_participant_organisations", "booking_field_definitions",
+            "booking_field_values"} <= set(sa.inspect(db.engine).get_table_names())
+    db.engine.dispose()
