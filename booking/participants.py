@@ -307,6 +307,15 @@ def participants_json(booking: Booking, *, with_addresses: bool = True) -> dict:
             "people": people}
 
 
+def participating_organisations(sessions):
+    """(booking_id, organisation_id) of the organisations taking part in each of ``sessions`` (a
+    subquery of bookings with ``id``): a participation source of the sector report (reports)."""
+    return (sa.select(sessions.c.id.label("booking_id"),
+                      BookingParticipantOrganisation.organisation_id.label("organisation_id"))
+            .select_from(sessions)
+            .join(BookingParticipantOrganisation, BookingParticipantOrganisation.booking_id == sessions.c.id))
+
+
 # --- privacy ------------------------------------------------------------------------------------
 
 def _signed_in(user) -> bool:

@@ -227,3 +227,16 @@ def test_adding_a_participant_moves_the_feed_generation_and_the_migration_goes_d
     assert {"booking_participants", "booking_participant_organisations", "booking_field_definitions",
             "booking_field_values"} <= set(sa.inspect(db.engine).get_table_names())
     db.engine.dispose()
+
+
+@BOTH
+def test_a_booking_counts_for_its_participating_organisations_sectors_in_the_sector_matrix(client, room):
+    _book(client, room, {"organisation_ids": [room["hospital"].id, room["company"].id]})
+    query = {"from": (DAY - timedelta(days=1)).isoformat(), "to": (DAY + timedelta(days=1)).isoformat(),
+             "by": "sector_pair"}
+    body = client.get("/api/v1/reports/utilisation", query_string=query, headers=room["headers"]["staff"]).json
+    rows = {row["key"]: row for row in body["rows"]}
+    for pair in (("municipality", "hospital"), ("municipality", "company"), ("hospital", "company")):
+        row = rows.get("+".join(pair)) or rows.get("+".join(reversed(pair)))
+        assert row["sessions"] == 1 and row["hours"] == 2, pair
+    assert all(row["sessions"] == 0 for key, row in rows.items() if "academia" in key)
