@@ -332,7 +332,8 @@ def update_booking(booking_id: int):
     more = extras.check_change(current_user, booking, data)
     changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
     extras.apply(current_user, changed, more, new=False)
-    response = jsonify({**booking_json(booking), **extras.extras_json(booking, current_user), "affected_ids": [b.id for b in changed]})
+    response = jsonify({**booking_json(booking), **extras.extras_json(booking, current_user),
+                        "affected_ids": [b.id for b in changed]})
     db.session.commit()
     return response
 

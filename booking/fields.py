@@ -144,7 +144,8 @@ def apply_fields(actor, bookings: list[Booking], values: dict | None) -> None:
         db.session.flush()
         after = {code: value for code, value in values.items() if code in definitions}
         if after != before:
-            audit.record(actor, "booking.fields", booking, changes={"fields": [_audit_text(before), _audit_text(after)]})
+            audit.record(actor, "booking.fields", booking,
+                         changes={"fields": [_audit_text(before), _audit_text(after)]})
 
 
 def _audit_text(values: dict) -> str:

@@ -112,8 +112,8 @@ def test_participating_organisations_and_named_people_see_the_details_others_see
     booking_id = _book(client, room, {"organisation_ids": [room["hospital"].id],
                                       "people": [{"email": "erik@tryggtek.example"}]}).json["id"]
     booking = db.session.get(Booking, booking_id)
-    window = {"start": f"{DAY.isoformat()}T00:00:00+01:00", "end": f"{(DAY + timedelta(days=1)).isoformat()}T00:00:00+01:00",
-              "space_id": room["space"].id}
+    window = {"start": f"{DAY.isoformat()}T00:00:00+01:00",
+              "end": f"{(DAY + timedelta(days=1)).isoformat()}T00:00:00+01:00", "space_id": room["space"].id}
     for who, sees in (("nurse", True), ("engineer", True), ("outsider", False)):
         detail = client.get(f"/api/v1/bookings/{booking_id}", headers=room["headers"][who])
         assert detail.status_code == (200 if sees else 404), who
@@ -181,7 +181,8 @@ def test_a_guest_gets_the_invitation_with_the_bookings_uid_and_a_cancellation(ma
 def test_moving_the_booking_sends_participants_the_updated_invitation(client, room):
     booking_id = _book(client, room, {"people": [{"email": "gina@example.no"}]}).json["id"]
     later = client.patch(f"/api/v1/bookings/{booking_id}", headers=room["headers"]["organiser"],
-                         json={"start": f"{DAY.isoformat()}T13:00:00+01:00", "end": f"{DAY.isoformat()}T14:00:00+01:00"})
+                         json={"start": f"{DAY.isoformat()}T13:00:00+01:00",
+                               "end": f"{DAY.isoformat()}T14:00:00+01:00"})
     assert later.status_code == 200, later.get_data(as_text=True)
     [changed] = outbox("booking.participant.changed")
     [event] = invitation_of(changed).walk("VEVENT")
@@ -240,3 +241,18 @@ def test_a_booking_counts_for_its_participating_organisations_sectors_in_the_sec
         row = rows.get("+".join(pair)) or rows.get("+".join(reversed(pair)))
         assert row["sessions"] == 1 and row["hours"] == 2, pair
     assert all(row["sessions"] == 0 for key, row in rows.items() if "academia" in key)
+
+
+def test_participants_hear_when_a_pending_booking_is_approved_or_rejected(client, room):
+    for space_name, decision in (("Simuleringslab", "approve"), ("Simuleringslab 2", "reject")):
+        space = make_space(name=space_name, requires_approval=True)
+        booking_id = _book(client, room, {"people": [{"email": f"{decision}@example.no"}]},
+                           space_id=space.id).json["id"]
+        response = client.post(f"/api/v1/bookings/{booking_id}/{decision}", headers=room["headers"]["staff"],
+                               json={"reason": "Double-booked by mistake"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+    [approved] = outbox("booking.participant.approved")
+    assert approved.to_address == "approve@example.no" and invitation_of(approved)["METHOD"] == "REQUEST"
+    [rejected] = outbox("booking.participant.rejected")
+    assert rejected.to_address == "reject@example.no" and invitation_of(rejected)["METHOD"] == "CANCEL"
+    assert "Double-booked by mistake" in rejected.text

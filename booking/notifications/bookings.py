@@ -161,8 +161,8 @@ def booking_decided(actor: User, booking: Booking) -> None:
                   "approved" if approved else "rejected", method="REQUEST" if approved else "CANCEL",
                   actor=actor.name)
     pending.send()
-    if not approved:
-        tell_participants(actor, [booking], "rejected", whole_series=False, reason=booking.decision_reason or "")
+    tell_participants(actor, [booking], "approved" if approved else "rejected", whole_series=False,
+                      reason="" if approved else booking.decision_reason or "")
 
 
 def booking_changed(actor: User, bookings: list[Booking], scope: str) -> None:

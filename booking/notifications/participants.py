@@ -72,15 +72,15 @@ def participants_removed(actor, pairs) -> int:
 
 
 def tell_participants(actor, bookings: list[Booking], event: str, *, whole_series: bool, reason: str = "") -> int:
-    """Called with the organiser's messages (booking/notifications/bookings.py): ``changed`` sends
-    the updated invitation, ``cancelled`` and ``rejected`` the cancellation."""
+    """Called with the organiser's messages (booking/notifications/bookings.py): ``changed`` and
+    ``approved`` send the updated invitation, ``cancelled`` and ``rejected`` the cancellation."""
     from booking.participants import people_of
 
     rows = people_of([b.id for b in bookings])
     if not rows:
         return 0
     by_id = {b.id: b for b in bookings}
-    method = "REQUEST" if event == "changed" else "CANCEL"
+    method = "REQUEST" if event in ("changed", "approved") else "CANCEL"
     pairs = [(by_id[row.booking_id], row) for row in rows]
     items = []
     for row, group in _grouped(pairs).values():
@@ -105,6 +105,10 @@ def _notice(event: str, booking: BookingView, payload: dict, base_url: str) -> N
     if event == "changed":
         return Notice(subject=_("Changed: %(title)s", title=booking.title), heading=_("The booking has changed"),
                       paragraphs=[_greeting(name), _("The attached invitation has the new details.")],
+                      facts=facts, link=link, link_label=label)
+    if event == "approved":
+        return Notice(subject=_("Confirmed: %(title)s", title=booking.title), heading=_("The booking is confirmed"),
+                      paragraphs=[_greeting(name), _("The attached calendar invitation adds it to your calendar.")],
                       facts=facts, link=link, link_label=label)
     if event in ("cancelled", "rejected"):
         paragraphs = [_greeting(name), _("%(title)s is cancelled.", title=booking.title)]
