@@ -238,3 +238,16 @@ def test_the_edit_form_changes_fields_and_participants_and_keeps_named_users(cli
     form[f"bf_{layout_id}"] = ""
     refused = client.post(f"/bookings/{booking_id}/edit", data=form)
     assert refused.status_code == 422 and f'href="#bf_{layout_id}"' in refused.get_data(as_text=True)
+
+
+def test_another_organisation_cannot_read_the_room_details(client, auth, workshop):
+    booking_id = _book(client, workshop, {"layout": "u_shape", "access": "Hearing loop"}).json["id"]
+    other = make_user(make_org("company"), locale="en")
+    headers = api_headers(other)
+    assert client.get(f"/api/v1/bookings/{booking_id}", headers=headers).status_code == 404
+    window = {"start": f"{DAY.isoformat()}T00:00:00+01:00", "end": f"{DAY.isoformat()}T23:00:00+01:00"}
+    [listed] = client.get("/api/v1/bookings", query_string=window, headers=headers).json["bookings"]
+    assert listed["masked"] and "fields" not in listed
+    auth.as_user(other)
+    assert client.get(f"/bookings/{booking_id}").status_code == 404
+    assert client.get(f"/today?date={DAY.isoformat()}").status_code == 403  # the day sheet is the staff's

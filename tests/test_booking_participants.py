@@ -256,3 +256,15 @@ def test_participants_hear_when_a_pending_booking_is_approved_or_rejected(client
     [rejected] = outbox("booking.participant.rejected")
     assert rejected.to_address == "reject@example.no" and invitation_of(rejected)["METHOD"] == "CANCEL"
     assert "Double-booked by mistake" in rejected.text
+
+
+def test_only_those_who_may_change_the_booking_see_guests_addresses(client, auth, room):
+    booking_id = _book(client, room, {"organisation_ids": [room["hospital"].id],
+                                      "people": [{"email": "gina@example.no", "name": "Gina Guest"}]}).json["id"]
+    seen = client.get(f"/api/v1/bookings/{booking_id}", headers=room["headers"]["nurse"]).json
+    assert seen["participants"]["people"] == [{"user_id": None, "name": "Gina Guest", "email": None}]
+    auth.as_user(room["nurse"])
+    page = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert "Gina Guest" in page and "gina@example.no" not in page
+    auth.as_user(room["organiser"])
+    assert "gina@example.no" in client.get(f"/bookings/{booking_id}").get_data(as_text=True)
