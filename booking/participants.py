@@ -301,9 +301,9 @@ def participants_json(booking: Booking, *, with_addresses: bool = True) -> dict:
         else:
             people.append({"user_id": None, "name": p.name if (p.name or not with_addresses) else "",
                            "email": p.email if with_addresses else None})
-    return {"organisation_ids": [p.organisation_id for p in organisations_of(booking)],
-            "organisations": [{"id": p.organisation.id, "name": p.organisation.name}
-                              for p in organisations_of(booking)],
+    organisations = organisations_of(booking)
+    return {"organisation_ids": [p.organisation_id for p in organisations],
+            "organisations": [{"id": p.organisation.id, "name": p.organisation.name} for p in organisations],
             "people": people}
 
 

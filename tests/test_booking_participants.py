@@ -268,3 +268,21 @@ def test_only_those_who_may_change_the_booking_see_guests_addresses(client, auth
     assert "Gina Guest" in page and "gina@example.no" not in page
     auth.as_user(room["organiser"])
     assert "gina@example.no" in client.get(f"/bookings/{booking_id}").get_data(as_text=True)
+
+
+def test_a_series_invites_each_person_once_to_the_whole_series(client, room):
+    response = _book(client, room, {"people": [{"email": "gina@example.no"}]},
+                     recurrence={"freq": "weekly", "count": 3})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    ids = [o["id"] for o in response.json["occurrences"]]
+    for booking_id in ids:
+        got = client.get(f"/api/v1/bookings/{booking_id}", headers=room["headers"]["organiser"]).json
+        assert [p["email"] for p in got["participants"]["people"]] == ["gina@example.no"]
+    [invited] = outbox("booking.participant.invited")
+    [event] = [e for e in invitation_of(invited).walk("VEVENT") if "RRULE" in e]
+    assert str(event["UID"]) == f"series-{response.json['series_id']}@samskap.test"
+    # Cancelling one occurrence tells her about that date only.
+    client.post(f"/api/v1/bookings/{ids[1]}/cancel", headers=room["headers"]["organiser"], json={"reason": "Ill"})
+    [cancelled] = outbox("booking.participant.cancelled")
+    [event] = invitation_of(cancelled).walk("VEVENT")
+    assert "RECURRENCE-ID" in event and str(event["STATUS"]) == "CANCELLED"
