@@ -290,20 +290,26 @@ def _invitation(booking: BookingView, payload: dict, place) -> tuple:
     return (("invite.ics", f"text/calendar; method={method}", data.decode("utf-8")),)
 
 
-@register_renderer(RENDERER)
-def render_booking_message(payload: dict, locale: str) -> Rendered:
-    """Write a booking message from its snapshot, in the recipient's language (the outbox worker)."""
+def render_from_snapshot(payload: dict, locale: str, notice) -> Rendered:
+    """Write a message about a booking from its snapshot, in the recipient's language, with its
+    invitation: ``notice(event, booking, payload, base_url)`` says what it says (the outbox worker)."""
     from booking.feeds.calendar import Site
 
     booking = BookingView(payload["booking"])
     place = Site(**payload["site"])
     with force_locale(locale):
-        notice = _notice(payload["event"], booking, payload, place.base_url)
-        context = {"notice": notice, "recipient": Recipient("", payload["recipient_name"], locale),
+        text_of = notice(payload["event"], booking, payload, place.base_url)
+        context = {"notice": text_of, "recipient": Recipient("", payload["recipient_name"], locale),
                    "site_name": current_app.config["SAMSKAP_SITE_NAME"]}
         text = render_template("notifications/message.txt", **context)
         html = render_template("notifications/message.html", **context)
-    return Rendered(notice.subject, text, html, _invitation(booking, payload, place))
+    return Rendered(text_of.subject, text, html, _invitation(booking, payload, place))
+
+
+@register_renderer(RENDERER)
+def render_booking_message(payload: dict, locale: str) -> Rendered:
+    """Write a booking message from its snapshot, in the recipient's language (the outbox worker)."""
+    return render_from_snapshot(payload, locale, _notice)
 
 
 # --- scheduled (registered with the worker in booking/notifications/jobs.py) ----------------------
