@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from booking import services
+from booking import extras, services
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking
 from booking.permissions import can_decide, can_manage, can_view_details, details_visible_clause
 from booking.recurrence import Recurrence
@@ -45,9 +45,12 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "visibility", "description",
                  "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
-                 "override_quota", "project_id", "registration")
+                 "override_quota", "project_id", "registration", "participants", "fields")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                 "override_opening_hours", "override_quota", "scope", "registration")
+                 "override_opening_hours", "override_quota", "scope", "registration", "participants", "fields")
+# Checked before the service writes, stored after it: booking.extras (participants, fields) and
+# booking.registrations (registration).
+EXTRAS = ("participants", "fields")
 RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
 
 
@@ -286,16 +289,24 @@ def list_bookings():
 @idempotent
 def create_booking():
     data = json_body()
-    booking_request = _parse_booking_request(data)
+    errors: dict[str, str] = {}
+    try:
+        booking_request = _parse_booking_request(data)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    more = extras.check_new(current_user, data, errors)
+    if errors:
+        raise ValidationFailed(errors)
     registration = registrations_api.parse_for_create(data, booking_request)  # 422 before anything is written
     result = services.book_space(current_user, booking_request)
+    extras.apply(current_user, result.bookings, more, new=True)
     if registration is not None:
         registrations_api.apply(current_user, result.bookings[0], registration)
     # Serialised before the commit, while the flushed rows are still loaded: after it they would
     # be read back from the database only to be written out again.
     if result.series is None:
         booking = result.bookings[0]
-        response = jsonify({**booking_json(booking),
+        response = jsonify({**booking_json(booking), **extras.extras_json(booking, current_user),
                             **registrations_api.booking_registration_json(booking, opened=registration is not None)})
         response.headers["Location"] = url_for("booking_api.get_booking", booking_id=booking.id)
     else:
@@ -312,7 +323,8 @@ def create_booking():
 @api_bp.get("/bookings/<int:booking_id>")
 def get_booking(booking_id: int):
     booking = _visible_booking(booking_id)
-    return jsonify({**booking_json(booking), **registrations_api.booking_registration_json(booking)})
+    return jsonify({**booking_json(booking), **extras.extras_json(booking, current_user),
+                    **registrations_api.booking_registration_json(booking)})
 
 
 @api_bp.patch("/bookings/<int:booking_id>")
@@ -320,8 +332,8 @@ def update_booking(booking_id: int):
     booking = _manageable_booking(booking_id)
     data = json_body()
     errors = {key: _("Unknown field.") for key in data if key not in UPDATE_FIELDS}
-    changes = {key: value for key, value in data.items() if key in UPDATE_FIELDS and key not in ("scope",
-                                                                                                "registration")}
+    changes = {key: value for key, value in data.items()
+               if key in UPDATE_FIELDS and key not in ("scope", "registration", *EXTRAS)}
     for name in ("start", "end"):
         if name in data:
             changes[name] = _parse_time(data, name, errors, required=True)
@@ -330,13 +342,15 @@ def update_booking(booking_id: int):
     if errors:
         raise ValidationFailed(errors)
     registration = registrations_api.parse_for_update(data, booking)  # 422 before anything is written
+    more = extras.check_change(current_user, booking, data)
     if changes or "registration" not in data:
         changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
     else:
         changed = [booking]
+    extras.apply(current_user, changed, more, new=False)
     registrations_api.apply(current_user, booking, registration)
-    body = {**booking_json(booking), **registrations_api.booking_registration_json(booking),
-            "affected_ids": [b.id for b in changed]}
+    body = {**booking_json(booking), **extras.extras_json(booking, current_user),
+            **registrations_api.booking_registration_json(booking), "affected_ids": [b.id for b in changed]}
     db.session.commit()
     return jsonify(body)
 
@@ -430,6 +444,39 @@ _WINDOW = [
 ]
 _ID = [{"name": "booking_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 _SCOPE = {"type": "string", "enum": ["this", "following", "series"], "default": "this"}
+_PARTICIPANTS = {
+    "type": "object", "additionalProperties": False,
+    "description": "Who is in the room besides the booker's organisation. Each named person gets the calendar "
+                   "invitation (METHOD:REQUEST, the feeds' UID) by email, an update when the booking changes and a "
+                   "cancellation when it is cancelled or they are taken off. Members of a participating "
+                   "organisation and named users see the booking's details. On PATCH each key given replaces that "
+                   "list; a key left out keeps it. Duplicates are dropped. Reads add `organisations` "
+                   "[{id, name}] and give each person as {user_id, name, email}.",
+    "properties": {
+        "organisation_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 50,
+                             "description": "active organisations; the booker's own is left out"},
+        "people": {"type": "array", "maxItems": 200, "items": {"oneOf": [
+            {"type": "object", "required": ["user_id"], "additionalProperties": False,
+             "properties": {"user_id": {"type": "integer",
+                                        "description": "a user of the booker's or a participating organisation "
+                                                       "(staff: anyone); invite others by email"}}},
+            {"type": "object", "required": ["email"], "additionalProperties": False,
+             "properties": {"email": {"type": "string", "format": "email", "maxLength": 254},
+                            "name": {"type": "string", "maxLength": 200}}},
+        ]}},
+    },
+    "example": {"organisation_ids": [3], "people": [{"user_id": 5}, {"email": "kari@example.no", "name": "Kari"}]},
+}
+_FIELDS = {
+    "type": "object",
+    "description": "Values of the extra fields administrators define for the space's kind, keyed by each field's "
+                   "code: text a string, choice one of its choice codes, yes/no a boolean, number a whole number "
+                   "from 0. An unknown code, a wrong type or a required field left out answers 422 with "
+                   "details.fields[\"fields.<code>\"]. On PATCH the codes given are changed (null removes one); "
+                   "required fields are checked when `fields` is given or the space changes to one of another kind.",
+    "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "boolean"}, {"type": "integer"}]},
+    "example": {"layout": "u_shape", "catering": True},
+}
 _BOOKING_BODY = {
     "type": "object",
     "required": ["space_id", "title", "start", "end"],
@@ -455,6 +502,8 @@ _BOOKING_BODY = {
             "until": {"type": "string", "format": "date"},
             "byday": {"type": "array", "items": {"type": "string", "enum": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]}},
         }},
+        "participants": _PARTICIPANTS,
+        "fields": _FIELDS,
         "equipment": {"type": "array", "description": "equipment reserved for the booking's period (for a series: "
                                                       "each occurrence); all or nothing",
                       "items": {"type": "object", "properties": {"equipment_id": {"type": "integer"},
@@ -485,7 +534,8 @@ register_paths({
                   "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
                       **{k: v for k, v in _BOOKING_BODY["properties"].items()
                          if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
-                                  "space_id", "override_opening_hours", "override_quota", "registration")},
+                                  "space_id", "override_opening_hours", "override_quota", "registration",
+                                  "participants", "fields")},
                       "scope": _SCOPE}}}}},
                   "responses": {"200": {"description": "The booking and affected_ids"},
                                 **error_responses(400, 401, 403, 404, 409, 422)}},

@@ -44,7 +44,12 @@ def day_sheet():
     """Today at the workshop (or ``?date=``), printable as the day sheet."""
     day = _date_arg("date") or _today()
     sheet = daily.day_sheet(day, utcnow())
+    from flask_babel import get_locale
+
+    from booking.fields import shown_values_by_booking
+
     return render_template("booking/day_sheet.html", sheet=sheet, day=day, today=_today(),
+                           setup=shown_values_by_booking(sheet.bookings, str(get_locale() or "nb")),
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
                            reservation_title=equipment_services.reservation_title,
                            loan_status=reservation_status_label)

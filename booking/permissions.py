@@ -8,6 +8,8 @@ re-derives the rules inline. Lists use :func:`details_visible_clause`, single ob
   organisation shares bookings) its members; staff and administrators see everything.
 * A project's bookings: every member of each of the project's partner organisations
   (privacy follows the partnership, :mod:`booking.projects`).
+* A booking's participants: the members of each participating organisation and each named
+  participant see it in full, as its own organisation does (:mod:`booking.participants`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from accounts.permissions import is_staff, manages_organisation, sees_organisation_bookings
 from booking.models import Booking, BookingStatus, Visibility
+from booking.participants import participating_booking_ids, participation_clause
 from booking.projects.models import ProjectOrganisation
 from samskap.extensions import db
 
@@ -36,6 +39,8 @@ def can_view_details(user, booking: Booking) -> bool:
     if booking.visibility == Visibility.PARTNERS:
         return True
     if getattr(booking, "project_id", None) is not None and booking.project_id in partner_project_ids(user):
+        return True
+    if getattr(booking, "id", None) is not None and booking.id in participating_booking_ids(user):
         return True
     return booking.organisation_id == user.organisation_id and sees_organisation_bookings(user, booking.organisation)
 
@@ -109,7 +114,7 @@ def details_visible_clause(user):
     partner = Booking.project_id.in_(sa.select(ProjectOrganisation.project_id)
                                      .where(ProjectOrganisation.organisation_id == user.organisation_id))
     return sa.or_(public, Booking.visibility == Visibility.PARTNERS, Booking.organiser_id == user.id, own_visible,
-                  partner)
+                  partner, participation_clause(user))
 
 
 def manageable_clause(user):

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from accounts.models import Organisation
 from accounts.permissions import can_choose_any_organisation, staff_required
-from booking import grid
+from booking import extras, field_forms, grid
 from booking import services
 from booking.equipment import permissions as equipment_permissions
 from booking.equipment import services as equipment_services
@@ -30,7 +30,7 @@ from booking.permissions import (can_book_for_other_organisations, can_decide, c
                                  details_visible_clause, manageable_clause)
 from booking.services import MAX_ID, BookingRequest, Recurrence
 from samskap.ids import parse_count, parse_id
-from samskap.errors import Conflict, DomainError
+from samskap.errors import Conflict, DomainError, ValidationFailed
 from samskap.extensions import db, login_manager
 from samskap.i18n import local_datetime_text
 from samskap.timeutil import parse_aware_iso, to_local, utcnow
@@ -256,6 +256,7 @@ def booking_page(booking_id: int):
     from booking.daily import closures_during
 
     return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
+                           **extras.shown(booking, user, str(get_locale() or "nb")),
                            closures=closures_during(booking),
                            equipment_status_label=reservation_status_label,
                            may_manage=booking.is_active and can_manage(user, booking),
@@ -373,9 +374,14 @@ def _reservable_equipment(user) -> list[EquipmentType]:
 
 def _booking_form(user, data=None) -> BookingForm:
     equipment_types = _reservable_equipment(user)
-    form = booking_form_with_equipment(equipment_types)(data=data)
+    spaces = services.bookable_spaces(user)
+    form_class = field_forms.with_extras(booking_form_with_equipment(equipment_types),
+                                         field_forms.offered_definitions(spaces), str(get_locale() or "nb"))
+    form = form_class(data=data)
     form.equipment_types = {t.id: t for t in equipment_types}
     form.space.choices = [(0, _("Choose a space"))] + _space_choices(user)
+    form.space_kinds = {s.id: s.kind_id for s in spaces}
+    field_forms.set_organisation_choices(form, user)
     if can_book_for_other_organisations(user):
         organisations = db.session.scalars(
             sa.select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)).all()
@@ -439,8 +445,13 @@ def new_booking():
             override_quota=bool(form.override_quota.data) if "override_quota" in form else False,
             equipment=[{"equipment_id": equipment_type_id(f), "quantity": f.data} for f in wanted_equipment],
         )
+        extra_errors: dict = {}
+        more = extras.check_new(user, field_forms.extras_data(form, form.space.data), extra_errors)
         try:
+            if extra_errors:  # checked before anything is written
+                raise ValidationFailed(extra_errors)
             result = services.book_space(user, booking_request)
+            extras.apply(user, result.bookings, more, new=True)
         except Conflict as exc:
             db.session.rollback()
             if "free_now" in exc.details:  # too few equipment units; the space itself is free
@@ -450,7 +461,8 @@ def new_booking():
             status = exc.status
         except DomainError as exc:
             db.session.rollback()
-            apply_errors(form, exc, {**FIELD_MAP, **_equipment_field_map(wanted_equipment)})
+            apply_errors(form, exc, {**FIELD_MAP, **_equipment_field_map(wanted_equipment),
+                                     **field_forms.error_map(form, form.space.data)})
             status = exc.status
         else:
             db.session.commit()
@@ -459,7 +471,8 @@ def new_booking():
     elif request.method == "POST":
         status = 422
     equipment = [(f, form.equipment_types[equipment_type_id(f)]) for f in equipment_fields(form)]
-    return render_template("booking/form.html", form=form, conflict=conflict, equipment=equipment), status
+    return render_template("booking/form.html", form=form, conflict=conflict, equipment=equipment,
+                           field_groups=field_forms.groups(form)), status
 
 
 def _equipment_field_map(wanted: list) -> dict:
@@ -548,8 +561,16 @@ def _edit_form(booking: Booking) -> EditBookingForm:
                 "end_date": local_end.date() if local_end.date() != local_start.date() else None,
                 "attendees": booking.attendees, "visibility": booking.visibility.value,
                 "description": booking.description, "scope": "this"}
-    form = EditBookingForm(data=data)
+    spaces = services.bookable_spaces(current_user)
+    if booking.space not in spaces:
+        spaces.append(booking.space)
+    form = field_forms.with_extras(EditBookingForm, field_forms.offered_definitions(spaces),
+                                   str(get_locale() or "nb"))(data=data)
     form.space.choices = _space_choices(current_user, extra_id=booking.space_id)
+    form.space_kinds = {s.id: s.kind_id for s in spaces}
+    field_forms.set_organisation_choices(form, booking.organisation)
+    if request.method == "GET":
+        field_forms.prefill(form, booking)
     if booking.series_id is None:
         del form.scope
     return form
@@ -575,12 +596,18 @@ def edit_booking(booking_id: int):
     status = 200
     if form.validate_on_submit() and (period := form.period()) is not None:
         changes = _changes(form, booking, *period)
-        if not changes:
-            flash(_("Nothing was changed."), "info")
-            return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
+        user = current_user._get_current_object()
         scope = form.scope.data if "scope" in form else "this"
         try:
-            services.update_booking(current_user._get_current_object(), booking, changes, scope=scope)
+            data = field_forms.extras_data(form, form.space.data, booking)
+            if form.space.data == booking.space_id:
+                data.pop("space_id")
+            more = extras.check_change(user, booking, data)
+            if not changes and not extras.changes_anything(booking, more):
+                flash(_("Nothing was changed."), "info")
+                return redirect(url_for("bookings.booking_page", booking_id=booking.id), 303)
+            changed = services.update_booking(user, booking, changes, scope=scope)
+            extras.apply(user, changed, more, new=False)
             from booking.registrations.services import check_still_valid
 
             check_still_valid(booking)  # an event taking registrations stays visible, and ends after they close
@@ -591,7 +618,7 @@ def edit_booking(booking_id: int):
             status = exc.status
         except DomainError as exc:
             db.session.rollback()
-            apply_errors(form, exc, FIELD_MAP)
+            apply_errors(form, exc, {**FIELD_MAP, **field_forms.error_map(form, form.space.data)})
             status = exc.status
         else:
             db.session.commit()
@@ -599,7 +626,8 @@ def edit_booking(booking_id: int):
             return redirect(_next_or(url_for("bookings.booking_page", booking_id=booking.id)), 303)
     elif request.method == "POST":
         status = 422
-    return render_template("booking/edit.html", form=form, booking=booking, conflicts=conflicts), status
+    return render_template("booking/edit.html", form=form, booking=booking, conflicts=conflicts,
+                           field_groups=field_forms.groups(form)), status
 
 
 @bookings_bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])

@@ -11,3 +11,6 @@ def init_app(app) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     register_participation_source(_project_partners)  # a project's partners take part in its sessions
+    from booking.participants import participating_organisations
+
+    register_participation_source(participating_organisations)  # and a booking's participating organisations

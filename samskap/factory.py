@@ -80,6 +80,9 @@ def _init_extensions(app: Flask) -> None:
     import booking.fairuse.models  # noqa: F401
     import booking.projects.models  # noqa: F401
     import booking.registrations.models  # noqa: F401
+    import booking.participants  # noqa: F401
+    import booking.fields  # noqa: F401
+    import spaces.booking_fields  # noqa: F401
     import samskap.audit  # noqa: F401
     import samskap.idempotency  # noqa: F401
     import samskap.mail  # noqa: F401

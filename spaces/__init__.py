@@ -5,6 +5,7 @@ def register_blueprints(app) -> None:
     """The catalogue's pages (browsing and administration) and its JSON API."""
     from spaces.api import api_bp
     from spaces.views import catalogue_admin_bp, spaces_bp
+    import spaces.booking_field_views  # noqa: F401 (its pages are catalogue_admin_bp's)
 
     app.register_blueprint(spaces_bp)
     app.register_blueprint(catalogue_admin_bp)

@@ -242,6 +242,18 @@ ROUTES: dict[str, list[Case]] = {
         C("POST", "/admin/space-kinds/new", admin_only(302), form={"name_nb": "Verksted", "name_en": "Workshop"}),
         C("POST", "/admin/space-kinds/new", admin_only(400), form={}, note="empty form"),
     ],
+    "catalogue_admin.booking_fields": [C("GET", "/admin/booking-fields", ADMIN_ONLY)],
+    "catalogue_admin.new_booking_field": [
+        C("GET", "/admin/booking-fields/new", ADMIN_ONLY),
+        C("POST", "/admin/booking-fields/new", admin_only(303), form=lambda n: {
+            "space_kind_id": n["space_kind"], "label_nb": "Oppsett", "label_en": "Layout", "code": "matrix_layout",
+            "field_type": "text", "position": "1", "active": "y"}),
+        C("POST", "/admin/booking-fields/new", admin_only(422), form={"label_nb": ""}, note="invalid form"),
+    ],
+    "catalogue_admin.edit_booking_field": [
+        C("GET", "/admin/booking-fields/999999/edit", admin_only(404), note="no such field"),
+        C("POST", "/admin/booking-fields/999999/edit", admin_only(404), form={"label_nb": "X"}, note="no such field"),
+    ],
     "catalogue_admin.new_space": [
         C("GET", "/admin/spaces/new", ADMIN_ONLY),
         C("POST", "/admin/spaces/new", admin_only(400), form={"name": ""}, note="invalid form"),
@@ -455,6 +467,7 @@ ROUTES: dict[str, list[Case]] = {
         C("PATCH", "/api/v1/spaces/999999", admin_only(404), json={"capacity": 12}, note="no such space"),
     ],
     "spaces_api.list_space_kinds": [C("GET", "/api/v1/space-kinds", SIGNED_IN)],
+    "spaces_api.list_booking_fields": [C("GET", "/api/v1/space-kinds/{space_kind}/booking-fields", SIGNED_IN)],
     "spaces_api.create_space_kind": [
         C("POST", "/api/v1/space-kinds", admin_only(201), json={"name_nb": "Matriserom", "name_en": "Matrix room"}),
         C("POST", "/api/v1/space-kinds", admin_only(422), json={"name_nb": "Uten engelsk"}, note="no English name"),

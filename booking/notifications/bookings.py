@@ -155,6 +155,8 @@ def booking_decided(actor: User, booking: Booking) -> None:
                   "approved" if approved else "rejected", method="REQUEST" if approved else "CANCEL",
                   actor=actor.name)
     pending.send()
+    tell_participants(actor, [booking], "approved" if approved else "rejected", whole_series=False,
+                      reason="" if approved else booking.decision_reason or "")
 
 
 def booking_changed(actor: User, bookings: list[Booking], scope: str) -> None:
@@ -166,6 +168,7 @@ def booking_changed(actor: User, bookings: list[Booking], scope: str) -> None:
     _to_organiser(pending, bookings, booking.organiser, "booking.changed", "changed", method="REQUEST",
                   whole_series=booking.series_id is not None and scope != "this", actor=actor.name)
     pending.send()
+    tell_participants(actor, bookings, "changed", whole_series=booking.series_id is not None and scope != "this")
 
 
 def booking_cancelled(actor: User, bookings: list[Booking], reason: str, scope: str) -> None:
@@ -176,6 +179,8 @@ def booking_cancelled(actor: User, bookings: list[Booking], reason: str, scope: 
                   whole_series=booking.series_id is not None and scope == "series", actor=actor.name,
                   reason=reason)
     pending.send()
+    tell_participants(actor, bookings, "cancelled", whole_series=booking.series_id is not None and scope == "series",
+                      reason=reason)
 
 
 # --- writing the messages (in the worker) ------------------------------------------------------------
@@ -279,20 +284,26 @@ def _invitation(booking: BookingView, payload: dict, place) -> tuple:
     return (("invite.ics", f"text/calendar; method={method}", data.decode("utf-8")),)
 
 
-@register_renderer(RENDERER)
-def render_booking_message(payload: dict, locale: str) -> Rendered:
-    """Write a booking message from its snapshot, in the recipient's language (the outbox worker)."""
+def render_from_snapshot(payload: dict, locale: str, notice) -> Rendered:
+    """Write a message about a booking from its snapshot, in the recipient's language, with its
+    invitation: ``notice(event, booking, payload, base_url)`` says what it says (the outbox worker)."""
     from booking.feeds.calendar import FeedOrigin
 
     booking = BookingView(payload["booking"])
     place = FeedOrigin(**payload["site"])
     with force_locale(locale):
-        notice = _notice(payload["event"], booking, payload, place.base_url)
-        context = {"notice": notice, "recipient": Recipient("", payload["recipient_name"], locale),
+        text_of = notice(payload["event"], booking, payload, place.base_url)
+        context = {"notice": text_of, "recipient": Recipient("", payload["recipient_name"], locale),
                    "site_name": current_app.config["SAMSKAP_SITE_NAME"]}
         text = render_template("notifications/message.txt", **context)
         html = render_template("notifications/message.html", **context)
-    return Rendered(notice.subject, text, html, _invitation(booking, payload, place))
+    return Rendered(text_of.subject, text, html, _invitation(booking, payload, place))
+
+
+@register_renderer(RENDERER)
+def render_booking_message(payload: dict, locale: str) -> Rendered:
+    """Write a booking message from its snapshot, in the recipient's language (the outbox worker)."""
+    return render_from_snapshot(payload, locale, _notice)
 
 
 # --- scheduled (registered with the worker in booking/notifications/jobs.py) ----------------------
@@ -363,3 +374,7 @@ def send_digests(now: datetime) -> int:
         outgoing.append(render(recipient, "booking.digest", build, dedupe_key=key))
     send(outgoing)
     return len(outgoing)
+
+
+# The participants' messages (invitations, updates, cancellations) go with the organiser's.
+from booking.notifications.participants import tell_participants  # noqa: E402

@@ -50,3 +50,24 @@
     length.value = "";
   });
 })();
+
+// The extra fields of each kind of space (room layout, catering...): show only the group of the
+// chosen space's kind. Without JavaScript every group shows under its kind's name.
+(function () {
+  "use strict";
+  var space = document.getElementById("space");
+  var box = document.getElementById("booking-fields");
+  if (!space || !box) {
+    return;
+  }
+  var kinds = JSON.parse(box.getAttribute("data-space-kinds") || "{}");
+  var groups = box.querySelectorAll("fieldset[data-kind]");
+  function update() {
+    var kind = String(kinds[space.value] || "");
+    for (var i = 0; i < groups.length; i += 1) {
+      groups[i].hidden = groups[i].getAttribute("data-kind") !== kind;
+    }
+  }
+  space.addEventListener("change", update);
+  update();
+})();

@@ -1,0 +1,126 @@
+"""What a booking carries besides its own columns: its participants (:mod:`booking.participants`)
+and the extra fields of its space's kind (:mod:`booking.fields`). The API and the booking pages
+check both before the booking service writes anything (so bad input never leaves a half-made
+booking) and store them after it, in the same transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from booking.fields import apply_fields, clean_fields, fields_json
+from booking.models import Booking
+from booking.participants import ParticipantsRequest, apply_participants, parse_participants, participants_json
+from samskap.errors import ValidationFailed
+from samskap.extensions import db
+from samskap.ids import MAX_ID
+from spaces.models import Space
+
+
+@dataclass
+class Extras:
+    participants: ParticipantsRequest | None = None
+    fields: dict | None = None   # {code: value} to store; None: leave as it is
+
+
+def _space(space_id) -> Space | None:
+    if not isinstance(space_id, int) or isinstance(space_id, bool) or not 1 <= space_id <= MAX_ID:
+        return None
+    return db.session.get(Space, space_id)
+
+
+def check_new(actor, data: dict, errors: dict) -> Extras:
+    """``participants`` and ``fields`` of a new booking; problems go into ``errors``. The fields are
+    checked against the kind of ``data["space_id"]`` (an unknown space is the service's to report)."""
+    extras = Extras()
+    try:
+        extras.participants = parse_participants(actor, data.get("participants"))
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    space = _space(data.get("space_id"))
+    if space is not None:
+        try:
+            extras.fields = clean_fields(space, data.get("fields"))
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    return extras
+
+
+def check_change(actor, booking: Booking, data: dict) -> Extras:
+    """``participants`` and ``fields`` of a change. Required fields are checked when ``fields`` is
+    given or the booking moves to a space of another kind (whose fields it must then fill in)."""
+    errors: dict[str, str] = {}
+    extras = Extras()
+    try:
+        extras.participants = parse_participants(actor, data.get("participants"), booking=booking)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    space = _space(data["space_id"]) if "space_id" in data else booking.space
+    if space is not None and ("fields" in data or space.kind_id != booking.space.kind_id):
+        given = {} if data.get("fields") is None else data["fields"]
+        try:
+            extras.fields = clean_fields(space, given, current=fields_json(booking))
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
+    return extras
+
+
+def apply(actor, bookings: list[Booking], extras: Extras, *, new: bool) -> None:
+    apply_fields(actor, bookings, extras.fields)
+    apply_participants(actor, bookings, extras.participants, notify_all=new)
+
+
+def extras_json(booking: Booking, viewer) -> dict:
+    from booking.permissions import can_manage
+
+    return {"participants": participants_json(booking, with_addresses=can_manage(viewer, booking)),
+            "fields": fields_json(booking)}
+
+
+def shown(booking: Booking, viewer, locale: str) -> dict:
+    """What the booking's page shows of its participants and field values."""
+    from booking.fields import shown_values
+    from booking.participants import organisations_of, people_of
+    from booking.permissions import can_manage
+
+    return {"setup": shown_values(booking, locale),
+            "participant_organisations": [p.organisation for p in organisations_of(booking)],
+            "participants": people_of(booking),
+            "show_addresses": can_manage(viewer, booking)}
+
+
+def _register_audit_text() -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from samskap.audit_text import ACTIONS
+
+    ACTIONS.setdefault("booking.participants", (_l("Participants changed"),
+                                                _l("%(actor)s changed who takes part in %(object)s")))
+    ACTIONS.setdefault("booking.fields", (_l("Room details changed"),
+                                          _l("%(actor)s changed the room details of %(object)s")))
+
+
+_register_audit_text()
+
+
+def changes_anything(booking: Booking, extras: Extras) -> bool:
+    """Whether storing ``extras`` would change the booking (the edit page says "nothing changed")."""
+    from booking.participants import organisations_of, people_of
+
+    if extras.fields is not None and extras.fields != fields_json(booking):
+        return True
+    wanted = extras.participants
+    if wanted is None:
+        return False
+    if wanted.organisations is not None:
+        current = {p.organisation_id for p in organisations_of(booking)}
+        if {o.id for o in wanted.organisations if o.id != booking.organisation_id} != current:
+            return True
+    if wanted.people is not None:
+        organiser = (booking.organiser.email or "").lower()
+        keys = {p.key for p in wanted.people
+                if not (p.user is not None and p.user.id == booking.organiser_id) and p.email != organiser}
+        if keys != {p.key for p in people_of(booking)}:
+            return True
+    return False
