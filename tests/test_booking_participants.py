@@ -207,7 +207,7 @@ def test_the_openapi_description_has_participants_and_fields(client):
 @BOTH
 def test_adding_a_participant_moves_the_feed_generation_and_the_migration_goes_down_and_up(app, room):
     """Participants decide who sees details in feeds, so their rows move the feed generation; 0015
-    downgrades to 0013 and upgrades again on both databases."""
+    downgrades to 0014 and upgrades again on both databases."""
     from flask_migrate import downgrade, upgrade
 
     from booking.participants import BookingParticipantOrganisation
@@ -220,7 +220,7 @@ def test_adding_a_participant_moves_the_feed_generation_and_the_migration_goes_d
     assert db.session.scalar(sa.text("SELECT value FROM feed_generation")) > before
     db.session.remove()
     db.engine.dispose()
-    downgrade(revision="0013")
+    downgrade(revision="0014")
     inspector = sa.inspect(db.engine)
     assert not {"booking_participants", "booking_field_definitions"} & set(inspector.get_table_names())
     db.engine.dispose()
