@@ -43,7 +43,7 @@ CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "v
                  "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
                  "override_quota", "project_id")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                 "override_opening_hours", "override_quota", "scope")
+                 "override_opening_hours", "override_quota", "scope", "project_id")
 RECURRENCE_FIELDS = ("freq", "interval", "count", "until", "byday")
 
 
@@ -315,6 +315,8 @@ def update_booking(booking_id: int):
             changes[name] = _parse_time(data, name, errors, required=True)
     for name in ("override_opening_hours", "override_quota"):
         _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
+    _expect(data, "project_id", int, errors,
+            _l("'%(field)s' must be the id of a project (a whole number).", field="project_id"))
     if errors:
         raise ValidationFailed(errors)
     changed = services.update_booking(current_user, booking, changes, scope=_scope(data))
@@ -461,7 +463,7 @@ register_paths({
                   "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
                       **{k: v for k, v in _BOOKING_BODY["properties"].items()
                          if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
-                                  "space_id", "override_opening_hours", "override_quota")},
+                                  "space_id", "override_opening_hours", "override_quota", "project_id")},
                       "scope": _SCOPE}}}}},
                   "responses": {"200": {"description": "The booking and affected_ids"},
                                 **error_responses(400, 401, 403, 404, 409, 422)}},

@@ -72,7 +72,7 @@ HORIZON_YEARS = 10
 BOOKING_HORIZON = timedelta(days=366 * HORIZON_YEARS)
 NUL = "\x00"
 AUDITED_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                  "status", "sequence")
+                  "status", "sequence", "project_id")
 
 STATUS_LABELS = {
     BookingStatus.PENDING: _l("pending approval"),
@@ -955,7 +955,7 @@ def _local_naive(value: datetime) -> datetime:
 
 
 UPDATABLE = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-             "override_opening_hours", "override_quota")
+             "override_opening_hours", "override_quota", "project_id")
 
 
 def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") -> list:
@@ -991,6 +991,9 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         space = _get_space(changes["space_id"], errors)
     if errors:
         raise ValidationFailed(errors)
+    if "project_id" in changes:  # null takes the booking out of its project
+        project = _booking_project(changes["project_id"], booking.organisation)
+        details["project_id"] = project.id if project is not None else None
     override = _check_override(actor, changes.get("override_opening_hours", False))
     moving = new_start != booking.start or new_end != booking.end
     space_changed = space.id != booking.space_id

@@ -267,7 +267,8 @@ def test_the_openapi_description_has_the_project_paths(client):
 def test_refusals_are_in_bokmal_for_a_norwegian_user(client, pilot):
     norwegian = make_user(pilot["company"], locale="nb")
     response = client.post("/api/v1/projects", json={"name": "Vårt"}, headers=api_headers(norwegian))
-    assert response.json["error"]["message"] == "Bare verkstedets ansatte kan opprette eller endre prosjekter."
+    assert response.json["error"]["message"] == ("Bare verkstedets ansatte og organisasjonenes kontaktpersoner kan "
+                                                 "opprette eller foreslå prosjekter.")
     response = client.post("/api/v1/bookings", headers=api_headers(norwegian), json={
         "space_id": pilot["space"].id, "title": "x", "start": START, "end": END, "project_id": "7"})
     assert "prosjekt" in response.json["error"]["details"]["fields"]["project_id"]

@@ -30,3 +30,6 @@ def _register_audit_text() -> None:
     OBJECT_TYPES.setdefault("projects", _l("Projects"))
     ACTIONS.setdefault("project.create", (_l("Project created"), _l("%(actor)s created the project %(object)s")))
     ACTIONS.setdefault("project.update", (_l("Project changed"), _l("%(actor)s changed the project %(object)s")))
+    ACTIONS.setdefault("project.propose", (_l("Project proposed"), _l("%(actor)s proposed the project %(object)s")))
+    ACTIONS.setdefault("project.approve", (_l("Project approved"), _l("%(actor)s approved the project %(object)s")))
+    ACTIONS.setdefault("project.reject", (_l("Project rejected"), _l("%(actor)s rejected the project %(object)s")))

@@ -1,7 +1,10 @@
 """Projects: create, change, list and read them, and the rule for naming one on a booking.
 
 Staff and administrators create and change projects; the members of a project's partner
-organisations read it (others hear 404, as for anything they may not see).
+organisations read it (others hear 404, as for anything they may not see). A contact of an
+organisation may propose a project that their organisation leads: it waits as ``proposed``
+(unusable for bookings) until staff approve it (``planned`` or ``active``) or reject it; the
+proposer is told by email either way.
 """
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from accounts.models import Organisation
-from accounts.permissions import is_staff
+from accounts.permissions import is_staff, manages_organisation
 from booking.models import Booking, EquipmentReservation
 from booking.permissions import forget_partnerships, partner_project_ids
-from booking.projects.models import Project, ProjectOrganisation, ProjectStatus
+from booking.projects.models import APPROVED_STATUSES, Project, ProjectOrganisation, ProjectStatus
 from samskap import audit
 from samskap.errors import NotFound, PermissionDenied, ValidationFailed
 from samskap.extensions import db
@@ -43,6 +46,20 @@ def can_view_project(user, project: Project) -> bool:
 def require_staff(actor) -> None:
     if not is_staff(actor):
         raise PermissionDenied(_("Only workshop staff can create or change projects."))
+
+
+def can_propose(user) -> bool:
+    """Staff create projects; an organisation's contacts propose ones their organisation leads."""
+    return is_staff(user) or bool(_signed_in(user) and user.is_org_contact)
+
+
+def require_may_create(actor) -> None:
+    if not can_propose(actor):
+        raise PermissionDenied(_("Only workshop staff and organisation contacts can create or propose projects."))
+
+
+def can_decide_proposal(user, project: Project) -> bool:
+    return is_staff(user) and project.status == ProjectStatus.PROPOSED
 
 
 def visible_projects_clause(user):
@@ -123,7 +140,7 @@ def _parse(data: dict, *, creating: bool) -> dict:
             values["status"] = ProjectStatus(data["status"]) if isinstance(data["status"], str) else None
         except ValueError:
             values["status"] = None
-        if values["status"] is None:
+        if values["status"] not in (ProjectStatus.PLANNED, ProjectStatus.ACTIVE, ProjectStatus.COMPLETED):
             errors["status"] = _("Choose a status: planned, active or completed.")
     if "lead_organisation_id" in data or creating:
         values["lead_organisation"] = _organisation(data.get("lead_organisation_id"), "lead_organisation_id", errors)
@@ -164,19 +181,33 @@ def _check_period(project: Project) -> None:
 
 
 def create_project(actor, data: dict) -> Project:
-    """A new project; the lead organisation is always one of its partners."""
-    require_staff(actor)
+    """A new project; the lead organisation is always one of its partners.
+
+    Staff create it with the status they give; an organisation contact proposes it for their
+    own organisation to lead, and it stays ``proposed`` until staff decide."""
+    require_may_create(actor)
     values = _parse(data, creating=True)
     lead = values.pop("lead_organisation")
     partners = values.pop("partners", [])
+    proposing = not is_staff(actor)
+    if proposing:
+        if not manages_organisation(actor, lead.id):
+            raise ValidationFailed({"lead_organisation_id": _(
+                "You can propose projects only with your own organisation as the lead.")})
+        if "status" in values:
+            raise ValidationFailed({"status": _("Workshop staff set the status when they approve the project.")})
+        values["status"] = ProjectStatus.PROPOSED
     project = Project(**{"description": "", "goals": "", "status": ProjectStatus.PLANNED, **values})
+    if proposing:
+        project.proposed_by_id = actor.id
     project.lead_organisation = lead
     project.lead_organisation_id = lead.id
     _check_period(project)
     _set_partners(project, partners)
     db.session.add(project)
     db.session.flush()
-    audit.record(actor, "project.create", project, summary=f"{project.name} ({project.status.value}); partners "
+    audit.record(actor, "project.propose" if proposing else "project.create", project,
+                 summary=f"{project.name} ({project.status.value}); partners "
                  + ", ".join(str(i) for i in project.organisation_ids))
     return project
 
@@ -185,6 +216,8 @@ def update_project(actor, project: Project, data: dict) -> Project:
     """Change a project; the partners given replace the old ones (the lead stays a partner)."""
     require_staff(actor)
     values = _parse(data, creating=False)
+    if "status" in values and not project.status.takes_bookings:
+        raise ValidationFailed({"status": _("Approve or reject the proposal first.")})
     before = {"name": project.name, "status": project.status.value, "partners": project.organisation_ids,
               "starts_on": str(project.starts_on), "ends_on": str(project.ends_on)}
     lead = values.pop("lead_organisation", None)
@@ -205,17 +238,63 @@ def update_project(actor, project: Project, data: dict) -> Project:
     return project
 
 
+def decide_proposal(actor, project: Project, *, approve: bool, status=None, reason=None) -> Project:
+    """Approve a proposed project (as ``planned``, the default, or ``active``) or reject it;
+    audited, and the proposer is told by email (through the outbox, sent after the commit)."""
+    require_staff(actor)
+    if project.status != ProjectStatus.PROPOSED:
+        raise ValidationFailed({"status": _("Only a proposed project can be approved or rejected.")})
+    errors = {}
+    new_status = ProjectStatus.REJECTED
+    if approve:
+        new_status = ProjectStatus.PLANNED if status is None else None
+        if isinstance(status, str) and status in {s.value for s in APPROVED_STATUSES}:
+            new_status = ProjectStatus(status)
+        if new_status is None:
+            errors["status"] = _("Choose a status: planned or active.")
+    if reason is not None and not isinstance(reason, str):
+        errors["reason"] = _("'%(field)s' must be text.", field="reason")
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if len(reason) > MAX_TEXT:
+        errors["reason"] = _("'%(field)s' may be at most %(n)d characters long.", field="reason", n=MAX_TEXT)
+    if errors:
+        raise ValidationFailed(errors)
+    before = project.status.value
+    project.status = new_status
+    db.session.flush()
+    audit.record(actor, "project.approve" if approve else "project.reject", project,
+                 changes={"status": [before, new_status.value]}, summary=reason or project.name)
+    from booking.notifications.projects import proposal_decided
+
+    proposal_decided(actor, project, reason)
+    return project
+
+
 def check_booking_project(project_id, organisation: Organisation) -> Project | None:
     """The project a booking (or an equipment reservation) for ``organisation`` names, or None;
     422 unless the organisation is one of the project's partners (what the booking's partners
-    then see follows from it)."""
+    then see follows from it) and staff have approved the project."""
     if project_id is None:
         return None
     project = db.session.get(Project, project_id) if _is_id(project_id) else None
     if project is None or organisation.id not in project.organisation_ids:
         raise ValidationFailed({"project_id": _(
             "%(organisation)s is not a partner of that project.", organisation=organisation.name)})
+    if not project.status.takes_bookings:
+        raise ValidationFailed({"project_id": _(
+            "The project %(name)s is not approved, so nothing can be booked for it yet.", name=project.name)})
     return project
+
+
+def bookable_projects(organisation_id: int | None) -> list[Project]:
+    """The approved projects ``organisation_id`` is a partner of, for a booking form's choice."""
+    if organisation_id is None:
+        return []
+    return list(db.session.scalars(
+        sa.select(Project).join(ProjectOrganisation)
+        .where(ProjectOrganisation.organisation_id == organisation_id,
+               Project.status.not_in((ProjectStatus.PROPOSED, ProjectStatus.REJECTED)))
+        .order_by(Project.name, Project.id)))
 
 
 def project_bookings(project: Project) -> list[Booking]:
