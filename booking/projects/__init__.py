@@ -8,10 +8,14 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app) -> None:
-    """Register the projects API and how the audit log names projects."""
+    """Register the projects API and pages, their menu link and how the audit log names projects."""
     from booking.projects.api import api_bp
+    from booking.projects.views import projects_bp
+    from samskap.nav import register_nav
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(projects_bp)
+    register_nav("projects.index", _l("Projects"), "user", 35, group="booking")
     _register_audit_text()
 
 

@@ -8,7 +8,8 @@ proposer is told by email either way.
 """
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -286,6 +287,14 @@ def check_booking_project(project_id, organisation: Organisation) -> Project | N
     return project
 
 
+def project_link(user, booking: Booking) -> Project | None:
+    """The project a booking is part of, when ``user`` may open the project's page."""
+    if booking.project_id is None:
+        return None
+    project = db.session.get(Project, booking.project_id)
+    return project if project is not None and can_view_project(user, project) else None
+
+
 def bookable_projects(organisation_id: int | None) -> list[Project]:
     """The approved projects ``organisation_id`` is a partner of, for a booking form's choice."""
     if organisation_id is None:
@@ -309,3 +318,72 @@ def project_reservations(project: Project) -> list[EquipmentReservation]:
         sa.select(EquipmentReservation)
         .where(sa.or_(EquipmentReservation.project_id == project.id, EquipmentReservation.booking_id.in_(with_booking)))
         .order_by(EquipmentReservation.start, EquipmentReservation.id)))
+
+
+# --- the project page ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A session (booking) or a loan (equipment reservation) on a project's page, in order of start."""
+
+    kind: str  # "session" or "loan"
+    start: datetime
+    end: datetime
+    item: Booking | EquipmentReservation
+    details: bool  # False: shown only as busy (not one of the project's partners)
+
+
+def project_timeline(user, project: Project) -> list[TimelineEntry]:
+    """The project's sessions and loans, each with whether ``user`` sees its details (the same
+    rules as everywhere else: booking.permissions and booking.equipment.permissions)."""
+    from booking.equipment.permissions import can_view as can_view_reservation
+    from booking.models import BookingStatus, ReservationStatus
+    from booking.permissions import can_view_details
+
+    entries = [TimelineEntry("session", b.start, b.end, b, can_view_details(user, b))
+               for b in project_bookings(project) if b.status != BookingStatus.REJECTED]
+    entries += [TimelineEntry("loan", r.start, r.end, r, can_view_reservation(user, r))
+                for r in project_reservations(project) if r.status != ReservationStatus.REJECTED]
+    return sorted(entries, key=lambda e: (e.start, e.kind, e.item.id))
+
+
+@dataclass(frozen=True)
+class EquipmentUse:
+    name: str
+    units: int  # units reserved over all loans
+    loans: int
+
+
+def equipment_used(timeline: list[TimelineEntry]) -> list[EquipmentUse]:
+    """The equipment types the project's loans (not cancelled) use, by name."""
+    from booking.models import ReservationStatus
+
+    used: dict[str, list[int]] = {}
+    for entry in timeline:
+        if entry.kind == "loan" and entry.item.status != ReservationStatus.CANCELLED:
+            totals = used.setdefault(entry.item.equipment_type.name, [0, 0])
+            totals[0] += entry.item.quantity
+            totals[1] += 1
+    return [EquipmentUse(name, units, loans) for name, (units, loans) in sorted(used.items())]
+
+
+def sectors(project: Project) -> list[str]:
+    """The kinds of organisation (sectors) taking part, each once, in the order of the kinds."""
+    from accounts.models import OrganisationKind
+
+    present = {p.organisation.kind for p in project.partners}
+    return [kind.value for kind in OrganisationKind if kind in present]
+
+
+def lead_choices(actor) -> list[Organisation]:
+    """Who may lead a project ``actor`` creates: any active organisation for staff; a contact's
+    own organisation for a proposal."""
+    query = sa.select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)
+    if not is_staff(actor):
+        query = query.where(Organisation.id == actor.organisation_id)
+    return list(db.session.scalars(query))
+
+
+def partner_choices() -> list[Organisation]:
+    return list(db.session.scalars(sa.select(Organisation).where(Organisation.active.is_(True))
+                                   .order_by(Organisation.name)))
