@@ -72,7 +72,7 @@ HORIZON_YEARS = 10
 BOOKING_HORIZON = timedelta(days=366 * HORIZON_YEARS)
 NUL = "\x00"
 AUDITED_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                  "status", "sequence", "project_id")
+                  "status", "sequence")
 
 STATUS_LABELS = {
     BookingStatus.PENDING: _l("pending approval"),
@@ -956,6 +956,7 @@ def _local_naive(value: datetime) -> datetime:
 
 UPDATABLE = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
              "override_opening_hours", "override_quota", "project_id")
+UPDATE_AUDITED_FIELDS = AUDITED_FIELDS + ("project_id",)  # a change of project is recorded too
 
 
 def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") -> list:
@@ -1043,7 +1044,7 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         fair = _check_fair_use(actor, booking.organisation, space, [(start, end) for _t, start, end in plans],
                                 exclude_ids=target_ids, override=changes.get("override_quota", False))
 
-    before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
+    before = {t.id: audit.snapshot(t, UPDATE_AUDITED_FIELDS) for t, _s, _e in plans}
     old_periods = [(t, t.start, t.end) for t, _s, _e in plans]
     vacated = [(t.space, t.start, t.blocked_until) for t, _s, _e in plans] if moving or space_changed else []
 
@@ -1079,7 +1080,7 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
     _write_guarded(actor, space, [(start, end, target_ids) for _t, start, end in plans], apply)
     changed_targets = []
     for target, _start, _end in plans:
-        changed = audit.diff(target, AUDITED_FIELDS, before[target.id])
+        changed = audit.diff(target, UPDATE_AUDITED_FIELDS, before[target.id])
         if changed:
             changed_targets.append(target)
             audit.record(actor, "booking.update", target, changes=changed, summary=f"scope={scope}")

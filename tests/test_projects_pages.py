@@ -201,7 +201,7 @@ def test_staff_reject_a_proposal_in_the_browser_and_the_proposer_is_told(client,
 
 @pytest.mark.parametrize("who, body, status", [
     ("nurse", {}, 403),  # a member who is not a contact
-    ("clerk_contact", {}, 422),  # a contact of another organisation than the lead
+    ("clerk_contact", {}, 403),  # a contact of another organisation than the lead
     ("contact", {"status": "active"}, 422),  # staff set the status
 ])
 def test_who_may_propose_what(client, world, who, body, status):

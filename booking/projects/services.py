@@ -193,8 +193,7 @@ def create_project(actor, data: dict) -> Project:
     proposing = not is_staff(actor)
     if proposing:
         if not manages_organisation(actor, lead.id):
-            raise ValidationFailed({"lead_organisation_id": _(
-                "You can propose projects only with your own organisation as the lead.")})
+            raise PermissionDenied(_("You can propose projects only with your own organisation as the lead."))
         if "status" in values:
             raise ValidationFailed({"status": _("Workshop staff set the status when they approve the project.")})
         values["status"] = ProjectStatus.PROPOSED
