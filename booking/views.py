@@ -250,7 +250,6 @@ def booking_page(booking_id: int):
     booking = _visible_booking(booking_id)
     user = current_user
     from booking.daily import closures_during
-
     from booking.projects.services import project_link
 
     return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
