@@ -155,6 +155,9 @@ def test_a_lead_organisations_contact_proposes_and_staff_approve_by_api(client, 
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.json["status"] == "proposed" and response.json["proposed_by_id"] == world["contact"].id
     project_id = response.json["id"]
+    [to_staff] = _outbox("project.proposed")  # the staff who decide are told
+    assert to_staff.to_address == world["staff"].email and "Smart pill box" in to_staff.subject
+    assert "Hanne Contact proposed the project" in to_staff.text and f"/projects/{project_id}" in to_staff.text
     # Nothing can be booked for it yet.
     refused = _book(client, world, project_id=project_id)
     assert refused.status_code == 422 and "not approved" in refused.json["error"]["details"]["fields"]["project_id"]

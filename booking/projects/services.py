@@ -209,6 +209,10 @@ def create_project(actor, data: dict) -> Project:
     audit.record(actor, "project.propose" if proposing else "project.create", project,
                  summary=f"{project.name} ({project.status.value}); partners "
                  + ", ".join(str(i) for i in project.organisation_ids))
+    if proposing:
+        from booking.notifications.projects import proposal_made
+
+        proposal_made(actor, project)
     return project
 
 
