@@ -47,7 +47,8 @@ CREATE_FIELDS = ("space_id", "title", "start", "end", "attendees", "purpose", "v
                  "organisation_id", "recurrence", "skip_conflicts", "override_opening_hours", "equipment",
                  "override_quota", "project_id", "registration", "participants", "fields")
 UPDATE_FIELDS = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-                 "override_opening_hours", "override_quota", "scope", "registration", "participants", "fields")
+                 "override_opening_hours", "override_quota", "scope", "project_id", "registration", "participants",
+                 "fields")
 # Checked before the service writes, stored after it: booking.extras (participants, fields) and
 # booking.registrations (registration).
 EXTRAS = ("participants", "fields")
@@ -339,6 +340,8 @@ def update_booking(booking_id: int):
             changes[name] = _parse_time(data, name, errors, required=True)
     for name in ("override_opening_hours", "override_quota"):
         _expect(data, name, bool, errors, _l("'%(field)s' must be true or false.", field=name))
+    _expect(data, "project_id", int, errors,
+            _l("'%(field)s' must be the id of a project (a whole number).", field="project_id"))
     if errors:
         raise ValidationFailed(errors)
     registration = registrations_api.parse_for_update(data, booking)  # 422 before anything is written
@@ -534,8 +537,8 @@ register_paths({
                   "requestBody": {"content": {_JSON: {"schema": {"type": "object", "properties": {
                       **{k: v for k, v in _BOOKING_BODY["properties"].items()
                          if k in ("title", "description", "purpose", "visibility", "attendees", "start", "end",
-                                  "space_id", "override_opening_hours", "override_quota", "registration",
-                                  "participants", "fields")},
+                                  "space_id", "override_opening_hours", "override_quota", "project_id",
+                                  "registration", "participants", "fields")},
                       "scope": _SCOPE}}}}},
                   "responses": {"200": {"description": "The booking and affected_ids"},
                                 **error_responses(400, 401, 403, 404, 409, 422)}},

@@ -95,6 +95,7 @@ class BookingForm(PeriodMixin, FlaskForm):
                                          NumberRange(min=1, max=10000, message=_l("Enter a number from 1."))])
     visibility = RadioField(_l("Visibility"), choices=list(VISIBILITY_LABELS.items()), default=Visibility.PRIVATE.value)
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    project = SelectField(_l("Project"), coerce=coerce_id, validate_choice=True, default=0)
 
     repeat = SelectField(_l("Repeat"), default="none", choices=[
         ("none", _l("Does not repeat")), ("daily", _l("Daily")), ("weekly", _l("Weekly")), ("monthly", _l("Monthly"))])
@@ -172,6 +173,7 @@ class EditBookingForm(PeriodMixin, FlaskForm):
         NumberRange(min=1, max=10000, message=_l("Enter a number from 1."))])
     visibility = RadioField(_l("Visibility"), choices=list(VISIBILITY_LABELS.items()))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    project = SelectField(_l("Project"), coerce=coerce_id, validate_choice=True, default=0)
     scope = RadioField(_l("Apply the change to"), choices=SCOPE_CHOICES, default="this")
 
 

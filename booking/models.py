@@ -226,6 +226,7 @@ class FeedScope(str, enum.Enum):
     EQUIPMENT = "equipment"
     ALL = "all"  # staff and administrators only
     PUBLIC = "public"  # the public events (as /feeds/public.ics), behind a token that can be listed and revoked
+    PROJECT = "project"  # one project's bookings and loans (booking.projects), for its partners and staff
 
 
 class Feed(db.Model):
@@ -239,6 +240,7 @@ class Feed(db.Model):
     scope: Mapped[FeedScope] = enum_column(FeedScope, "feed_scope", nullable=False)
     space_id: Mapped[int | None] = mapped_column(sa.ForeignKey("spaces.id"))
     equipment_type_id: Mapped[int | None] = mapped_column(sa.ForeignKey("equipment_types.id"))
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"))
     name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
     created_at: Mapped[datetime] = created_at_column()
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -247,6 +249,7 @@ class Feed(db.Model):
     owner = relationship("User", lazy="joined")
     space = relationship("Space")
     equipment_type = relationship("EquipmentType")
+    project = relationship("Project")
 
     @property
     def is_revoked(self) -> bool:

@@ -254,9 +254,11 @@ def booking_page(booking_id: int):
     booking = _visible_booking(booking_id)
     user = current_user
     from booking.daily import closures_during
+    from booking.projects.services import project_link
 
     return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
                            **extras.shown(booking, user, str(get_locale() or "nb")),
+                           project=project_link(user, booking),
                            closures=closures_during(booking),
                            equipment_status_label=reservation_status_label,
                            may_manage=booking.is_active and can_manage(user, booking),
@@ -295,6 +297,7 @@ FIELD_MAP = {
     "space_id": "space", "start": "start_time", "end": "end_time", "organisation_id": "organisation",
     "recurrence": "repeat", "recurrence.freq": "repeat", "recurrence.interval": "interval",
     "recurrence.count": "count", "recurrence.until": "until", "recurrence.byday": "byday",
+    "project_id": "project",
 }
 
 
@@ -392,7 +395,17 @@ def _booking_form(user, data=None) -> BookingForm:
         del form.organisation
         del form.override_opening_hours
         del form.override_quota
+    _project_choices(form, None if can_book_for_other_organisations(user) else user.organisation_id)
     return form
+
+
+def _project_choices(form, organisation_id: int | None) -> None:
+    """The approved projects the organisation is a partner of (for staff, who book for any
+    organisation: every approved project; the service checks the organisation chosen)."""
+    from booking.projects.services import bookable_projects
+
+    projects = bookable_projects(organisation_id)
+    form.project.choices = [(0, _("No project"))] + [(p.id, p.name) for p in projects]
 
 
 def _recurrence(form: BookingForm) -> Recurrence | None:
@@ -444,6 +457,7 @@ def new_booking():
             override_opening_hours=bool(form.override_opening_hours.data) if "override_opening_hours" in form else False,
             override_quota=bool(form.override_quota.data) if "override_quota" in form else False,
             equipment=[{"equipment_id": equipment_type_id(f), "quantity": f.data} for f in wanted_equipment],
+            project_id=form.project.data or None,
         )
         extra_errors: dict = {}
         more = extras.check_new(user, field_forms.extras_data(form, form.space.data), extra_errors)
@@ -560,7 +574,7 @@ def _edit_form(booking: Booking) -> EditBookingForm:
                 "date": local_start.date(), "start_time": local_start.time(), "end_time": local_end.time(),
                 "end_date": local_end.date() if local_end.date() != local_start.date() else None,
                 "attendees": booking.attendees, "visibility": booking.visibility.value,
-                "description": booking.description, "scope": "this"}
+                "description": booking.description, "scope": "this", "project": booking.project_id or 0}
     spaces = services.bookable_spaces(current_user)
     if booking.space not in spaces:
         spaces.append(booking.space)
@@ -571,6 +585,12 @@ def _edit_form(booking: Booking) -> EditBookingForm:
     field_forms.set_organisation_choices(form, booking.organisation)
     if request.method == "GET":
         field_forms.prefill(form, booking)
+    _project_choices(form, booking.organisation_id)
+    if booking.project_id and booking.project_id not in {c[0] for c in form.project.choices}:
+        from booking.projects.models import Project
+
+        # Keep what the booking names now (a project since completed, say) choosable.
+        form.project.choices.append((booking.project_id, db.session.get(Project, booking.project_id).name))
     if booking.series_id is None:
         del form.scope
     return form
@@ -580,10 +600,12 @@ def _changes(form: EditBookingForm, booking: Booking, start, end) -> dict:
     """Only what the user changed, so that an untouched time is not re-checked or moved."""
     wanted = {"space_id": form.space.data, "title": form.title.data.strip(), "purpose": form.purpose.data,
               "visibility": form.visibility.data, "attendees": form.attendees.data,
-              "description": (form.description.data or "").strip(), "start": start, "end": end}
+              "description": (form.description.data or "").strip(), "start": start, "end": end,
+              "project_id": form.project.data or None}
     current = {"space_id": booking.space_id, "title": booking.title, "purpose": booking.purpose.value,
                "visibility": booking.visibility.value, "attendees": booking.attendees,
-               "description": booking.description, "start": booking.start, "end": booking.end}
+               "description": booking.description, "start": booking.start, "end": booking.end,
+               "project_id": booking.project_id}
     return {key: value for key, value in wanted.items() if value != current[key]}
 
 

@@ -37,7 +37,7 @@ AREAS = {
                       "templates/notifications/**/*.txt", "templates/outbox/**/*.html"],
     "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html", "templates/signin/**/*.txt"],
     "reports": ["reports/**/*.py", "templates/reports/**/*.html"],
-    "projects": ["booking/projects/**/*.py"],
+    "projects": ["booking/projects/**/*.py", "templates/projects/**/*.html"],
     "registrations": ["booking/registrations/**/*.py", "templates/registrations/**/*.html"],
 }
 EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/", "booking/projects/", "booking/registrations/")

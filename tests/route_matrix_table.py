@@ -648,16 +648,42 @@ ROUTES: dict[str, list[Case]] = {
     "fairuse_api.update_quota": [C("PATCH", "/api/v1/quotas/999999", admin_only(404), json={"max_hours": 3},
                                    note="no such quota")],
     "fairuse_api.delete_quota": [C("DELETE", "/api/v1/quotas/999999", admin_only(404), note="no such quota")],
-    # projects (issue 18): staff and administrators create and change; partners read
+    # projects (issue 18): staff and administrators create and change; partners read; an
+    # organisation's contacts propose projects their organisation leads (another lead: 403)
     "projects_api.list_projects": [C("GET", "/api/v1/projects", SIGNED_IN)],
     "projects_api.create_project": [
-        C("POST", "/api/v1/projects", staff_only(201),
+        C("POST", "/api/v1/projects", ex(403, staff=201),
           json=lambda n: {"name": f"Matrix pilot {n['actor']}", "lead_organisation_id": n["org_hospital"],
                           "organisation_ids": [n["org_company"]], "starts_on": _day(10), "ends_on": _day(40)}),
-        C("POST", "/api/v1/projects", staff_only(422), json={"name": "", "lead_organisation_id": 999999},
+        C("POST", "/api/v1/projects", ex(403, contact=201, staff=201), note="proposal",
+          json=lambda n: {"name": f"Matrix proposal {n['actor']}", "lead_organisation_id": n["org_municipality"]}),
+        C("POST", "/api/v1/projects", ex(403, contact=422, staff=422), json={"name": "", "lead_organisation_id": 999999},
           note="invalid"),
-        C("POST", "/api/v1/projects", staff_only(400), json=[1], note="not an object"),
+        C("POST", "/api/v1/projects", ex(403, contact=400, staff=400), json=[1], note="not an object"),
     ],
+    "projects_api.approve_project": [
+        C("POST", "/api/v1/projects/{f_project}/approve", ex(404, hospital=403, staff=422), json={},
+          note="not a proposal"),
+        C("POST", "/api/v1/projects/999999/approve", ex(404), json={}, note="no such project"),
+    ],
+    "projects_api.reject_project": [
+        C("POST", "/api/v1/projects/{f_project}/reject", ex(404, hospital=403, staff=422), json={},
+          note="not a proposal"),
+    ],
+    "projects.index": [C("GET", "/projects", SIGNED_IN)],
+    "projects.new": [
+        C("GET", "/projects/new", ex(403, contact=200, staff=200)),
+        C("POST", "/projects/new", ex(403, contact=422, staff=422), form={"name": ""}, note="invalid"),
+    ],
+    "projects.detail": [C("GET", "/projects/{f_project}", ex(404, hospital=200, staff=200), note="partners only")],
+    "projects.edit": [
+        C("GET", "/projects/{f_project}/edit", ex(403, staff=200)),
+        C("POST", "/projects/{f_project}/edit", ex(403, staff=422), form={"name": ""}, note="invalid"),
+    ],
+    "projects.approve": [C("POST", "/projects/{f_project}/approve", ex(403, staff=422), form={"status": "active"},
+                           note="not a proposal")],
+    "projects.reject": [C("POST", "/projects/{f_project}/reject", ex(403, staff=422), form={"reason": ""},
+                          note="invalid")],
     "projects_api.get_project": [
         C("GET", "/api/v1/projects/{f_project}", ex(404, hospital=200, staff=200), note="partners only"),
         C("GET", "/api/v1/projects/999999", ex(404), note="no such project"),

@@ -6,6 +6,7 @@ municipality member sees "busy".
 """
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -192,6 +193,10 @@ def test_partners_see_the_project_booking_in_full_and_outsiders_see_busy(client,
     assert busy["title"] == "Busy" and busy["booking_id"] is None
     page = day_view(pilot["clerk"])
     assert "Sensor fitting workshop" not in page and "Bring the kits" not in page
+    # The slot is there, saying only "Busy" with its time.
+    assert re.search(r'<td class="slot slot--booked"[^>]*> Busy <span class="slot__time">10:00–12:00</span>',
+                     " ".join(page.split()))
+    assert f"/bookings/{booking_id}" not in page
 
     # The same booking without the project: the company's member sees only busy too.
     plain = _book(client, pilot, title="Internal planning", start=f"{DAY.isoformat()}T13:00:00+01:00",
@@ -267,7 +272,8 @@ def test_the_openapi_description_has_the_project_paths(client):
 def test_refusals_are_in_bokmal_for_a_norwegian_user(client, pilot):
     norwegian = make_user(pilot["company"], locale="nb")
     response = client.post("/api/v1/projects", json={"name": "Vårt"}, headers=api_headers(norwegian))
-    assert response.json["error"]["message"] == "Bare verkstedets ansatte kan opprette eller endre prosjekter."
+    assert response.json["error"]["message"] == ("Bare verkstedets ansatte og organisasjonenes kontaktpersoner kan "
+                                                 "opprette eller foreslå prosjekter.")
     response = client.post("/api/v1/bookings", headers=api_headers(norwegian), json={
         "space_id": pilot["space"].id, "title": "x", "start": START, "end": END, "project_id": "7"})
     assert "prosjekt" in response.json["error"]["details"]["fields"]["project_id"]

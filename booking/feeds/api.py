@@ -20,6 +20,7 @@ def feed_json(feed, token: str | None = None) -> dict:
         "scope": feed.scope.value,
         "space_id": feed.space_id,
         "equipment_id": feed.equipment_type_id,
+        "project_id": feed.project_id,
         "name": feed.name,
         "description": services.scope_label(feed),
         "created_at": feed.created_at.isoformat(),
@@ -35,7 +36,7 @@ def create_feed():
     body = json_body()
     feed, token = services.create_feed(current_user._get_current_object(), body.get("scope"),
                                        space_id=body.get("space_id"), equipment_type_id=body.get("equipment_id"),
-                                       name=body.get("name", ""))
+                                       project_id=body.get("project_id"), name=body.get("name", ""))
     db.session.commit()
     response = jsonify({"feed": feed_json(feed, token)})
     response.status_code = 201
@@ -63,6 +64,7 @@ _FEED_SCHEMA = {
         "scope": {"type": "string", "enum": SCOPES},
         "space_id": {"type": ["integer", "null"]},
         "equipment_id": {"type": ["integer", "null"]},
+        "project_id": {"type": ["integer", "null"]},
         "name": {"type": "string"},
         "description": {"type": "string"},
         "created_at": {"type": "string", "format": "date-time"},
@@ -86,6 +88,8 @@ register_paths({
                                              "the public events (as /feeds/public.ics)"},
                     "space_id": {"type": "integer", "description": "Required with scope 'space'"},
                     "equipment_id": {"type": "integer", "description": "Required with scope 'equipment'"},
+                    "project_id": {"type": "integer", "description": "Required with scope 'project': a project "
+                                                                     "your organisation is a partner of (staff: any)"},
                     "name": {"type": "string", "maxLength": 100},
                 }}}}},
             "responses": {"201": {"description": "{\"feed\": {...}} with url and webcal_url",

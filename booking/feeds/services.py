@@ -60,7 +60,8 @@ def _parse_scope(value) -> FeedScope | None:
         return None
 
 
-def create_feed(actor: User, scope, *, space_id=None, equipment_type_id=None, name: str = "") -> tuple[Feed, str]:
+def create_feed(actor: User, scope, *, space_id=None, equipment_type_id=None, project_id=None,
+                name: str = "") -> tuple[Feed, str]:
     """Create a feed for ``actor``; returns the row and the secret token (never stored)."""
     from spaces.services import visible_equipment_type, visible_space
 
@@ -83,6 +84,11 @@ def create_feed(actor: User, scope, *, space_id=None, equipment_type_id=None, na
         target_type = visible_equipment_type(actor, tid) if tid is not None else None
         if target_type is None:
             errors["equipment_id"] = _("Choose an existing equipment type.")
+    target_project = _feed_project(actor, project_id) if parsed == FeedScope.PROJECT else None
+    if parsed == FeedScope.PROJECT and target_project is None:
+        # Staff, and members of the project's partner organisations; for anyone else the
+        # project is not there (as GET /api/v1/projects/{id} answers 404).
+        errors["project_id"] = _("Choose a project your organisation takes part in.")
     clean_name = name.strip() if isinstance(name, str) else ""
     if name is not None and not isinstance(name, str):
         errors["name"] = _("The name must be text.")
@@ -99,13 +105,32 @@ def create_feed(actor: User, scope, *, space_id=None, equipment_type_id=None, na
     token = secrets.token_urlsafe(32)
     feed = Feed(token_hash=hash_token(token), owner_id=actor.id, scope=parsed, name=clean_name,
                 space_id=target_space.id if target_space else None,
-                equipment_type_id=target_type.id if target_type else None)
+                equipment_type_id=target_type.id if target_type else None,
+                project_id=target_project.id if target_project else None)
     db.session.add(feed)
     db.session.flush()
     audit.record(actor, "feed.create", feed, changes={
         "scope": [None, parsed.value], "space_id": [None, feed.space_id],
-        "equipment_type_id": [None, feed.equipment_type_id], "name": [None, clean_name]})
+        "equipment_type_id": [None, feed.equipment_type_id], "project_id": [None, feed.project_id],
+        "name": [None, clean_name]})
     return feed, token
+
+
+def _feed_project(viewer: User, project_id):
+    """The project ``viewer`` may subscribe to (see :func:`project_feed_allowed`), or None."""
+    from booking.projects.models import Project
+
+    pid = parse_id(project_id)
+    project = db.session.get(Project, pid) if pid is not None else None
+    return project if project is not None and project_feed_allowed(viewer, project.id) else None
+
+
+def project_feed_allowed(owner: User, project_id: int | None) -> bool:
+    """A project feed works for staff and for members of the project's partner organisations,
+    asked at every fetch: an organisation that leaves the project loses its feeds with it."""
+    from booking.permissions import partner_project_ids
+
+    return project_id is not None and (sees_every_booking(owner) or project_id in partner_project_ids(owner))
 
 
 def list_feeds(owner: User) -> list[Feed]:
@@ -152,7 +177,8 @@ def feed_for_token(token: str, now: datetime) -> Feed | None:
         return None
     owner = feed.owner
     usable = (feed.revoked_at is None and owner.is_active and owner.organisation.active
-              and (feed.scope != FeedScope.ALL or sees_every_booking(owner)))
+              and (feed.scope != FeedScope.ALL or sees_every_booking(owner))
+              and (feed.scope != FeedScope.PROJECT or project_feed_allowed(owner, feed.project_id)))
     if not usable:
         return None
     if feed.last_used_at is None or now - feed.last_used_at >= TOUCH_INTERVAL:
@@ -288,6 +314,8 @@ def _booking_scope(feed: Feed | None):
         return Booking.organisation_id == owner.organisation_id
     if feed.scope == FeedScope.SPACE:
         return Booking.space_id == feed.space_id
+    if feed.scope == FeedScope.PROJECT:
+        return Booking.project_id == feed.project_id
     if feed.scope == FeedScope.ALL:
         return sa.true()
     return sa.false()
@@ -357,7 +385,7 @@ def feed_cache_key(feed: Feed) -> tuple:
     itself and its owner's rights, organisation and language (users and feeds move no
     generation). The window and the site are added by the caller."""
     owner = feed.owner
-    return (feed.id, feed.scope, feed.space_id, feed.equipment_type_id, feed.name, feed.created_at,
+    return (feed.id, feed.scope, feed.space_id, feed.equipment_type_id, feed.project_id, feed.name, feed.created_at,
             owner.id, owner.role, owner.organisation_id, owner.is_org_contact, owner.locale, owner.updated_at)
 
 
@@ -417,9 +445,14 @@ def _collect_bookings(contents: FeedContents, scope_clause, viewer, window: Feed
 
 def _reservation_scope(feed: Feed):
     """Which equipment reservations a feed shows: those of one type (an equipment feed), the
-    owner's own (mine) or the owner's organisation's (organisation); none for other feeds."""
+    owner's own (mine), the owner's organisation's (organisation) or one project's, made for it
+    or with its bookings (project); none for other feeds."""
     if feed.scope == FeedScope.EQUIPMENT:
         return EquipmentReservation.equipment_type_id == feed.equipment_type_id
+    if feed.scope == FeedScope.PROJECT:
+        return sa.or_(EquipmentReservation.project_id == feed.project_id,
+                      EquipmentReservation.booking_id.in_(sa.select(Booking.id)
+                                                          .where(Booking.project_id == feed.project_id)))
     if feed.scope == FeedScope.MINE:
         return EquipmentReservation.user_id == feed.owner.id
     if feed.scope == FeedScope.ORGANISATION:
@@ -460,6 +493,8 @@ def feed_title(feed: Feed) -> str:
         return feed.space.name if feed.space else _("Space")
     if feed.scope == FeedScope.EQUIPMENT:
         return feed.equipment_type.name if feed.equipment_type else _("Equipment")
+    if feed.scope == FeedScope.PROJECT:
+        return feed.project.name if feed.project else _("Project")
     if feed.scope == FeedScope.PUBLIC:
         return _("Public events")
     return _("All bookings")
@@ -475,6 +510,8 @@ def scope_label(feed: Feed) -> str:
         return _("Space: %(name)s", name=feed.space.name if feed.space else "?")
     if feed.scope == FeedScope.EQUIPMENT:
         return _("Equipment: %(name)s", name=feed.equipment_type.name if feed.equipment_type else "?")
+    if feed.scope == FeedScope.PROJECT:
+        return _("Project: %(name)s", name=feed.project.name if feed.project else "?")
     if feed.scope == FeedScope.PUBLIC:
         return _("Public events")
     return _("All bookings")

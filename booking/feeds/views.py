@@ -76,6 +76,7 @@ def _not_found() -> Response:
 
 def _feed_form(user, *, fresh: bool = False) -> FeedForm:
     """The create form; ``fresh`` leaves out what was just posted (after a feed is made)."""
+    from booking.projects.services import list_projects
     from spaces.models import EquipmentType, Space
 
     form = FeedForm(formdata=None) if fresh else FeedForm()
@@ -84,6 +85,7 @@ def _feed_form(user, *, fresh: bool = False) -> FeedForm:
         spaces=db.session.scalars(sa.select(Space).where(Space.active.is_(True)).order_by(Space.name)),
         equipment_types=db.session.scalars(sa.select(EquipmentType).where(EquipmentType.active.is_(True))
                                            .order_by(EquipmentType.name)),
+        projects=list_projects(user),
     )
     return form
 
@@ -112,7 +114,8 @@ def index():
         return _render_page(form, status=400)
     try:
         feed, token = services.create_feed(user, form.scope.data, space_id=form.space_id.data or None,
-                                           equipment_type_id=form.equipment_id.data or None, name=form.name.data)
+                                           equipment_type_id=form.equipment_id.data or None,
+                                           project_id=form.project_id.data or None, name=form.name.data)
     except DomainError as exc:
         db.session.rollback()
         apply_errors(form, exc)

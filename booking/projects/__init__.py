@@ -8,10 +8,14 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app) -> None:
-    """Register the projects API and how the audit log names projects."""
+    """Register the projects API and pages, their menu link and how the audit log names projects."""
     from booking.projects.api import api_bp
+    from booking.projects.views import projects_bp
+    from samskap.nav import register_nav
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(projects_bp)
+    register_nav("projects.index", _l("Projects"), "user", 35, group="booking")
     _register_audit_text()
 
 
@@ -29,3 +33,6 @@ def _register_audit_text() -> None:
     register_audit_object("projects", projects, label=_l("Projects"))
     register_audit_action("project.create", _l("Project created"), _l("%(actor)s created the project %(object)s"))
     register_audit_action("project.update", _l("Project changed"), _l("%(actor)s changed the project %(object)s"))
+    register_audit_action("project.propose", _l("Project proposed"), _l("%(actor)s proposed the project %(object)s"))
+    register_audit_action("project.approve", _l("Project approved"), _l("%(actor)s approved the project %(object)s"))
+    register_audit_action("project.reject", _l("Project rejected"), _l("%(actor)s rejected the project %(object)s"))

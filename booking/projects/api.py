@@ -1,7 +1,7 @@
 """Projects in the JSON API: thin handlers over :mod:`booking.projects.services`."""
 from __future__ import annotations
 
-from flask import jsonify, url_for
+from flask import jsonify, request, url_for
 from flask_login import current_user
 
 from booking.projects import services
@@ -28,6 +28,7 @@ def project_json(project: Project, *, full: bool = False) -> dict:
         "ends_on": project.ends_on.isoformat() if project.ends_on else None,
         "lead_organisation_id": project.lead_organisation_id,
         "organisation_ids": project.organisation_ids,
+        "proposed_by_id": project.proposed_by_id,
     }
     if full:
         from booking.api import booking_json
@@ -46,7 +47,7 @@ def list_projects():
 
 @api_bp.post("/projects")
 def create_project():
-    services.require_staff(current_user)  # before the body: others hear 403 whatever they send
+    services.require_may_create(current_user)  # before the body: others hear 403 whatever they send
     project = services.create_project(current_user, json_body())
     body = project_json(project, full=True)
     db.session.commit()
@@ -71,6 +72,27 @@ def update_project(project_id: int):
     return jsonify(body)
 
 
+def _decide(project_id: int, *, approve: bool):
+    project = services.get_project(current_user, project_id)
+    services.require_staff(current_user)
+    body = json_body() if request.get_data() else {}
+    services.decide_proposal(current_user, project, approve=approve, status=body.get("status"),
+                             reason=body.get("reason"))
+    reply = project_json(project, full=True)
+    db.session.commit()
+    return jsonify(reply)
+
+
+@api_bp.post("/projects/<int:project_id>/approve")
+def approve_project(project_id: int):
+    return _decide(project_id, approve=True)
+
+
+@api_bp.post("/projects/<int:project_id>/reject")
+def reject_project(project_id: int):
+    return _decide(project_id, approve=False)
+
+
 # --- OpenAPI -------------------------------------------------------------------------------------
 
 _JSON = "application/json"
@@ -86,7 +108,9 @@ _PROJECT = {
                                             "and its bookings in full"},
         "starts_on": {"type": ["string", "null"], "format": "date"},
         "ends_on": {"type": ["string", "null"], "format": "date"},
-        "status": {"type": "string", "enum": ["planned", "active", "completed"], "default": "planned"},
+        "status": {"type": "string", "enum": ["planned", "active", "completed"], "default": "planned",
+                   "description": "staff only; a project an organisation contact proposes is 'proposed' until "
+                                  "staff approve it ('planned' or 'active') or reject it ('rejected')"},
     },
 }
 _PID = [{"name": "project_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -96,7 +120,8 @@ register_paths({
         "get": {"summary": "Projects: every one for staff and admins; for others, those their organisation is a "
                            "partner of",
                 "responses": {"200": {"description": "{\"projects\": [...]}"}, **error_responses(401)}},
-        "post": {"summary": "Create a pilot or co-creation project (staff, admins)",
+        "post": {"summary": "Create a pilot or co-creation project (staff, admins), or propose one that your "
+                            "organisation leads (its contacts): status 'proposed' until staff decide",
                  "requestBody": {"required": True, "content": {_JSON: {"schema": {
                      **_PROJECT, "required": ["name", "lead_organisation_id"]}}}},
                  "responses": {"201": {"description": "The project with organisations, bookings and "
@@ -111,5 +136,20 @@ register_paths({
                   "parameters": _PID,
                   "requestBody": {"required": True, "content": {_JSON: {"schema": _PROJECT}}},
                   "responses": {"200": {"description": "The project"}, **error_responses(400, 401, 403, 404, 422)}},
+    },
+    "/projects/{project_id}/approve": {
+        "post": {"summary": "Approve a proposed project (staff, admins); the proposer is told by email",
+                 "parameters": _PID,
+                 "requestBody": {"required": False, "content": {_JSON: {"schema": {"type": "object", "properties": {
+                     "status": {"type": "string", "enum": ["planned", "active"], "default": "planned"},
+                     "reason": {"type": "string"}}}}}},
+                 "responses": {"200": {"description": "The project"}, **error_responses(400, 401, 403, 404, 422)}},
+    },
+    "/projects/{project_id}/reject": {
+        "post": {"summary": "Reject a proposed project (staff, admins); the proposer is told by email",
+                 "parameters": _PID,
+                 "requestBody": {"required": False, "content": {_JSON: {"schema": {"type": "object", "properties": {
+                     "reason": {"type": "string"}}}}}},
+                 "responses": {"200": {"description": "The project"}, **error_responses(400, 401, 403, 404, 422)}},
     },
 })

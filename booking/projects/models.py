@@ -12,9 +12,20 @@ from samskap.models import created_at_column, enum_column, updated_at_column
 
 
 class ProjectStatus(str, enum.Enum):
+    PROPOSED = "proposed"  # by a contact of the lead organisation, waiting for staff
     PLANNED = "planned"
     ACTIVE = "active"
     COMPLETED = "completed"
+    REJECTED = "rejected"  # a proposal staff turned down
+
+    @property
+    def takes_bookings(self) -> bool:
+        """Bookings and loans may name only a project staff have approved."""
+        return self not in (ProjectStatus.PROPOSED, ProjectStatus.REJECTED)
+
+
+# What staff may turn a proposal into when they approve it.
+APPROVED_STATUSES = (ProjectStatus.PLANNED, ProjectStatus.ACTIVE)
 
 
 class Project(db.Model):
@@ -29,10 +40,13 @@ class Project(db.Model):
     ends_on: Mapped[date | None] = mapped_column(sa.Date())
     status: Mapped[ProjectStatus] = enum_column(ProjectStatus, "project_status", nullable=False,
                                                 default=ProjectStatus.PLANNED)
+    # The organisation contact who proposed the project (None when staff created it).
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
     lead_organisation = relationship("Organisation", foreign_keys=[lead_organisation_id], lazy="joined")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
     partners: Mapped[list[ProjectOrganisation]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectOrganisation.organisation_id")
 

@@ -16,7 +16,8 @@ from booking.labels import status_phrase
 from booking.services.cleaning import _add, _aware, _clean_details, _clean_reason
 from booking.services.conflicts import _check_self_overlap, _conflict_message, find_clashes
 from booking.services.create import _after_fair_use, _check_fair_use
-from booking.services.rules import _check_bookable_by, _check_override, _get_space, _period_problems
+from booking.services.rules import (_booking_project, _check_bookable_by, _check_override, _get_space,
+                                    _period_problems)
 from booking.services.text import _local_text, _period_text, iso
 from booking.services.writes import AUDITED_FIELDS, _write_guarded
 from samskap import audit
@@ -27,7 +28,8 @@ from spaces.hours import is_within_opening_hours
 
 SCOPES = ("this", "following", "series")
 UPDATABLE = ("title", "description", "purpose", "visibility", "attendees", "start", "end", "space_id",
-             "override_opening_hours", "override_quota")
+             "override_opening_hours", "override_quota", "project_id")
+UPDATE_AUDITED_FIELDS = AUDITED_FIELDS + ("project_id",)  # a change of project is recorded too
 
 
 def _require_manage(actor, booking: Booking) -> None:
@@ -125,6 +127,9 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         space = _get_space(changes["space_id"], errors)
     if errors:
         raise ValidationFailed(errors)
+    if "project_id" in changes:  # null takes the booking out of its project
+        project = _booking_project(changes["project_id"], booking.organisation)
+        details["project_id"] = project.id if project is not None else None
     override = _check_override(actor, changes.get("override_opening_hours", False))
     moving = new_start != booking.start or new_end != booking.end
     space_changed = space.id != booking.space_id
@@ -174,7 +179,7 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
         fair = _check_fair_use(actor, booking.organisation, space, [(start, end) for _t, start, end in plans],
                                 exclude_ids=target_ids, override=changes.get("override_quota", False))
 
-    before = {t.id: audit.snapshot(t, AUDITED_FIELDS) for t, _s, _e in plans}
+    before = {t.id: audit.snapshot(t, UPDATE_AUDITED_FIELDS) for t, _s, _e in plans}
     old_periods = [(t, t.start, t.end) for t, _s, _e in plans]
     vacated = [(t.space, t.start, t.blocked_until) for t, _s, _e in plans] if moving or space_changed else []
 
@@ -210,7 +215,7 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
     _write_guarded(actor, space, [(start, end, target_ids) for _t, start, end in plans], apply)
     changed_targets = []
     for target, _start, _end in plans:
-        changed = audit.diff(target, AUDITED_FIELDS, before[target.id])
+        changed = audit.diff(target, UPDATE_AUDITED_FIELDS, before[target.id])
         if changed:
             changed_targets.append(target)
             audit.record(actor, "booking.update", target, changes=changed, summary=f"scope={scope}")
