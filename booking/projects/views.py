@@ -111,8 +111,7 @@ def detail(project_id: int):
 
 
 def _render_detail(user, project: Project, *, approve_form=None, reject_form=None, status: int = 200):
-    from booking.equipment.services import display_status_label
-    from booking.services import STATUS_LABELS as BOOKING_STATUS_LABELS
+    from booking.labels import reservation_status_label, status_label
 
     timeline = services.project_timeline(user, project)
     deciding = services.can_decide_proposal(user, project)
@@ -121,7 +120,7 @@ def _render_detail(user, project: Project, *, approve_form=None, reject_form=Non
         sectors=services.sectors(project), may_edit=is_staff(user), deciding=deciding,
         approve_form=approve_form or (ApproveProjectForm() if deciding else None),
         reject_form=reject_form or (RejectProjectForm() if deciding else None),
-        booking_status_label=lambda s: BOOKING_STATUS_LABELS[s], loan_status_label=display_status_label,
+        booking_status_label=status_label, loan_status_label=reservation_status_label,
         **_labels())
     return body, status
 
