@@ -88,7 +88,7 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config["SAMSKAP_DB_PING_AFTER_IDLE"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     register_outage_handling(app)  # loads the caller before the rate limiter's check
