@@ -31,6 +31,7 @@ from datetime import date, datetime, time as dtime, timedelta  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+EXPECTED = {"me": "200", "conflict": "409", "create": "201", "minimal": "200"}
 sys.path.insert(0, str(ROOT))
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -67,7 +68,12 @@ PARTS = [
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenarios", nargs="*", help="me, conflict, create (default: all three; none with --seed)")
+    parser.add_argument("scenarios", nargs="*", help="me, conflict, create (default: these three; none with "
+                        "--seed), minimal (bench/minimal.py's GET /read, the floor)")
+    parser.add_argument("--plain", action="store_true",
+                        help="only warm up and send --requests requests (for instruction counts: run under "
+                             "valgrind --tool=callgrind with two values of --requests and take the difference)")
+    parser.add_argument("--no-limiter", action="store_true", help="RATELIMIT_ENABLED=false: the limiter's share")
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="samskap_bench_profile")
     parser.add_argument("--seed", action="store_true", help="drop, create and seed the database (small size)")
@@ -75,8 +81,8 @@ def main(argv=None) -> int:
     parser.add_argument("--limiter-storage", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--top", type=int, default=0, help="also print the top N functions by own time")
     args = parser.parse_args(argv)
-    if set(args.scenarios) - {"me", "conflict", "create"}:
-        parser.error("scenarios are me, conflict and create")
+    if set(args.scenarios) - set(EXPECTED):
+        parser.error("scenarios are " + ", ".join(EXPECTED))
     if not args.scenarios and not args.seed:
         args.scenarios = ["me", "conflict", "create"]
     if args.seed:
@@ -91,7 +97,8 @@ def main(argv=None) -> int:
         parser.error("seed first: --seed")
     info = json.loads(INFO.read_text())
     url = info["url"].replace("postgresql://", "postgresql+psycopg://")
-    os.environ.update({"DATABASE_URL": url, "SECRET_KEY": "bench-profile", "RATELIMIT_ENABLED": "true",
+    os.environ.update({"DATABASE_URL": url, "SECRET_KEY": "bench-profile",
+                       "RATELIMIT_ENABLED": "false" if args.no_limiter else "true",
                        "RATELIMIT_STORAGE_URI": args.limiter_storage, "SAMSKAP_API_LIMIT": "1000000 per minute",
                        "SESSION_COOKIE_SECURE": "false"})
     import sqlalchemy as sa
@@ -111,8 +118,12 @@ def main(argv=None) -> int:
     counter = iter(range(10**7))
     run_id = int(time.time()) % 100000
 
+    import bench.minimal as minimal
+
     def environ(scenario):
         headers = {"Authorization": f"Bearer {token}"}
+        if scenario == "minimal":
+            return EnvironBuilder("/read").get_environ()
         if scenario == "me":
             return EnvironBuilder("/api/v1/me", headers=headers).get_environ()
         if scenario == "conflict":
@@ -129,21 +140,28 @@ def main(argv=None) -> int:
 
     def call(env):
         status = []
-        body = b"".join(app(env, lambda s, h, exc_info=None: status.append(s)))
+        target = minimal.app if env["PATH_INFO"] == "/read" else app
+        body = b"".join(target(env, lambda s, h, exc_info=None: status.append(s)))
         return status[0], body
 
     for scenario in args.scenarios:
-        expected = {"me": "200", "conflict": "409", "create": "201"}[scenario]
+        expected = EXPECTED[scenario]
         for _ in range(20):  # warm up
             status, body = call(environ(scenario))
         if not status.startswith(expected):
             print(f"{scenario}: {status} {body[:300]!r}")
             return 1
+        if args.plain:
+            envs = [environ(scenario) for _ in range(args.requests)]
+            for env in envs:
+                call(env)
+            continue
         statements[0] = 0
         redis_before = _redis_commands(args.limiter_storage)
         status, _body = call(environ(scenario))
         per_request_sql = statements[0]
-        redis_per_request = _redis_commands(args.limiter_storage) - redis_before - 1  # less the INFO itself
+        # Less the measuring client's own SELECT and INFO; one EVALSHA counts twice (its script's INCRBY).
+        redis_per_request = _redis_commands(args.limiter_storage) - redis_before - 2
         times = []
         for _ in range(args.requests):
             env = environ(scenario)
@@ -159,7 +177,7 @@ def main(argv=None) -> int:
         stats = pstats.Stats(profile)
         print(f"\n## {scenario}: median {statistics.median(times):.2f} ms wall, "
               f"p95 {statistics.quantiles(times, n=20)[18]:.2f} ms; {per_request_sql} SQL statements, "
-              f"{redis_per_request} Redis commands per request")
+              f"{redis_per_request} Redis commands per request (an EVALSHA counts with its INCRBY)")
         print("| part | CPU ms per request |\n| --- | --- |")
         for label, path, name in PARTS:
             spent = sum(ct for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items()
