@@ -19,6 +19,9 @@ Every value can be changed by environment variables (gunicorn reads ``GUNICORN_C
 * Logs: with ``SAMSKAP_LOG_FORMAT=json`` gunicorn's own messages are JSON lines too, and the
   access log is left to the app (one JSON line a request, with the request id). Otherwise the
   access log is gunicorn's, with the request id, and feed tokens replaced by ``[token]``.
+  ``SAMSKAP_ACCESS_LOG=off`` leaves gunicorn's access log out (behind a proxy that logs every
+  request already: one line less to format and write per request); errors and the app's own
+  lines are still written, and ``X-Request-ID`` ties the proxy's line to them.
 """
 import multiprocessing
 import os
@@ -46,6 +49,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 _metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 _json_logs = os.environ.get("SAMSKAP_LOG_FORMAT", "text").strip().lower() == "json"
+_access_log = os.environ.get("SAMSKAP_ACCESS_LOG", "on").strip().lower() not in {"off", "0", "false", "no"}
 logger_class = "samskap.logs.GunicornLogger"
 errorlog = "-"
 loglevel = os.environ.get("SAMSKAP_LOG_LEVEL", "info")
@@ -66,7 +70,7 @@ if _json_logs:
         },
     }
 else:
-    accesslog = "-"
+    accesslog = "-" if _access_log else None
     access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 import sqlalchemy as sa
@@ -427,22 +427,6 @@ def revoke_api_token(actor: User, token: ApiToken) -> None:
         db.session.flush()
         audit.record(actor, "api_token.revoke", token, changes={"revoked_at": [None, token.revoked_at]},
                      summary=f"token {token.prefix}…")
-
-
-TOKEN_TOUCH_INTERVAL = timedelta(hours=1)
-
-
-def user_for_api_token(secret: str) -> User | None:
-    if not secret or len(secret) > 200:
-        return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
-    if token is None or token.revoked_at is not None or not token.user.is_active:
-        return None
-    now = utcnow()
-    # Touch at most hourly: a write on every request would turn reads into lock traffic.
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        token.last_used_at = now
-    return token.user
 
 
 # --- personal data ---------------------------------------------------------------------------

@@ -29,6 +29,19 @@ def _int(name, default: int) -> int:
     return int(value)
 
 
+def _seconds(name, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86400:
+        raise ConfigError(f"{name} must be a number of seconds from 0 to 86399, not {value!r}")
+    return seconds
+
+
 def _choice(name, choices: tuple[str, ...], default: str) -> str:
     value = (os.environ.get(name) or default).strip().lower()
     if value not in choices:
@@ -40,7 +53,9 @@ def base_config(instance_path: str) -> dict:
     sqlite_path = Path(instance_path) / "samskap.sqlite3"
     return {
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # PostgreSQL: a pooled connection idle this many seconds or more is pinged before use; one
+        # used more recently is not (samskap/database.py). 0 pings on every checkout.
+        "SAMSKAP_DB_PING_AFTER_IDLE": _seconds("SAMSKAP_DB_PING_AFTER_IDLE", 1.0),
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "SAMSKAP_TIMEZONE": os.environ.get("SAMSKAP_TIMEZONE", "Europe/Oslo"),
         "SAMSKAP_SITE_NAME": os.environ.get("SAMSKAP_SITE_NAME", "Samskap"),

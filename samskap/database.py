@@ -8,8 +8,10 @@ pysqlite recipe).
 """
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidatePoolError
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
@@ -23,8 +25,47 @@ COLLISION_STATES = ("40P01", "40001")
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-def configure_engine(engine, *, busy_timeout_ms: int = 15000) -> None:
+# A pooled connection that came back from a request within this many seconds is handed out without
+# a ping (samskap/config.py: SAMSKAP_DB_PING_AFTER_IDLE).
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN = "samskap_checked_in"
+
+
+def ping_after_idle(engine, seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Check a pooled connection at checkout only if it sat idle for ``seconds`` or more.
+
+    ``pool_pre_ping`` costs a round trip on every checkout, that is, on every request. A connection
+    that served a request a moment ago is alive unless the server went away in that moment, and
+    that case is already handled where it happens: the caller's loading (the first statement of
+    every signed-in request) runs again on a fresh connection, a GET runs again, anything else
+    answers 503 (samskap/outages.py), and SQLAlchemy invalidates the whole pool at the first lost
+    connection, so no other request meets a dead one. A connection idle for longer (a quiet
+    night, a failover minutes ago) is pinged as before, with SQLAlchemy's own ping; a dead one is
+    replaced before the request sees it (the pool's documented checkout-event recipe)."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _remember_use(dbapi_connection, connection_record):
+        if connection_record is not None:
+            connection_record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
+        last = connection_record.info.get(_CHECKED_IN)
+        if last is not None and time.monotonic() - last < seconds:
+            return
+        # pool_pre_ping's own ping: False when the connection is gone (any other error raises).
+        if not engine.dialect._do_ping_w_event(dbapi_connection):  # noqa: SLF001
+            # As pool_pre_ping does: every older pooled connection is dropped too, and the pool
+            # retries the checkout with a new connection.
+            raise InvalidatePoolError()
+
+
+def configure_engine(engine, ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS, *,
+                     busy_timeout_ms: int = 15000) -> None:
     if engine.dialect.name != "sqlite":
+        if not engine.pool._pre_ping:  # noqa: SLF001 - pool_pre_ping asked for explicitly pings every checkout
+            ping_after_idle(engine, ping_after_idle_seconds)
         return
 
     @event.listens_for(engine, "connect")

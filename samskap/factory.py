@@ -92,7 +92,8 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine, busy_timeout_ms=app.config.get("SAMSKAP_SQLITE_BUSY_TIMEOUT_MS", 15000))
+        configure_engine(db.engine, app.config["SAMSKAP_DB_PING_AFTER_IDLE"],
+                         busy_timeout_ms=app.config.get("SAMSKAP_SQLITE_BUSY_TIMEOUT_MS", 15000))
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     register_outage_handling(app)  # loads the caller before the rate limiter's check

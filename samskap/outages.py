@@ -1,8 +1,9 @@
 """When the database is briefly gone: an honest 503, never a 500, and one safe retry.
 
 A failover, a restart or ``pg_terminate_backend`` ends the connections a worker holds. The
-pool recovers by itself (``pool_pre_ping`` replaces a dead idle connection at checkout, and
-SQLAlchemy invalidates every older pooled connection once it sees one disconnect), so what is
+pool recovers by itself (a connection idle for a second or more is pinged and replaced at
+checkout, samskap/database.py, and SQLAlchemy invalidates every older pooled connection once it
+sees one disconnect), so what is
 left to decide is what the request that held a dying connection answers:
 
 * The caller (session user or API token) is loaded first, before the rate limiter and the

@@ -59,6 +59,33 @@ def test_token_of_deactivated_user_gets_401(client):
     assert_error_shape(client.get("/api/v1/me", headers=headers), 401)
 
 
+def test_a_token_records_its_use_at_most_hourly(client):
+    from datetime import timedelta
+
+    from accounts.auth import TOKEN_TOUCH_INTERVAL
+    from accounts.models import ApiToken
+    from samskap.timeutil import utcnow
+
+    user = make_user()
+    token, secret = services.create_api_token(None, user)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert token.last_used_at is None
+    assert client.get("/api/v1/me", headers=headers).json["id"] == user.id
+    db.session.expire_all()
+    first = db.session.get(ApiToken, token.id).last_used_at
+    assert first is not None and utcnow() - first < timedelta(minutes=1)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at == first  # not written again within the hour
+    stale = first - TOKEN_TOUCH_INTERVAL - timedelta(minutes=1)
+    db.session.get(ApiToken, token.id).last_used_at = stale
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=headers).json["email"] == user.email  # the row after the write
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at > first
+
+
 def test_unknown_api_path_and_wrong_method_answer_json(client):
     user = make_user()
     assert_error_shape(client.get("/api/v1/nothing-here", headers=token_for(user)), 404, "not_found")

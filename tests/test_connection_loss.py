@@ -7,6 +7,7 @@ failover or restart does), at the moment the request sends a chosen statement.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -150,6 +151,24 @@ def test_the_pool_recovers_after_every_connection_is_terminated(client):
     assert ended >= 1
     for _ in range(3):
         assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_a_connection_idle_past_the_ping_threshold_is_checked_so_a_write_after_a_restart_books(app, client, caplog):
+    """Connections used within SAMSKAP_DB_PING_AFTER_IDLE seconds are not pinged (the test above: the
+    caller's loading meets the dead one and runs again); one idle longer is pinged and replaced before
+    the request uses it, so even a write, which is never run twice, does not notice the restart."""
+    user, space = make_user(locale="en"), make_space()
+    headers = token(user)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    admin = sa.create_engine(db.engine.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    admin.dispose()
+    time.sleep(app.config["SAMSKAP_DB_PING_AFTER_IDLE"] + 0.1)
+    with caplog.at_level(logging.WARNING):
+        assert client.post("/api/v1/bookings", json=booking_body(space), headers=headers).status_code == 201
+    assert not lost_connection_records(caplog)
 
 
 def test_a_connection_lost_after_the_answer_was_made_does_not_spoil_it(client, caplog):

@@ -101,6 +101,18 @@ def test_production_without_secret_key_fails_loudly(monkeypatch, tmp_path):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
 
 
+@pytest.mark.parametrize("value, seconds", [("", 1.0), ("0", 0.0), ("2.5", 2.5), ("-1", None), ("soon", None),
+                                            ("nan", None), ("inf", None)])
+def test_the_database_ping_threshold_is_read_from_the_environment(monkeypatch, value, seconds):
+    from samskap.config import ConfigError, base_config
+    monkeypatch.setenv("SAMSKAP_DB_PING_AFTER_IDLE", value)
+    if seconds is None:
+        with pytest.raises(ConfigError, match="SAMSKAP_DB_PING_AFTER_IDLE"):
+            base_config("/tmp")
+    else:
+        assert base_config("/tmp")["SAMSKAP_DB_PING_AFTER_IDLE"] == seconds
+
+
 def test_responses_say_how_long_the_app_took(client):
     header = client.get("/healthz").headers["Server-Timing"]
     assert header.startswith("app;dur=") and float(header.split("=")[1]) >= 0
