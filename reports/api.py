@@ -6,7 +6,7 @@ from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from reports import behaviour, exports, services
+from reports import attendance, behaviour, exports, services
 from reports.periods import GROUPINGS, parse_grouping, parse_period
 from samskap.api import api_blueprint, query_int
 from samskap.errors import PermissionDenied, ValidationFailed
@@ -77,8 +77,10 @@ def utilisation():
 def behaviour_report():
     _authorize(current_user)
     period = parse_period(request.args.get("from"), request.args.get("to"))
-    result = behaviour.behaviour(current_user, period, organisation_id=query_int("organisation_id", minimum=1))
-    return jsonify(behaviour.behaviour_json(result))
+    organisation_id = query_int("organisation_id", minimum=1)
+    result = behaviour.behaviour(current_user, period, organisation_id=organisation_id)
+    events = attendance.attendance(current_user, period, organisation_id=organisation_id)
+    return jsonify({**behaviour.behaviour_json(result), "attendance": attendance.attendance_json(events)})
 
 
 _PERIOD_PARAMS = [
@@ -124,9 +126,13 @@ register_paths({
             **error_responses(401, 403, 422)},
     }},
     "/reports/behaviour": {"get": {
-        "summary": "Cancellations (and how late), lead time, approvals and their waiting time",
+        "summary": "Cancellations (and how late), lead time, approvals and their waiting time; attendance at "
+                   "events with registration",
         "description": "Bookings whose start lies in the period. Staff and administrators; contacts for their own "
-                       "organisation.",
+                       "organisation. `attendance`: events taking registrations (not cancelled or rejected) with "
+                       "their places, people `registered` (holding a place), `waitlisted`, and those marked at the "
+                       "door as `attended` or `absent` (`unmarked` otherwise), in total and `by_event`; "
+                       "`attendance_rate` is attended of those marked.",
         "parameters": _PERIOD_PARAMS,
         "responses": {"200": {"description": "The figures"}, **error_responses(401, 403, 422)},
     }},
