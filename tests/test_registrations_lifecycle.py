@@ -260,3 +260,16 @@ def test_the_reports_page_shows_attendance_at_events(client, auth, world):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert 'id="attendance"' in text and "Velferdsteknologi-frokost" in text
+
+
+@BOTH
+def test_anonymising_someone_with_two_registrations_for_one_event_keeps_them_apart(client, world):
+    event = make_event(client, world, capacity=5)
+    person = make_user(email="person@example.no", name="Per Son")
+    assert register_as(client, event["id"], person, email="per.jobb@example.no").json["status"] == "confirmed"
+    assert anonymous(client, event["id"], name="Per", email="person@example.no").status_code == 201
+    accounts.anonymise_user(make_user(role="admin"), person)
+    db.session.commit()
+    rows = registrations(event["id"]).values()
+    assert len(rows) == 2 and {r.name for r in rows} == {accounts.anonymous_identity(person)[0]}
+    assert all(r.email.endswith("@invalid.invalid") and r.user_id == person.id for r in rows)

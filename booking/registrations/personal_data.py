@@ -44,9 +44,16 @@ def erase(user, now: datetime) -> None:
     """The registrations stay (places and attendance count in the reports) under the name and
     address the anonymised user goes by; organisation and needs go, and so does the link."""
     name, email = anonymous_identity(user)
-    for registration in db.session.scalars(_of(user)):
+    live_in: set[int] = set()
+    for registration in db.session.scalars(_of(user).order_by(Registration.id)):
         registration.user_id = user.id  # one made with their address is theirs
         registration.name, registration.email = name, email
+        if registration.is_live:
+            if registration.booking_id in live_in:
+                # Two live registrations for one event (one signed in with another address): one
+                # address per live registration and event is the database's rule.
+                registration.email = email.replace("@", f"+{registration.id}@", 1)
+            live_in.add(registration.booking_id)
         registration.organisation, registration.needs = "", ""
         registration.token_hash = secrets.token_hex(32)  # not the hash of any link
     db.session.flush()
