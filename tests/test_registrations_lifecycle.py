@@ -79,6 +79,20 @@ def test_cancelling_the_booking_cancels_every_registration_and_tells_each_regist
     assert outbox("registration.promoted") == []
 
 
+def test_rejecting_a_pending_event_cancels_its_registrations(client, world):
+    world["space"].requires_approval = True
+    db.session.commit()
+    event = make_event(client, world, capacity=2)
+    assert event["status"] == "pending"
+    assert register_as(client, event["id"], make_user(email="tidlig@example.no")).json["status"] == "confirmed"
+    response = client.post(f"/api/v1/bookings/{event['id']}/reject", json={"reason": "Dobbeltbooket"},
+                           headers=world["headers"]["staff"])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert registrations(event["id"])["tidlig@example.no"].status == RegistrationStatus.CANCELLED
+    [message] = outbox("registration.event_cancelled")
+    assert "Dobbeltbooket" in message.text and calendar_of(message)[0] == "text/calendar; method=CANCEL"
+
+
 def test_a_refused_cancellation_leaves_the_registrations_alone(client, world):
     event = full_event(client, world)
     response = client.post(f"/api/v1/bookings/{event['id']}/cancel", headers=world["headers"]["outsider"])
