@@ -83,6 +83,21 @@ def behaviour_report():
     return jsonify({**behaviour.behaviour_json(result), "attendance": attendance.attendance_json(events)})
 
 
+@api_bp.get("/reports/attendance")
+def attendance_report():
+    _authorize(current_user)
+    wanted = request.args.get("format") or "json"
+    if wanted not in ("json", "csv"):
+        raise ValidationFailed({"format": _("'format' must be json or csv.")})
+    period = parse_period(request.args.get("from"), request.args.get("to"))
+    result = attendance.attendance(current_user, period, organisation_id=query_int("organisation_id", minimum=1))
+    if wanted == "csv":
+        return _download(attendance.attendance_csv(result), "text/csv",
+                         f"attendance-{period.first_day}-{period.last_day}.csv")
+    return jsonify({"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
+                    **attendance.attendance_json(result)})
+
+
 _PERIOD_PARAMS = [
     {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"},
      "description": "first local day (Europe/Oslo), inclusive"},
@@ -135,5 +150,16 @@ register_paths({
                        "`attendance_rate` is attended of those marked.",
         "parameters": _PERIOD_PARAMS,
         "responses": {"200": {"description": "The figures"}, **error_responses(401, 403, 422)},
+    }},
+    "/reports/attendance": {"get": {
+        "summary": "Attendance at events with registration: the behaviour report's `attendance`, alone",
+        "description": "Events taking registrations (not cancelled or rejected) starting in the period, with places, "
+                       "people registered (holding a place), waitlisted, attended, absent and not marked; "
+                       "`format=csv` gives one row per event.",
+        "parameters": _PERIOD_PARAMS + [{"name": "format", "in": "query",
+                                         "schema": {"type": "string", "enum": ["json", "csv"]}}],
+        "responses": {"200": {"description": "The figures", "content": {
+            "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}},
+            **error_responses(401, 403, 422)},
     }},
 })

@@ -99,3 +99,15 @@ def attendance_json(result: Attendance) -> dict:
                       "attended": e.attended, "absent": e.absent, "unmarked": e.unmarked,
                       "attendance_rate": _rate(e.rate)} for e in result.events],
     }
+
+
+EVENT_COLUMNS = ("booking_id", "title", "space", "start", "capacity", "registered", "waitlisted", "attended",
+                 "absent", "unmarked", "attendance_rate")
+
+
+def attendance_csv(result: Attendance) -> bytes:
+    """One row per event, the JSON's field names as the header (UTF-8 with BOM, formula-safe)."""
+    from samskap.csvfile import csv_bytes
+
+    rows = attendance_json(result)["by_event"]
+    return csv_bytes(list(EVENT_COLUMNS), [[row[name] for name in EVENT_COLUMNS] for row in rows])

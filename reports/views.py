@@ -95,6 +95,9 @@ def _report_context(period: Period, grouping: str, organisation_id: int | None) 
     if organisation_id:
         api_query["organisation_id"] = organisation_id
 
+    def attendance_export() -> str:
+        return url_for("reports_api.attendance_report", **api_query, format="csv")
+
     def export(by: str, fmt: str, group: str | None = None) -> str:
         query = dict(api_query, by=by, format=fmt)
         if group:
@@ -107,7 +110,7 @@ def _report_context(period: Period, grouping: str, organisation_id: int | None) 
         sectors=sectors, matrix=matrix, heat=heat, heat_max=heat_max, habits=habits, events=events, total=total, capacity=capacity,
         utilisation_chart=utilisation_chart, sectors_chart=sectors_chart, sector_keys=services.SECTORS,
         sector_colours=charts.SECTOR_COLOURS, heat_colour=charts.heat_colour, heat_steps=charts.HEAT_STEPS,
-        weekday_keys=WEEKDAY_KEYS, export=export,
+        weekday_keys=WEEKDAY_KEYS, export=export, attendance_export=attendance_export,
     )
 
 

@@ -3,6 +3,8 @@ registrants, registrations in a person's data export and anonymisation, needs er
 event, an anonymous repeat registration that reveals nothing, and attendance in the reports."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -254,6 +256,19 @@ def test_the_behaviour_report_counts_registered_and_attended_per_event(client, w
     assert (row["booking_id"], row["title"], row["space"], row["registered"], row["attended"]) == (
         event["id"], "Velferdsteknologi-frokost", "Auditoriet", 3, 1)
 
+    alone = client.get("/api/v1/reports/attendance", query_string=query, headers=world["headers"]["staff"]).json
+    assert alone == {"from": query["from"], "to": query["to"], **attendance}
+    csv_text = client.get("/api/v1/reports/attendance", query_string={**query, "format": "csv"},
+                          headers=world["headers"]["staff"]).get_data().decode("utf-8-sig")
+    header, line = list(csv.reader(io.StringIO(csv_text)))
+    assert header[:2] == ["booking_id", "title"] and dict(zip(header, line))["attended"] == "1"
+    assert dict(zip(header, line))["registered"] == "3" and dict(zip(header, line))["attendance_rate"] == "0.5"
+    bad = client.get("/api/v1/reports/attendance", query_string={**query, "format": "pdf"},
+                     headers=world["headers"]["staff"])
+    assert bad.status_code == 422 and "format" in bad.json["error"]["details"]["fields"]
+    member = client.get("/api/v1/reports/attendance", query_string=query, headers=world["headers"]["outsider"])
+    assert member.status_code == 403
+
     # A contact of another organisation sees none of it.
     contact = make_user(world["outsider"].organisation, email="kontakt@tryggtek.example")
     contact.is_org_contact = True
@@ -274,6 +289,7 @@ def test_the_reports_page_shows_attendance_at_events(client, auth, world):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert 'id="attendance"' in text and "Velferdsteknologi-frokost" in text
+    assert "/api/v1/reports/attendance?" in text and "format=csv" in text
 
 
 @BOTH
