@@ -303,3 +303,22 @@ def test_anonymising_someone_with_two_registrations_for_one_event_keeps_them_apa
     rows = registrations(event["id"]).values()
     assert len(rows) == 2 and {r.name for r in rows} == {accounts.anonymous_identity(person)[0]}
     assert all(r.email.endswith("@invalid.invalid") and r.user_id == person.id for r in rows)
+
+
+def test_cancelling_a_whole_series_reaches_the_registrations_of_each_occurrence(client, world):
+    series = client.post("/api/v1/bookings", headers=world["headers"]["organiser"], json={
+        "space_id": world["space"].id, "title": "Ukentlig frokost", "start": iso(START), "end": iso(END),
+        "purpose": "event", "visibility": "public", "recurrence": {"freq": "weekly", "count": 3}}).json
+    first, second, _third = [o["id"] for o in series["occurrences"]]
+    opened = client.patch(f"/api/v1/bookings/{second}", headers=world["headers"]["organiser"], json={
+        "registration": {"capacity": 5, "closes_at": iso(START), "audience": "public"}})
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    assert register_as(client, second, make_user(email="uke2@example.no")).json["status"] == "confirmed"
+
+    response = client.post(f"/api/v1/bookings/{first}/cancel", json={"scope": "series"},
+                           headers=world["headers"]["organiser"])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert registrations(second)["uke2@example.no"].status == RegistrationStatus.CANCELLED
+    [message] = outbox("registration.event_cancelled")
+    assert message.to_address == "uke2@example.no"
+    assert calendar_of(message)[0] == "text/calendar; method=CANCEL"
