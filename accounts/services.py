@@ -475,6 +475,11 @@ def export_personal_data(user: User) -> dict:
     return data
 
 
+def anonymous_identity(user: User) -> tuple[str, str]:
+    """The name and address an anonymised user goes by (other areas use them for what they keep)."""
+    return _("Anonymised user %(id)d", id=user.id), f"anonymised-{user.id}@invalid.invalid"
+
+
 def anonymise_user(actor: User, user: User) -> None:
     """Remove a departed user's personal data; their bookings stay (for statistics and history)
     under an anonymous name, and the audit log keeps its entries without their name and email.
@@ -487,8 +492,12 @@ def anonymise_user(actor: User, user: User) -> None:
         raise ValidationFailed({"user": _("This user is already anonymised.")})
     now = utcnow()
     audit.scrub_personal_data(user.id, [user.name, user.email], f"[anonymised user {user.id}]")
-    user.name = _("Anonymised user %(id)d", id=user.id)
-    user.email = f"anonymised-{user.id}@invalid.invalid"
+    # The other areas first, while the user still has their name and address: what they hold may
+    # be found by the address too (an event registration made without signing in).
+    for _export, erase in _PERSONAL_DATA.values():
+        if erase is not None:
+            erase(user, now)
+    user.name, user.email = anonymous_identity(user)
     user.password_hash = None
     user.active = False
     user.is_org_contact = False
@@ -497,9 +506,6 @@ def anonymise_user(actor: User, user: User) -> None:
     for token in db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id,
                                                               ApiToken.revoked_at.is_(None))):
         token.revoked_at = now
-    for _export, erase in _PERSONAL_DATA.values():
-        if erase is not None:
-            erase(user, now)
     from accounts.signin.models import SignInLink, UserIdentity
 
     # Single sign-on links and pending links name the person: they go too.

@@ -6,7 +6,7 @@ from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from reports import behaviour, exports, services
+from reports import attendance, behaviour, exports, services
 from reports.periods import GROUPINGS, parse_grouping, parse_period
 from samskap.api import api_blueprint, query_int
 from samskap.errors import PermissionDenied, ValidationFailed
@@ -77,8 +77,25 @@ def utilisation():
 def behaviour_report():
     _authorize(current_user)
     period = parse_period(request.args.get("from"), request.args.get("to"))
-    result = behaviour.behaviour(current_user, period, organisation_id=query_int("organisation_id", minimum=1))
-    return jsonify(behaviour.behaviour_json(result))
+    organisation_id = query_int("organisation_id", minimum=1)
+    result = behaviour.behaviour(current_user, period, organisation_id=organisation_id)
+    events = attendance.attendance(current_user, period, organisation_id=organisation_id)
+    return jsonify({**behaviour.behaviour_json(result), "attendance": attendance.attendance_json(events)})
+
+
+@api_bp.get("/reports/attendance")
+def attendance_report():
+    _authorize(current_user)
+    wanted = request.args.get("format") or "json"
+    if wanted not in ("json", "csv"):
+        raise ValidationFailed({"format": _("'format' must be json or csv.")})
+    period = parse_period(request.args.get("from"), request.args.get("to"))
+    result = attendance.attendance(current_user, period, organisation_id=query_int("organisation_id", minimum=1))
+    if wanted == "csv":
+        return _download(attendance.attendance_csv(result), "text/csv",
+                         f"attendance-{period.first_day}-{period.last_day}.csv")
+    return jsonify({"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
+                    **attendance.attendance_json(result)})
 
 
 _PERIOD_PARAMS = [
@@ -124,10 +141,25 @@ register_paths({
             **error_responses(401, 403, 422)},
     }},
     "/reports/behaviour": {"get": {
-        "summary": "Cancellations (and how late), lead time, approvals and their waiting time",
+        "summary": "Cancellations (and how late), lead time, approvals and their waiting time; attendance at "
+                   "events with registration",
         "description": "Bookings whose start lies in the period. Staff and administrators; contacts for their own "
-                       "organisation.",
+                       "organisation. `attendance`: events taking registrations (not cancelled or rejected) with "
+                       "their places, people `registered` (holding a place), `waitlisted`, and those marked at the "
+                       "door as `attended` or `absent` (`unmarked` otherwise), in total and `by_event`; "
+                       "`attendance_rate` is attended of those marked.",
         "parameters": _PERIOD_PARAMS,
         "responses": {"200": {"description": "The figures"}, **error_responses(401, 403, 422)},
+    }},
+    "/reports/attendance": {"get": {
+        "summary": "Attendance at events with registration: the behaviour report's `attendance`, alone",
+        "description": "Events taking registrations (not cancelled or rejected) starting in the period, with places, "
+                       "people registered (holding a place), waitlisted, attended, absent and not marked; "
+                       "`format=csv` gives one row per event.",
+        "parameters": _PERIOD_PARAMS + [{"name": "format", "in": "query",
+                                         "schema": {"type": "string", "enum": ["json", "csv"]}}],
+        "responses": {"200": {"description": "The figures", "content": {
+            "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}},
+            **error_responses(401, 403, 422)},
     }},
 })

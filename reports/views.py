@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from accounts.forms import KIND_LABELS
 from accounts.models import Organisation
 from accounts.permissions import is_staff
-from reports import behaviour, charts, dashboard, services
+from reports import attendance, behaviour, charts, dashboard, services
 from reports.forms import ReportFilterForm
 from reports.periods import MAX_BUCKETS, Period, parse_period
 from samskap.errors import ValidationFailed
@@ -77,6 +77,7 @@ def _report_context(period: Period, grouping: str, organisation_id: int | None) 
     sectors = services.utilisation(actor, period, "sector_pair", organisation_id=organisation_id)
     heat = services.heat_map(actor, period, organisation_id) if period.days <= MAX_BUCKETS else None
     habits = behaviour.behaviour(actor, period, organisation_id)
+    events = attendance.attendance(actor, period, organisation_id)
 
     utilisation_chart = charts.bar_chart(
         [(row.period, row.utilisation or 0.0, f"{row.period}: {(row.utilisation or 0) * 100:.1f} %")
@@ -94,6 +95,9 @@ def _report_context(period: Period, grouping: str, organisation_id: int | None) 
     if organisation_id:
         api_query["organisation_id"] = organisation_id
 
+    def attendance_export() -> str:
+        return url_for("reports_api.attendance_report", **api_query, format="csv")
+
     def export(by: str, fmt: str, group: str | None = None) -> str:
         query = dict(api_query, by=by, format=fmt)
         if group:
@@ -103,10 +107,10 @@ def _report_context(period: Period, grouping: str, organisation_id: int | None) 
     return dict(
         period=period, grouping=grouping, over_time=over_time, by_space=by_space, by_kind=by_kind,
         kinds_over_time=kinds_over_time, by_purpose=by_purpose, by_organisation=by_organisation, equipment=equipment,
-        sectors=sectors, matrix=matrix, heat=heat, heat_max=heat_max, habits=habits, total=total, capacity=capacity,
+        sectors=sectors, matrix=matrix, heat=heat, heat_max=heat_max, habits=habits, events=events, total=total, capacity=capacity,
         utilisation_chart=utilisation_chart, sectors_chart=sectors_chart, sector_keys=services.SECTORS,
         sector_colours=charts.SECTOR_COLOURS, heat_colour=charts.heat_colour, heat_steps=charts.HEAT_STEPS,
-        weekday_keys=WEEKDAY_KEYS, export=export,
+        weekday_keys=WEEKDAY_KEYS, export=export, attendance_export=attendance_export,
     )
 
 

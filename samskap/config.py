@@ -108,6 +108,7 @@ def base_config(instance_path: str) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "samskap@localhost"),
         # The worker (samskap/worker.py): reminders, and how it retries the outbox.
         "SAMSKAP_REMINDER_HOURS": _int("SAMSKAP_REMINDER_HOURS", 24),
+        "SAMSKAP_REGISTRATION_NEEDS_DAYS": _int("SAMSKAP_REGISTRATION_NEEDS_DAYS", 30),
         # Fair use: how long a freed slot is held for the first person on its waitlist.
         "SAMSKAP_WAITLIST_HOLD_MINUTES": _int("SAMSKAP_WAITLIST_HOLD_MINUTES", 30),
         "SAMSKAP_MAIL_MAX_ATTEMPTS": _int("SAMSKAP_MAIL_MAX_ATTEMPTS", 10),

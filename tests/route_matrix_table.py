@@ -778,4 +778,9 @@ ROUTES: dict[str, list[Case]] = {
     "reports_api.behaviour_report": [
         C("GET", "/api/v1/reports/behaviour?from=2026-01-01&to=2026-12-31", ex(403, contact=200, staff=200)),
     ],
+    "reports_api.attendance_report": [
+        C("GET", "/api/v1/reports/attendance?from=2026-01-01&to=2026-12-31", ex(403, contact=200, staff=200)),
+        C("GET", "/api/v1/reports/attendance?from=2026-01-01&to=2026-12-31&format=csv",
+          ex(403, contact=200, staff=200)),
+    ],
 }

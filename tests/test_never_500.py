@@ -212,6 +212,7 @@ ADMIN_API = [
     ("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=space&organisation_id=-1", None),
     ("GET", "/api/v1/reports/utilisation?from=2026-01-01&to=2026-01-31&by=day&group=month", None),
     ("GET", "/api/v1/reports/behaviour?from=2026-13-01&to=2026-01-31", None),
+    ("GET", "/api/v1/reports/attendance?from=2026-13-01&to=%00&format=%00", None),
     # projects (issue 18)
     ("POST", "/api/v1/projects", {"name": "P\x00", "lead_organisation_id": 1}),
     ("POST", "/api/v1/projects", {"name": "P", "description": "d\x00", "goals": "\x00", "lead_organisation_id": 1}),

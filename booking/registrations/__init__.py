@@ -10,12 +10,16 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app) -> None:
     """Register the registrations API and pages, the mail renderer and the audit log's texts."""
+    import booking.registrations.jobs  # noqa: F401 (registers the retention job for needs)
     import booking.registrations.notices  # noqa: F401 (registers the outbox renderer)
+    from accounts.services import register_personal_data
+    from booking.registrations import personal_data
     from booking.registrations.api import api_bp
     from booking.registrations.views import registrations_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(registrations_bp)
+    register_personal_data("registrations", personal_data.export, personal_data.erase)
     _register_audit_text()
 
 

@@ -63,7 +63,10 @@ def register(booking_id: int):
     services.open_event(actor, booking_id)  # 404 before looking at the body
     wanted = services.parse_registration(json_body(), actor, locale=str(get_locale() or "nb"))
     registration, _token = services.register(actor, booking_id, wanted)
-    body = registration_json(registration, full=False)
+    if services.signed_in(actor):
+        body = registration_json(registration, full=False)
+    else:  # the same answer whether or not the address was registered already
+        body = services.anonymous_answer(booking_id, wanted)
     db.session.commit()
     return jsonify(body), 201
 
@@ -176,7 +179,8 @@ register_paths({
     "/bookings/{booking_id}/registrations": {
         "post": {"summary": "Register for an event. Signed in: 201 with status confirmed, or waitlisted when full. "
                             "Not signed in (public events only, rate-limited per address): 201 with status "
-                            "pending_confirmation; the place is decided when the link in the email is used.",
+                            "pending_confirmation; the place is decided when the link in the email is used. "
+                            "An address already registered gets the same answer (and an email saying so).",
                  "security": [{}, {"bearer": []}], "parameters": _IDS,
                  "requestBody": {"required": True, "content": {_JSON: {"schema": {
                      "type": "object", "required": ["name", "email"], "properties": {
@@ -185,7 +189,8 @@ register_paths({
                          "organisation": {"type": "string", "maxLength": services.ORGANISATION_MAX},
                          "needs": {"type": "string", "maxLength": services.NEEDS_MAX,
                                    "description": "diet, accessibility and the like"}}}}}},
-                 "responses": {"201": {"description": "{id, booking_id, status, name, email}"},
+                 "responses": {"201": {"description": "Signed in: {id, booking_id, status, name, email}; "
+                                                     "not signed in: {booking_id, status, name, email}"},
                                **error_responses(400, 404, 409, 422, 429)}},
         "get": {"summary": "The registrations (organiser, their organisation's contacts, staff); "
                            "?format=csv: the confirmed people as CSV",

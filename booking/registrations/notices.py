@@ -24,20 +24,27 @@ from samskap.mail import Rendered, enqueue_notifications, register_renderer
 RENDERER = "registration"
 
 
-def _send(registration, event: str, *, token: str | None = None, method: str | None = None) -> None:
+def _item(registration, event: str, *, token: str | None = None, method: str | None = None,
+          booking_data: dict | None = None, **extra) -> dict:
+    """The outbox row of one message (``booking_data``: the event's snapshot, when the caller
+    already made it for several registrants)."""
     from booking.registrations.services import hash_token
 
-    if token is None and event in ("promoted",):
+    if token is None and event in ("promoted", "already_registered"):
         token = secrets.token_urlsafe(32)
         registration.token_hash = hash_token(token)
     booking = registration.booking
-    payload = {"event": event, "booking": snapshot(booking), "booking_ids": [booking.id], "count": 1,
-               "method": method, "whole_series": False, "site": _site_dict(), "recipient_name": registration.name,
+    payload = {"event": event, "booking": booking_data or snapshot(booking), "booking_ids": [booking.id],
+               "count": 1, "method": method, "whole_series": False, "site": _site_dict(),
+               "recipient_name": registration.name,
                "attendee": {"email": registration.email, "name": registration.name},
-               "token": token}
-    enqueue_notifications([{"to": registration.email, "kind": f"registration.{event}", "renderer": RENDERER,
-                            "locale": registration.locale, "payload": payload,
-                            "reference": f"booking:{booking.id}"}])
+               "token": token, **extra}
+    return {"to": registration.email, "kind": f"registration.{event}", "renderer": RENDERER,
+            "locale": registration.locale, "payload": payload, "reference": f"booking:{booking.id}"}
+
+
+def _send(registration, event: str, *, token: str | None = None, method: str | None = None) -> None:
+    enqueue_notifications([_item(registration, event, token=token, method=method)])
 
 
 def confirm_link(registration, token: str) -> None:
@@ -59,6 +66,36 @@ def promoted(registration) -> None:
 
 def cancelled(registration, *, had_place: bool, by_registrant: bool) -> None:
     _send(registration, "cancelled_by_you" if by_registrant else "cancelled", method="CANCEL" if had_place else None)
+
+
+def already_registered(registration) -> None:
+    """Someone not signed in registered this address again: the address's owner is told, with a
+    fresh link to see or cancel the registration (the request's answer does not say so)."""
+    _send(registration, "already_registered")
+
+
+def event_cancelled(registrations, *, reason: str) -> None:
+    """The event is cancelled: each registrant is told; those who held a place get METHOD:CANCEL
+    with the UID and (raised) SEQUENCE of their invitation. ``registrations``: ``(registration,
+    had_place)`` pairs, all of one or more cancelled bookings."""
+    snapshots: dict[int, dict] = {}
+    enqueue_notifications([
+        _item(registration, "event_cancelled", method="CANCEL" if had_place else None, reason=reason,
+              booking_data=snapshots.setdefault(registration.booking_id, snapshot(registration.booking)))
+        for registration, had_place in registrations])
+
+
+def event_moved(registrations) -> None:
+    """The event has a new time or place: each live registrant is told; those with a place get the
+    updated invitation (METHOD:REQUEST, same UID, the booking's raised SEQUENCE)."""
+    from booking.registrations.models import RegistrationStatus
+
+    snapshots: dict[int, dict] = {}
+    enqueue_notifications([
+        _item(registration, "event_moved",
+              method="REQUEST" if registration.status == RegistrationStatus.CONFIRMED else None,
+              booking_data=snapshots.setdefault(registration.booking_id, snapshot(registration.booking)))
+        for registration in registrations])
 
 
 def _notice(event: str, booking: BookingView, payload: dict, base_url: str) -> Notice:
@@ -95,6 +132,26 @@ def _notice(event: str, booking: BookingView, payload: dict, base_url: str) -> N
                 else _("The organiser has cancelled your registration."))
         return Notice(subject=_("Registration cancelled: %(title)s", title=booking.title),
                       heading=_("Your registration is cancelled"), paragraphs=[_greeting(name), text], facts=facts)
+    if event == "already_registered":
+        return Notice(subject=_("You are already registered: %(title)s", title=booking.title),
+                      heading=_("You are already registered"),
+                      paragraphs=[_greeting(name), _("Someone (we hope you) tried to register this address for the "
+                                                     "event below again. The address is already registered: "
+                                                     "nothing has changed."),
+                                  _("The link below replaces the one in earlier emails.")],
+                      facts=facts, link=link, link_label=manage)
+    if event == "event_cancelled":
+        paragraphs = [_greeting(name), _("The event below is cancelled, and so is your registration.")]
+        if payload.get("reason"):
+            paragraphs.append(_("Reason: %(reason)s", reason=payload["reason"]))
+        return Notice(subject=_("Event cancelled: %(title)s", title=booking.title),
+                      heading=_("The event is cancelled"), paragraphs=paragraphs, facts=facts)
+    if event == "event_moved":
+        paragraphs = [_greeting(name), _("The event below has a new time or place. Your registration stands.")]
+        if payload.get("method"):
+            paragraphs.append(_("The attached calendar invitation updates the event in your calendar."))
+        return Notice(subject=_("Event changed: %(title)s", title=booking.title),
+                      heading=_("The event has changed"), paragraphs=paragraphs, facts=facts)
     raise ValueError(f"unknown registration message {event!r}")
 
 

@@ -251,6 +251,7 @@ def register(actor, booking_id: int, wanted: RegistrationInput) -> tuple[Registr
     and the secret token of the registrant's link (only its hash is stored)."""
     booking, _settings = open_event(actor, booking_id)
     settings = _locked_settings(booking.id)
+    db.session.refresh(booking, ["status"])  # as it is now that we hold the lock (a cancellation takes it too)
     if not is_open(settings):
         raise Conflict(_("Registration for this event is closed."), code="registration_closed")
     existing = db.session.scalar(sa.select(Registration).where(
@@ -263,6 +264,13 @@ def register(actor, booking_id: int, wanted: RegistrationInput) -> tuple[Registr
             existing.token_hash = hash_token(token)
             existing.locale = wanted.locale
             notices.confirm_link(existing, token)
+            db.session.flush()
+            return existing, token
+        if not signed_in(actor):
+            # Anyone can type an address: the answer must not tell whether it is registered
+            # (the caller answers as for a new registration, see anonymous_answer). The
+            # address's owner hears of it, with a fresh link to their registration.
+            notices.already_registered(existing)
             db.session.flush()
             return existing, token
         raise Conflict(_("%(email)s is already registered for this event.", email=wanted.email),
@@ -282,6 +290,14 @@ def register(actor, booking_id: int, wanted: RegistrationInput) -> tuple[Registr
     else:
         notices.placed(registration, token)
     return registration, token
+
+
+def anonymous_answer(booking_id: int, wanted: RegistrationInput) -> dict:
+    """What someone not signed in is told after registering: always "check your email", built
+    from what they sent, so that an address already registered gets the very same answer as a
+    new one (no id, no status of an earlier registration)."""
+    return {"booking_id": booking_id, "status": RegistrationStatus.PENDING.value, "name": wanted.name,
+            "email": wanted.email}
 
 
 def _write(registration: Registration) -> None:
@@ -345,6 +361,48 @@ def cancel(actor, registration: Registration, *, by_registrant: bool = False) ->
     db.session.flush()
     promoted = _fill_places(settings) if had_place and settings is not None else []
     return promoted[0] if promoted else None
+
+
+def bookings_cancelled(actor, bookings, reason: str = "") -> int:
+    """The bookings are cancelled (or rejected), in this transaction: every live registration for
+    them is cancelled too, and each registrant is told (those who held a place with METHOD:CANCEL
+    for their invitation). Nobody moves up from a waitlist. Returns how many were cancelled."""
+    ids = [booking.id for booking in bookings]
+    # Taking the settings' locks waits for registrations in flight and makes later ones see the
+    # booking cancelled (register() reads its status after taking the lock).
+    db.session.execute(sa.select(RegistrationSettings.booking_id).where(RegistrationSettings.booking_id.in_(ids))
+                       .with_for_update(of=RegistrationSettings))
+    live = list(db.session.scalars(sa.select(Registration).where(Registration.booking_id.in_(ids),
+                                                                 Registration.status.in_(LIVE))
+                                   .order_by(Registration.booking_id, Registration.id)
+                                   .execution_options(populate_existing=True)))
+    if not live:
+        return 0
+    now = utcnow()
+    told = []
+    for registration in live:
+        before = registration.status
+        told.append((registration, before == RegistrationStatus.CONFIRMED))
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = now
+        audit.record(actor, "registration.cancel", registration,
+                     changes={"status": [before.value, RegistrationStatus.CANCELLED.value]},
+                     summary="booking cancelled")
+    notices.event_cancelled(told, reason=reason)
+    db.session.flush()
+    return len(live)
+
+
+def bookings_moved(bookings) -> int:
+    """The bookings have a new time or place (their SEQUENCE already raised): every live
+    registrant is told, and those with a place get the updated invitation."""
+    ids = [booking.id for booking in bookings]
+    live = list(db.session.scalars(sa.select(Registration).where(Registration.booking_id.in_(ids),
+                                                                 Registration.status.in_(LIVE))
+                                   .order_by(Registration.booking_id, Registration.id)))
+    if live:
+        notices.event_moved(live)
+    return len(live)
 
 
 def _locked_settings(booking_id: int) -> RegistrationSettings | None:

@@ -88,7 +88,10 @@ def register(booking_id: int):
             status = exc.status
         else:
             db.session.commit()
-            return render_template("registrations/registered.html", booking=booking, registration=registration)
+            if not services.signed_in(current_user):
+                registration = None  # "check your email", whether or not the address was registered already
+            return render_template("registrations/registered.html", booking=booking, registration=registration,
+                                   email=wanted.email)
     elif request.method == "POST":
         status = 422
     return render_template("registrations/register.html", form=form, booking=booking, settings=settings,

@@ -224,6 +224,10 @@ def update_booking(actor, booking: Booking, changes: dict, scope: str = "this") 
                              summary=f"moved outside opening hours: {_period_text(target.start, target.end)}")
     if changed_targets:
         notifications.booking_changed(actor, changed_targets, scope)
+        if moving or space_changed:
+            from booking.registrations.services import bookings_moved
+
+            bookings_moved(changed_targets)
     _after_fair_use(actor, [t for t, _s, _e in plans], fair)
     if vacated:
         from booking.fairuse.waitlist import slot_freed
@@ -266,8 +270,16 @@ def cancel_booking(actor, booking: Booking, reason: str = "", scope: str = "this
         for target in targets:
             cancel_for_booking(actor, target, reason)
     notifications.booking_cancelled(actor, targets, reason, scope)
+    _registrations_cancelled(actor, targets, reason)
     _periods_freed(targets, now)
     return targets
+
+
+def _registrations_cancelled(actor, bookings, reason: str) -> None:
+    """People registered for a cancelled or rejected event are told, and their registrations end."""
+    from booking.registrations.services import bookings_cancelled
+
+    bookings_cancelled(actor, bookings, reason)
 
 
 def _periods_freed(bookings, now: datetime) -> None:
@@ -296,6 +308,7 @@ def reject_booking(actor, booking: Booking, reason: str) -> None:
     _decide(actor, booking, BookingStatus.REJECTED, reason, "booking.reject")
     cancel_for_booking(actor, booking, reason)
     notifications.booking_decided(actor, booking)
+    _registrations_cancelled(actor, [booking], reason)
     _periods_freed([booking], utcnow())
 
 
