@@ -5,6 +5,7 @@ the service's own check; the service turns that into a Conflict. SQLite: BEGIN I
 serialises check-and-insert across connections.
 """
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -167,14 +168,16 @@ def test_a_deadlock_in_the_overlap_check_is_a_conflict_not_an_error(app, backend
     try:
         # Wait until our request waits for the other transaction inside the constraint's check...
         with engine.connect() as watcher:
-            for _attempt in range(200):
+            waiting = 0
+            deadline = time.monotonic() + 60  # a loaded machine can take long to get the thread there
+            while time.monotonic() < deadline and thread.is_alive():
                 waiting = watcher.execute(sa.text(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()")).scalar()
                 if waiting:
                     break
                 threading.Event().wait(0.05)
-            assert waiting, "our request never waited for the other transaction"
+            assert waiting, f"our request never waited for the other transaction ({outcomes or 'still running'})"
         # ...then make the other transaction wait for ours: a deadlock, which PostgreSQL ends in ours.
         other.execute(insert, second_half)
         other_tx.commit()
