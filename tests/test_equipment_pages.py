@@ -240,7 +240,7 @@ def test_staff_approve_and_reject_from_the_queue(client, auth, member, staff):
 def test_nav_shows_my_reservations_and_desk_by_role(client, auth, member, staff):
     auth.as_user(member)
     page = text(client.get("/"))
-    assert "My equipment reservations" in page and "Lending desk" not in page
+    assert 'href="/equipment-reservations/mine"' in page and "Lending desk" not in page
     auth.as_user(staff)
     assert "Lending desk" in text(client.get("/"))
 

@@ -35,7 +35,7 @@ TIMELINE_DAYS = 28
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 FIELD_MAP = {"equipment_id": "equipment_type", "start": "start_date", "end": "end_date"}
 
-register_nav("equipment_reservations.mine", _l("My equipment reservations"), "user", order=40)
+register_nav("equipment_reservations.mine", _l("My equipment"), "user", order=40)  # the page: My equipment reservations
 register_nav("equipment_reservations.desk", _l("Lending desk"), "staff", order=70)
 
 

@@ -39,8 +39,8 @@ def test_member_reserves_two_sensor_kits_for_a_two_week_pilot(page, lang):
     start = journey_day(30 + 2 * LANGUAGES.index(lang), lang)  # a Monday; two weeks to the Friday after next
     end = start + timedelta(days=11)
     sign_in(page, DEMO_ACCOUNTS["contact"][0], lang=lang)
-    page.locator("header nav").get_by_role("link", name={"nb": "Mine utstyrsreservasjoner",
-                                                         "en": "My equipment reservations"}[lang]).click()
+    page.locator("header nav").get_by_role("link", name={"nb": "Mitt utstyr", "en": "My equipment"}[lang],
+                                           exact=True).click()
     check_page(page, "equipment-mine")
     with page.expect_navigation():
         page.locator("main a.button--primary").click()
