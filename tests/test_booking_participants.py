@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from accounts.models import Role
+from booking.feeds.cache import current_generation
 from booking.models import Booking
 from booking.participants import BookingParticipant
 from booking.permissions import can_view_details, details_visible_clause
@@ -214,10 +215,10 @@ def test_adding_a_participant_moves_the_feed_generation_and_the_migration_goes_d
     from tests.factories import make_booking
 
     booking = make_booking(room["space"], room["organiser"])
-    before = db.session.scalar(sa.text("SELECT value FROM feed_generation"))
+    before = current_generation()
     db.session.add(BookingParticipantOrganisation(booking_id=booking.id, organisation_id=room["hospital"].id))
     db.session.commit()
-    assert db.session.scalar(sa.text("SELECT value FROM feed_generation")) > before
+    assert current_generation() > before
     db.session.remove()
     db.engine.dispose()
     downgrade(revision="0014")
