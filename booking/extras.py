@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from booking.fields import apply_fields, clean_fields, fields_json
 from booking.models import Booking
 from booking.participants import ParticipantsRequest, apply_participants, parse_participants, participants_json
 from samskap.errors import ValidationFailed
 from samskap.extensions import db
 from samskap.ids import MAX_ID
+from spaces.booking_fields import BookingFieldDefinition
 from spaces.models import Space
 
 
@@ -20,12 +23,27 @@ from spaces.models import Space
 class Extras:
     participants: ParticipantsRequest | None = None
     fields: dict | None = None   # {code: value} to store; None: leave as it is
+    # The space the fields were checked against. Held for the request: the session's identity map
+    # keeps objects only while something refers to them, and the booking service loads the same
+    # space by id next, which then costs no second query.
+    space: Space | None = None
 
 
 def _space(space_id) -> Space | None:
     if not isinstance(space_id, int) or isinstance(space_id, bool) or not 1 <= space_id <= MAX_ID:
         return None
     return db.session.get(Space, space_id)
+
+
+def _space_with_fields(space_id) -> tuple[Space | None, bool]:
+    """The space, and whether its kind has any active booking field, in one statement: most kinds
+    have none, and then a booking that gives no ``fields`` has nothing to check."""
+    if not isinstance(space_id, int) or isinstance(space_id, bool) or not 1 <= space_id <= MAX_ID:
+        return None, False
+    has_fields = sa.exists().where(BookingFieldDefinition.space_kind_id == Space.kind_id,
+                                   BookingFieldDefinition.active.is_(True))
+    row = db.session.execute(sa.select(Space, has_fields).where(Space.id == space_id)).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
 def check_new(actor, data: dict, errors: dict) -> Extras:
@@ -36,8 +54,11 @@ def check_new(actor, data: dict, errors: dict) -> Extras:
         extras.participants = parse_participants(actor, data.get("participants"))
     except ValidationFailed as exc:
         errors.update(exc.fields)
-    space = _space(data.get("space_id"))
-    if space is not None:
+    space, has_fields = _space_with_fields(data.get("space_id"))
+    extras.space = space
+    if space is not None and data.get("fields") is None and not has_fields:
+        extras.fields = {}  # what clean_fields answers for no fields given and none defined
+    elif space is not None:
         try:
             extras.fields = clean_fields(space, data.get("fields"))
         except ValidationFailed as exc:
