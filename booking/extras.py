@@ -56,11 +56,10 @@ def check_new(actor, data: dict, errors: dict) -> Extras:
         errors.update(exc.fields)
     space, has_fields = _space_with_fields(data.get("space_id"))
     extras.space = space
-    if space is not None and data.get("fields") is None and not has_fields:
-        extras.fields = {}  # what clean_fields answers for no fields given and none defined
-    elif space is not None:
+    if space is not None and (data.get("fields") is not None or has_fields):
         try:
-            extras.fields = clean_fields(space, data.get("fields"))
+            # A new booking has no values to replace: none to store is nothing to do (None).
+            extras.fields = clean_fields(space, data.get("fields")) or None
         except ValidationFailed as exc:
             errors.update(exc.fields)
     return extras
@@ -92,9 +91,14 @@ def apply(actor, bookings: list[Booking], extras: Extras, *, new: bool) -> None:
     apply_participants(actor, bookings, extras.participants, notify_all=new)
 
 
-def extras_json(booking: Booking, viewer) -> dict:
+def extras_json(booking: Booking, viewer, *, made_with: Extras | None = None) -> dict:
+    """``participants`` and ``fields`` of ``booking``. ``made_with``: the extras a booking made in
+    this request was stored with; when it was given neither, it has none (no other transaction
+    can add rows to a booking not yet committed), and the answer is given without reading."""
     from booking.permissions import can_manage
 
+    if made_with is not None and made_with.participants is None and made_with.fields is None:
+        return {"participants": participants_json(booking, people_rows=[], organisation_rows=[]), "fields": {}}
     return {"participants": participants_json(booking, with_addresses=can_manage(viewer, booking)),
             "fields": fields_json(booking)}
 
