@@ -52,6 +52,17 @@ def _book(client, room, participants=None, who="organiser", **extra):
 
 
 @BOTH
+def test_a_booking_made_without_participants_or_fields_answers_what_reading_it_back_shows(client, room):
+    made = _book(client, room)
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert body["participants"] == {"organisation_ids": [], "organisations": [], "people": []}
+    assert body["fields"] == {}
+    again = client.get(f"/api/v1/bookings/{body['id']}", headers=room["headers"]["organiser"]).get_json()
+    assert (again["participants"], again["fields"]) == (body["participants"], body["fields"])
+
+
+@BOTH
 def test_create_get_and_patch_participants(client, room):
     response = _book(client, room, {"organisation_ids": [room["hospital"].id, room["municipality"].id],
                                     "people": [{"user_id": room["colleague"].id},
