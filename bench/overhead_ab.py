@@ -3,9 +3,10 @@ bench/overhead.py left behind (run that first):
 
     .venv/bin/python bench/overhead_ab.py --base 48a3a22 --rounds 2 --duration 10
 
-- ``create``: this branch's code, ``POST /api/v1/bookings`` in free slots, with the feed-generation
-  trigger as migration 0004 wrote it (one counter row) and as 0017 writes it (64 rows, summed),
-  switched in the database between runs (``CREATE OR REPLACE FUNCTION``; the trigger is the same).
+- ``create``: ``POST /api/v1/bookings`` in free slots: the code at ``--base`` with the
+  feed-generation trigger as migration 0004 wrote it (one counter row), then this branch's code
+  with that trigger and with the one 0017 writes (64 rows, summed), switched in the database
+  between runs (``CREATE OR REPLACE FUNCTION``; the trigger is the same).
 - ``conflict``: a refused booking (409) against gunicorn serving the code at ``--base``
   (``git archive`` into a temporary directory) and against this branch's code, same database.
 
@@ -96,12 +97,14 @@ def main(argv=None) -> int:
     results = []
     try:
         for round_no in range(1, args.rounds + 1):
-            for variant, update in (("one row", SINGLE_ROW), ("64 rows", SHARDED)):
+            for variant, port, update in ((f"base {args.base}, one row", base_port, SINGLE_ROW),
+                                          ("this branch, one row", ours_port, SINGLE_ROW),
+                                          ("this branch, 64 rows", ours_port, SHARDED)):
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(FUNCTION.format(update=update))
-                bodies = workdir / f"{round_no}-{variant}.jsonl"
-                write_bodies(bodies, today, 200_000 + len(results) * 40_000, 40_000)
-                got = wrk(ours_port, method="POST", path="/api/v1/bookings", token=token, bodies=bodies, **common)
+                bodies = workdir / f"{round_no}-{len(results)}.jsonl"
+                write_bodies(bodies, today, 100_000 + len(results) * 30_000, 30_000)
+                got = wrk(port, method="POST", path="/api/v1/bookings", token=token, bodies=bodies, **common)
                 results.append({"pair": "create", "round": round_no, "variant": variant,
                                 "rps": got["throughput_rps"], "p50_ms": got["p50_ms"], "p95_ms": got["p95_ms"],
                                 "statuses": got["statuses"]})
