@@ -1,5 +1,6 @@
 """Same-run A/B for bench/overhead.py's write and conflict pairs, alternating, on the database
-bench/overhead.py left behind (run that first):
+bench/overhead.py left behind (run that first, and ``bench/overhead_profile.py --seed`` the same
+day: its seed file gives the token and the booked slot):
 
     .venv/bin/python bench/overhead_ab.py --base 48a3a22 --rounds 2 --duration 10
 
