@@ -8,8 +8,8 @@ Creates ``samskap_ceiling_<pid>`` on the local server (``BENCH_DATABASE_URL`` or
 200 spaces, then runs ``pgbench`` with the app's own single-booking statement (``INSERT ... ON
 CONFLICT ON CONSTRAINT ex_bookings_no_overlap DO NOTHING``: the exclusion constraint's GiST
 index decides) at random times over two years, each transaction one booking, as the app commits
-them. Twice: as deployed (the feed-generation trigger moves one counter row per commit,
-migration 0004) and with that trigger disabled, to show what the single counter row costs.
+them. Twice: as deployed (the feed-generation trigger moves one of its 64 counter rows per
+commit, migrations 0004 and 0017) and with that trigger disabled, to show what the counter costs.
 The database is dropped at the end.
 """
 from __future__ import annotations

@@ -307,7 +307,7 @@ def create_booking():
     # be read back from the database only to be written out again.
     if result.series is None:
         booking = result.bookings[0]
-        response = jsonify({**booking_json(booking), **extras.extras_json(booking, current_user),
+        response = jsonify({**booking_json(booking), **extras.extras_json(booking, current_user, made_with=more),
                             **registrations_api.booking_registration_json(booking, opened=registration is not None)})
         response.headers["Location"] = url_for("booking_api.get_booking", booking_id=booking.id)
     else:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from booking.fields import apply_fields, clean_fields, fields_json
 from booking.models import Booking
 from booking.participants import ParticipantsRequest, apply_participants, parse_participants, participants_json
 from samskap.errors import ValidationFailed
 from samskap.extensions import db
 from samskap.ids import MAX_ID
+from spaces.booking_fields import BookingFieldDefinition
 from spaces.models import Space
 
 
@@ -20,12 +23,27 @@ from spaces.models import Space
 class Extras:
     participants: ParticipantsRequest | None = None
     fields: dict | None = None   # {code: value} to store; None: leave as it is
+    # The space the fields were checked against. Held for the request: the session's identity map
+    # keeps objects only while something refers to them, and the booking service loads the same
+    # space by id next, which then costs no second query.
+    space: Space | None = None
 
 
 def _space(space_id) -> Space | None:
     if not isinstance(space_id, int) or isinstance(space_id, bool) or not 1 <= space_id <= MAX_ID:
         return None
     return db.session.get(Space, space_id)
+
+
+def _space_with_fields(space_id) -> tuple[Space | None, bool]:
+    """The space, and whether its kind has any active booking field, in one statement: most kinds
+    have none, and then a booking that gives no ``fields`` has nothing to check."""
+    if not isinstance(space_id, int) or isinstance(space_id, bool) or not 1 <= space_id <= MAX_ID:
+        return None, False
+    has_fields = sa.exists().where(BookingFieldDefinition.space_kind_id == Space.kind_id,
+                                   BookingFieldDefinition.active.is_(True))
+    row = db.session.execute(sa.select(Space, has_fields).where(Space.id == space_id)).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
 def check_new(actor, data: dict, errors: dict) -> Extras:
@@ -36,10 +54,12 @@ def check_new(actor, data: dict, errors: dict) -> Extras:
         extras.participants = parse_participants(actor, data.get("participants"))
     except ValidationFailed as exc:
         errors.update(exc.fields)
-    space = _space(data.get("space_id"))
-    if space is not None:
+    space, has_fields = _space_with_fields(data.get("space_id"))
+    extras.space = space
+    if space is not None and (data.get("fields") is not None or has_fields):
         try:
-            extras.fields = clean_fields(space, data.get("fields"))
+            # A new booking has no values to replace: none to store is nothing to do (None).
+            extras.fields = clean_fields(space, data.get("fields")) or None
         except ValidationFailed as exc:
             errors.update(exc.fields)
     return extras
@@ -71,9 +91,14 @@ def apply(actor, bookings: list[Booking], extras: Extras, *, new: bool) -> None:
     apply_participants(actor, bookings, extras.participants, notify_all=new)
 
 
-def extras_json(booking: Booking, viewer) -> dict:
+def extras_json(booking: Booking, viewer, *, made_with: Extras | None = None) -> dict:
+    """``participants`` and ``fields`` of ``booking``. ``made_with``: the extras a booking made in
+    this request was stored with; when it was given neither, it has none (no other transaction
+    can add rows to a booking not yet committed), and the answer is given without reading."""
     from booking.permissions import can_manage
 
+    if made_with is not None and made_with.participants is None and made_with.fields is None:
+        return {"participants": participants_json(booking, people_rows=[], organisation_rows=[]), "fields": {}}
     return {"participants": participants_json(booking, with_addresses=can_manage(viewer, booking)),
             "fields": fields_json(booking)}
 

@@ -290,18 +290,20 @@ def people_of(booking_or_ids) -> list[BookingParticipant]:
                                    .order_by(BookingParticipant.booking_id, BookingParticipant.id)))
 
 
-def participants_json(booking: Booking, *, with_addresses: bool = True) -> dict:
+def participants_json(booking: Booking, *, with_addresses: bool = True, people_rows=None,
+                      organisation_rows=None) -> dict:
     """The booking's ``participants`` as the API returns them. Guests' addresses only
     ``with_addresses`` (for those who may change the booking): everyone who sees the details sees
-    who takes part, not how to reach them."""
+    who takes part, not how to reach them. ``people_rows`` and ``organisation_rows``: the rows,
+    when the caller knows them without reading (a booking made in this request with none)."""
     people = []
-    for p in people_of(booking):
+    for p in people_of(booking) if people_rows is None else people_rows:
         if p.user_id is not None:
             people.append({"user_id": p.user_id, "name": p.user.name if p.user else "", "email": None})
         else:
             people.append({"user_id": None, "name": p.name if (p.name or not with_addresses) else "",
                            "email": p.email if with_addresses else None})
-    organisations = organisations_of(booking)
+    organisations = organisations_of(booking) if organisation_rows is None else organisation_rows
     return {"organisation_ids": [p.organisation_id for p in organisations],
             "organisations": [{"id": p.organisation.id, "name": p.organisation.name} for p in organisations],
             "people": people}

@@ -7,7 +7,7 @@ keeps running.
 
 ``restore`` fills an empty database (a new one, or after ``DROP DATABASE``/``CREATE DATABASE``);
 a database that already has tables is replaced only with ``--replace``. Afterwards the feed
-generation (migration 0004) is moved past any value it had before, and the shared feed cache
+generation (migrations 0004 and 0017) is moved past any value it had before, and the shared feed cache
 is emptied, so no host serves a feed built from the data the restore replaced.
 """
 from __future__ import annotations
@@ -29,6 +29,8 @@ from samskap.extensions import db
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_CUSTOM_MAGIC = b"PGDMP"
+# The feed generation: the sum of its counter's rows (migrations 0004 and 0017).
+GENERATION_SQL = "SELECT CAST(sum(value) AS BIGINT) FROM feed_generation"
 
 
 class BackupError(click.ClickException):
@@ -140,7 +142,7 @@ def _check_backup_file(path: Path, backend: str) -> None:
 def _generation() -> int | None:
     try:
         with db.engine.connect() as conn:
-            return conn.exec_driver_sql("SELECT value FROM feed_generation WHERE id = 1").scalar()
+            return conn.exec_driver_sql(GENERATION_SQL).scalar()
     except sa.exc.DBAPIError:
         return None
 
@@ -148,13 +150,16 @@ def _generation() -> int | None:
 def _move_feed_generation_past(before: int | None) -> None:
     """Feeds are cached under the generation's value (booking/feeds/cache.py). A restore takes it
     back to the backup's value, which hosts may already have cached other texts under: set it
-    beyond both, and beyond the clock in microseconds, which no run of increments reaches."""
+    beyond both, and beyond the clock in microseconds, which no run of increments reaches.
+    The generation is the sum of the counter's rows (migration 0017); row 1 takes the difference,
+    so no row goes down."""
     with db.engine.begin() as conn:
-        restored = conn.exec_driver_sql("SELECT value FROM feed_generation WHERE id = 1").scalar()
+        restored = conn.exec_driver_sql(GENERATION_SQL).scalar()
         if restored is None:
             return
         floor = max(restored, before or 0, time.time_ns() // 1000)
-        conn.execute(sa.text("UPDATE feed_generation SET value = :value WHERE id = 1"), {"value": floor + 1})
+        conn.execute(sa.text("UPDATE feed_generation SET value = value + :step WHERE id = 1"),
+                     {"step": floor + 1 - restored})
 
 
 def restore_from(path: Path, *, replace: bool = False) -> None:

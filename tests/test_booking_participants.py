@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from accounts.models import Role
+from booking.feeds.cache import current_generation
 from booking.models import Booking
 from booking.participants import BookingParticipant
 from booking.permissions import can_view_details, details_visible_clause
@@ -48,6 +49,17 @@ def _book(client, room, participants=None, who="organiser", **extra):
     if participants is not None:
         body["participants"] = participants
     return client.post("/api/v1/bookings", json=body, headers=room["headers"][who])
+
+
+@BOTH
+def test_a_booking_made_without_participants_or_fields_answers_what_reading_it_back_shows(client, room):
+    made = _book(client, room)
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert body["participants"] == {"organisation_ids": [], "organisations": [], "people": []}
+    assert body["fields"] == {}
+    again = client.get(f"/api/v1/bookings/{body['id']}", headers=room["headers"]["organiser"]).get_json()
+    assert (again["participants"], again["fields"]) == (body["participants"], body["fields"])
 
 
 @BOTH
@@ -214,10 +226,10 @@ def test_adding_a_participant_moves_the_feed_generation_and_the_migration_goes_d
     from tests.factories import make_booking
 
     booking = make_booking(room["space"], room["organiser"])
-    before = db.session.scalar(sa.text("SELECT value FROM feed_generation"))
+    before = current_generation()
     db.session.add(BookingParticipantOrganisation(booking_id=booking.id, organisation_id=room["hospital"].id))
     db.session.commit()
-    assert db.session.scalar(sa.text("SELECT value FROM feed_generation")) > before
+    assert current_generation() > before
     db.session.remove()
     db.engine.dispose()
     downgrade(revision="0014")

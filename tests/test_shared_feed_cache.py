@@ -91,7 +91,11 @@ def test_a_new_hosts_first_fetch_of_a_5000_event_feed_comes_from_the_shared_cach
     assert _source(on_b) == "shared"  # host B built nothing
     assert _builds() == builds + 1
     assert on_b.data == on_a.data and on_b.headers["ETag"] == on_a.headers["ETag"]
-    assert on_b.headers["Last-Modified"] == on_a.headers.get("Last-Modified", on_b.headers["Last-Modified"])
+    # Last-Modified is withheld while the watermark's second still runs (booking/feeds/views.py),
+    # so A's reply may lack it when the feed was built within the second of the seed; once A had it,
+    # B's must agree. (The default of .get() was evaluated first and failed whenever B had none.)
+    if "Last-Modified" in on_a.headers:
+        assert on_b.headers.get("Last-Modified") == on_a.headers["Last-Modified"]
 
     again = host_b.get(f"/feeds/{token}.ics")
     assert _source(again) == "process"

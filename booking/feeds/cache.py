@@ -1,10 +1,15 @@
 """Built feeds, kept per process under the feed generation (migration 0004).
 
 Calendar clients poll every feed every few minutes, and nearly always nothing has changed. The
-database moves the feed generation (one counter row) with every committed change to a table
-whose rows a feed shows or names, so a feed built while the counter read N is still exact for
-any later fetch that reads N, given the same feed, owner, window and site: all of those are in
-the key. A fetch then costs the token lookup and one read of the counter, and a 304 nothing more.
+database moves the feed generation with every committed change to a table whose rows a feed
+shows or names, so a feed built while the generation read N is still exact for any later fetch
+that reads N, given the same feed, owner, window and site: all of those are in the key. A fetch
+then costs the token lookup and one read of the generation, and a 304 nothing more.
+
+The generation is the sum of the counter's rows (migration 0017: one row per shard, so that
+concurrent commits do not queue on one row lock); each committed change adds one to one row, in
+its own transaction, so the sum one statement reads counts exactly the changes committed in its
+snapshot, and never repeats for a different set of them.
 
 The counter is read first in the request, before the feed's token, owner and rows, so a cached
 text is never older than its key.
@@ -51,8 +56,9 @@ GENERATION = sa.table("feed_generation", sa.column("id", sa.Integer), sa.column(
 
 
 def current_generation() -> int | None:
-    """The counter as this transaction sees it now; None if the row is missing (no caching)."""
-    return db.session.scalar(sa.select(GENERATION.c.value).where(GENERATION.c.id == 1))
+    """The generation as this statement's snapshot sees it: the sum of the counter's rows, read
+    in one statement (one snapshot); None if the rows are missing (no caching)."""
+    return db.session.scalar(sa.select(sa.cast(sa.func.sum(GENERATION.c.value), sa.BigInteger)))
 
 
 @dataclass(frozen=True)
