@@ -162,6 +162,28 @@ def test_an_anonymous_repeat_registration_answers_as_a_new_one_and_tells_the_add
     assert registrations(event["id"])["kjent@example.no"].status == RegistrationStatus.CANCELLED
 
 
+def test_a_signed_in_person_registering_another_address_goes_through_that_address_email_link(client, world):
+    """Signed in, one's own address gets a place at once; another address is treated as anonymous
+    registration is: pending until its owner confirms, and the same answer whether or not the
+    address is registered already (a signed-in member cannot probe addresses or sign others up)."""
+    event = make_event(client, world, capacity=5)
+    assert register_as(client, event["id"], make_user(email="kjent@example.no")).json["status"] == "confirmed"
+    colleague = make_user(email="kollega@example.no")
+
+    fresh = register_as(client, event["id"], colleague, name="Ny Person", email="ny@example.no")
+    again = register_as(client, event["id"], colleague, name="Ny Person", email="kjent@example.no")
+    assert (again.status_code, sorted(again.json)) == (fresh.status_code, sorted(fresh.json)) == (
+        201, ["booking_id", "email", "name", "status"])
+    assert again.json == {**fresh.json, "email": "kjent@example.no"}
+    assert fresh.json["status"] == "pending_confirmation"
+    pending = registrations(event["id"])["ny@example.no"]
+    assert pending.status == RegistrationStatus.PENDING and pending.user_id is None
+    assert [m.to_address for m in outbox("registration.already_registered")] == ["kjent@example.no"]
+    assert "ny@example.no" in [m.to_address for m in outbox()]
+    own = register_as(client, event["id"], colleague)  # their own address: a place at once
+    assert own.json["status"] == "confirmed" and "id" in own.json
+
+
 def test_the_registration_page_answers_the_same_for_a_registered_address(client, world):
     event = make_event(client, world, capacity=5)
     assert register_as(client, event["id"], make_user(email="kjent@example.no")).status_code == 201
@@ -296,7 +318,12 @@ def test_the_reports_page_shows_attendance_at_events(client, auth, world):
 def test_anonymising_someone_with_two_registrations_for_one_event_keeps_them_apart(client, world):
     event = make_event(client, world, capacity=5)
     person = make_user(email="person@example.no", name="Per Son")
-    assert register_as(client, event["id"], person, email="per.jobb@example.no").json["status"] == "confirmed"
+    assert register_as(client, event["id"], person, email="per.jobb@example.no").status_code == 201
+    # Linked to the account under another address (as registrations made before another address
+    # needed its owner's confirmation are): written directly.
+    work = registrations(event["id"])["per.jobb@example.no"]
+    work.user_id, work.status = person.id, RegistrationStatus.CONFIRMED
+    db.session.commit()
     assert anonymous(client, event["id"], name="Per", email="person@example.no").status_code == 201
     accounts.anonymise_user(make_user(role="admin"), person)
     db.session.commit()

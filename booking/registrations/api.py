@@ -63,7 +63,7 @@ def register(booking_id: int):
     services.open_event(actor, booking_id)  # 404 before looking at the body
     wanted = services.parse_registration(json_body(), actor, locale=str(get_locale() or "nb"))
     registration, _token = services.register(actor, booking_id, wanted)
-    if services.signed_in(actor):
+    if services.registers_self(actor, wanted):
         body = registration_json(registration, full=False)
     else:  # the same answer whether or not the address was registered already
         body = services.anonymous_answer(booking_id, wanted)

@@ -244,11 +244,20 @@ def is_open(settings: RegistrationSettings, now: datetime | None = None) -> bool
     return booking.is_active and now < settings.closes_at and now < booking.end
 
 
+def registers_self(actor, wanted: RegistrationInput) -> bool:
+    """A signed-in person registering their own address: they get their place at once. Anyone
+    registering another address (signed in or not) goes through that address's email link, so
+    nobody registers someone else, and the answer never tells whether the address is registered."""
+    return signed_in(actor) and (actor.email or "").casefold() == wanted.email.casefold()
+
+
 def register(actor, booking_id: int, wanted: RegistrationInput) -> tuple[Registration, str]:
-    """Register for an event. Signed in: a place (``confirmed``) or the waitlist at once.
-    Not signed in (public events only): ``pending_confirmation`` until the email link is used,
-    so nobody can register someone else; the place is decided then. Returns the registration
-    and the secret token of the registrant's link (only its hash is stored)."""
+    """Register for an event. Signed in with their own address: a place (``confirmed``) or the
+    waitlist at once. Otherwise (anonymous registration: public events only; or a signed-in person
+    registering another address): ``pending_confirmation`` until the email link is used, so nobody
+    can register someone else; the place is decided then. Returns the registration and the secret
+    token of the registrant's link (only its hash is stored)."""
+    direct = registers_self(actor, wanted)
     booking, _settings = open_event(actor, booking_id)
     settings = _locked_settings(booking.id)
     db.session.refresh(booking, ["status"])  # as it is now that we hold the lock (a cancellation takes it too)
@@ -259,14 +268,14 @@ def register(actor, booking_id: int, wanted: RegistrationInput) -> tuple[Registr
         Registration.status.in_(LIVE)))
     token = secrets.token_urlsafe(32)
     if existing is not None:
-        if existing.status == RegistrationStatus.PENDING and not signed_in(actor):
+        if existing.status == RegistrationStatus.PENDING and not direct:
             # They lost the first email, or never got it: a new link (the old one stops working).
             existing.token_hash = hash_token(token)
             existing.locale = wanted.locale
             notices.confirm_link(existing, token)
             db.session.flush()
             return existing, token
-        if not signed_in(actor):
+        if not direct:
             # Anyone can type an address: the answer must not tell whether it is registered
             # (the caller answers as for a new registration, see anonymous_answer). The
             # address's owner hears of it, with a fresh link to their registration.
@@ -278,9 +287,9 @@ def register(actor, booking_id: int, wanted: RegistrationInput) -> tuple[Registr
     registration = Registration(booking_id=booking.id, name=wanted.name, email=wanted.email,
                                 organisation=wanted.organisation, needs=wanted.needs, locale=wanted.locale,
                                 token_hash=hash_token(token),
-                                user_id=actor.id if signed_in(actor) else None,
+                                user_id=actor.id if direct else None,
                                 status=RegistrationStatus.PENDING)
-    if signed_in(actor):
+    if direct:
         _take_place(settings, registration)
     _write(registration)
     audit.record(actor if signed_in(actor) else None, "registration.create", registration,

@@ -88,7 +88,7 @@ def register(booking_id: int):
             status = exc.status
         else:
             db.session.commit()
-            if not services.signed_in(current_user):
+            if not services.registers_self(_actor(), wanted):
                 registration = None  # "check your email", whether or not the address was registered already
             return render_template("registrations/registered.html", booking=booking, registration=registration,
                                    email=wanted.email)
