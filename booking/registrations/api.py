@@ -32,9 +32,14 @@ def registration_key() -> str:
 
 
 def registration_exempt() -> bool:
-    """Signed-in people register directly and are held to the API's own limit; the stricter
-    limit is for registrations by email link, which anyone can start."""
-    return bool(current_user and current_user.is_authenticated)
+    """Signed-in people registering themselves (no address, or their own) are held to the API's own
+    limit; the stricter limit is for registrations by email link, which anyone can start, signed
+    in or not (each sends a mail to the address given)."""
+    if not (current_user and current_user.is_authenticated):
+        return False
+    body = request.get_json(silent=True) if request.is_json else request.form
+    email = body.get("email") if isinstance(body, dict) or hasattr(body, "get") else None
+    return not email or (isinstance(email, str) and email.strip().casefold() == (current_user.email or "").casefold())
 
 
 def registration_json(registration: Registration, *, full: bool = True) -> dict:
