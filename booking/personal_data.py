@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from booking.models import Booking, EquipmentReservation, Feed
+from booking.participants import BookingParticipant
 from samskap.extensions import db
 
 
@@ -22,6 +23,7 @@ def export(user) -> dict:
                                       .order_by(EquipmentReservation.start)).all()
     feeds = db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id)).all()
     return {
+        **export_participations(user),
         "bookings": [{
             "id": b.id, "space": b.space.name, "title": b.title, "description": b.description,
             "purpose": b.purpose.value, "start": _iso(b.start), "end": _iso(b.end), "attendees": b.attendees,
@@ -36,7 +38,32 @@ def export(user) -> dict:
     }
 
 
+def _participations(user):
+    """The places a person is named in a booking: as a user, or as a guest by their address."""
+    return sa.select(BookingParticipant).where(sa.or_(
+        BookingParticipant.user_id == user.id, BookingParticipant.email == (user.email or "").lower()))
+
+
+def export_participations(user) -> dict:
+    rows = db.session.execute(
+        sa.select(BookingParticipant, Booking).join(Booking, Booking.id == BookingParticipant.booking_id)
+        .where(_participations(user).whereclause).order_by(Booking.start, BookingParticipant.id)).all()
+    return {"booking_participations": [{
+        "booking_id": booking.id, "title": booking.title, "space": booking.space.name, "start": _iso(booking.start),
+        "end": _iso(booking.end), "as": "user" if p.user_id is not None else "guest", "email": p.email,
+        "name": p.name,
+    } for p, booking in rows]}
+
+
 def erase(user, now: datetime) -> None:
-    """Revoke the user's calendar feeds (their bookings stay, under the anonymised name)."""
+    """Revoke the user's calendar feeds (their bookings stay, under the anonymised name), and give
+    the places where they were named as a guest by address the anonymised name and address (runs
+    before accounts overwrites the user's own)."""
+    from accounts.services import anonymous_identity
+
     for feed in db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id, Feed.revoked_at.is_(None))):
         feed.revoked_at = now
+    name, email = anonymous_identity(user)
+    for participant in db.session.scalars(_participations(user)):
+        if participant.email is not None:
+            participant.email, participant.name = email, name

@@ -72,6 +72,28 @@ def test_export_and_anonymising_reach_what_booking_holds(client, auth):
     assert db.session.get(Feed, feed.id).revoked_at is not None
 
 
+def test_export_and_anonymising_reach_the_bookings_a_person_is_named_in(client, auth):
+    """Named in one booking as a user and in another as a guest by the same address: both are in
+    the export, and anonymising gives the guest entry the anonymised name and address."""
+    from booking.participants import BookingParticipant
+
+    admin = make_user(role="admin")
+    leaver = make_user(name="Gry Gjest", email="gry@example.no")
+    as_user, as_guest = make_booking(title="Workshop A"), make_booking(title="Workshop B")
+    db.session.add_all([BookingParticipant(booking_id=as_user.id, user_id=leaver.id),
+                        BookingParticipant(booking_id=as_guest.id, email="gry@example.no", name="Gry")])
+    db.session.commit()
+    named = services.export_personal_data(leaver)["booking_participations"]
+    assert sorted((p["title"], p["as"]) for p in named) == [("Workshop A", "user"), ("Workshop B", "guest")]
+
+    services.anonymise_user(admin, leaver)
+    db.session.commit()
+    guest = db.session.scalar(sa.select(BookingParticipant).where(BookingParticipant.booking_id == as_guest.id))
+    assert (guest.name, guest.email) == services.anonymous_identity(leaver)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BookingParticipant).where(
+        BookingParticipant.email == "gry@example.no")) == 0
+
+
 def test_admin_cannot_anonymise_themself_and_members_cannot_at_all(client, auth):
     admin = auth.as_user(make_user(role="admin"))
     assert client.post(f"/admin/users/{admin.id}/anonymise").status_code == 302
