@@ -34,7 +34,7 @@ GENERATION_SQL = "SELECT CAST(sum(value) AS BIGINT) FROM feed_generation"
 
 
 class BackupError(click.ClickException):
-    pass
+    """A backup or restore that cannot go on: the command says why and exits non-zero."""
 
 
 def _url() -> sa.URL:

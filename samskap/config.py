@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 class ConfigError(RuntimeError):
-    pass
+    """A setting missing or malformed: the app refuses to start and names it."""
 
 
 def _bool(name, default=False):

@@ -19,7 +19,7 @@ MIN_YEAR, MAX_YEAR = 1970, 2200
 
 
 class NaiveDatetimeError(ValueError):
-    pass
+    """A datetime without a time zone where an instant is needed."""
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -165,3 +165,21 @@ def make_reservation(equipment_type=None, user=None, start: datetime | None = No
     db.session.add(reservation)
     db.session.commit()
     return reservation
+
+
+def make_pilot_project(client) -> dict:
+    """A pilot across organisations, made through the API by staff: the hospital leads it, the
+    company is its partner, the municipality stands outside. People: ``staff``, ``nurse``
+    (hospital), ``engineer`` (company), ``clerk`` (municipality), each with API headers."""
+    hospital = make_org("hospital", name="Sykehuset Innlandet")
+    company = make_org("company", name="Sensorfabrikken AS")
+    municipality = make_org("municipality", name="Gjøvik kommune")
+    people = {"staff": make_user(role=Role.STAFF, locale="en"), "nurse": make_user(hospital, locale="en"),
+              "engineer": make_user(company, locale="en"), "clerk": make_user(municipality, locale="en")}
+    headers = {k: api_headers(u) for k, u in people.items()}
+    response = client.post("/api/v1/projects", headers=headers["staff"], json={
+        "name": "Fall detection at home", "lead_organisation_id": hospital.id, "organisation_ids": [company.id],
+        "status": "active"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return dict(hospital=hospital, company=company, municipality=municipality, people=people, headers=headers,
+                project=response.json["id"])

@@ -95,6 +95,20 @@ def _problems(label: str, expected: dict, seen: dict) -> list[str]:
 
 # --- spaces -----------------------------------------------------------------------------------
 
+def _service_answer(call, active: bool, id_field: str):
+    """What the service says: True (done), False (refused as it should be: permission denied, or
+    for an inactive row the field error naming it), or a text describing any other answer."""
+    try:
+        call()
+        return True
+    except PermissionDenied:
+        return False if active else f"PermissionDenied on an inactive row ({id_field})"
+    except ValidationFailed as exc:
+        return False if not active and id_field in exc.fields else f"ValidationFailed {exc.fields}"
+    finally:
+        db.session.rollback()
+
+
 def _space_paths(client, user, spaces) -> dict[str, dict]:
     """What each path says about each space for ``user`` (signed in on ``client``)."""
     by_slug = {s.slug: s for s in spaces}
@@ -161,16 +175,8 @@ def _space_paths(client, user, spaces) -> dict[str, dict]:
         request = booking_services.BookingRequest(
             space_id=space.id, title="Agreement", start=start, end=start + timedelta(hours=1),
             organisation_id=_organisation_for(user, space.bookable_by))
-        try:
-            booking_services.book_space(user, request)
-            seen["book_space"][space.id] = True
-        except PermissionDenied:
-            seen["book_space"][space.id] = False if space.active else "PermissionDenied on an inactive space"
-        except ValidationFailed as exc:
-            seen["book_space"][space.id] = (False if not space.active and "space_id" in exc.fields
-                                            else f"ValidationFailed {exc.fields}")
-        finally:
-            db.session.rollback()
+        seen["book_space"][space.id] = _service_answer(lambda: booking_services.book_space(user, request),
+                                                       space.active, "space_id")
     return seen
 
 
@@ -239,17 +245,10 @@ def _equipment_paths(client, user, types) -> dict[str, dict]:
     start = local_to_utc(_tomorrow(), time(10))
     seen["reserve_equipment"] = {}
     for etype in types:
-        try:
-            equipment_services.reserve_equipment(user, etype.id, 1, start, start + timedelta(days=1),
-                                                 organisation_id=_organisation_for(user, etype.bookable_by))
-            seen["reserve_equipment"][etype.id] = True
-        except PermissionDenied:
-            seen["reserve_equipment"][etype.id] = False if etype.active else "PermissionDenied on an inactive type"
-        except ValidationFailed as exc:
-            seen["reserve_equipment"][etype.id] = (False if not etype.active and "equipment_id" in exc.fields
-                                                   else f"ValidationFailed {exc.fields}")
-        finally:
-            db.session.rollback()
+        seen["reserve_equipment"][etype.id] = _service_answer(
+            lambda: equipment_services.reserve_equipment(user, etype.id, 1, start, start + timedelta(days=1),
+                                                         organisation_id=_organisation_for(user, etype.bookable_by)),
+            etype.active, "equipment_id")
     return seen
 
 

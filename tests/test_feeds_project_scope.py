@@ -7,11 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from accounts.models import Role
 from booking.models import Feed, FeedScope
 from samskap.extensions import db
 from tests.conftest import BOTH
-from tests.factories import api_headers, make_equipment_type, make_org, make_reservation, make_space, make_user
+from tests.factories import make_equipment_type, make_pilot_project, make_reservation, make_space
 from tests.feeds_ics import parse_calendar
 
 DAY = date.today() + timedelta(days=3)
@@ -19,15 +18,9 @@ DAY = date.today() + timedelta(days=3)
 
 @pytest.fixture
 def pilot(client):
-    hospital = make_org("hospital", name="Sykehuset Innlandet")
-    company = make_org("company", name="Sensorfabrikken AS")
-    municipality = make_org("municipality", name="Gjøvik kommune")
-    people = {"staff": make_user(role=Role.STAFF, locale="en"), "nurse": make_user(hospital, locale="en"),
-              "engineer": make_user(company, locale="en"), "clerk": make_user(municipality, locale="en")}
-    headers = {k: api_headers(u) for k, u in people.items()}
-    project = client.post("/api/v1/projects", headers=headers["staff"], json={
-        "name": "Fall detection at home", "lead_organisation_id": hospital.id, "organisation_ids": [company.id],
-        "status": "active"}).json["id"]
+    pilot = make_pilot_project(client)
+    hospital, company, municipality = pilot["hospital"], pilot["company"], pilot["municipality"]
+    people, headers, project = pilot["people"], pilot["headers"], pilot["project"]
     space = make_space(name="Living lab")
     booking = client.post("/api/v1/bookings", headers=headers["nurse"], json={
         "space_id": space.id, "title": "Sensor fitting workshop", "description": "Bring the kits",

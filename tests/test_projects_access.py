@@ -14,11 +14,10 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from accounts.models import Role
 from booking.models import EquipmentReservation, ReservationStatus
 from samskap.extensions import db
 from tests.conftest import BOTH
-from tests.factories import api_headers, make_equipment_type, make_org, make_space, make_user
+from tests.factories import make_equipment_type, make_pilot_project, make_space
 from tests.feeds_ics import parse_calendar
 from tests.test_idor import ACTORS, Probe, probe_app  # noqa: F401 (probe_app is a fixture)
 
@@ -70,15 +69,9 @@ DAY = date.today() + timedelta(days=5)
 
 @pytest.fixture
 def loans(client):
-    hospital = make_org("hospital", name="Sykehuset Innlandet")
-    company = make_org("company", name="Sensorfabrikken AS")
-    municipality = make_org("municipality", name="Gjøvik kommune")
-    people = {"staff": make_user(role=Role.STAFF, locale="en"), "nurse": make_user(hospital, locale="en"),
-              "engineer": make_user(company, locale="en"), "clerk": make_user(municipality, locale="en")}
-    headers = {k: api_headers(u) for k, u in people.items()}
-    project = client.post("/api/v1/projects", headers=headers["staff"], json={
-        "name": "Fall detection at home", "lead_organisation_id": hospital.id, "organisation_ids": [company.id],
-        "status": "active"}).json["id"]
+    pilot = make_pilot_project(client)
+    hospital, company, municipality = pilot["hospital"], pilot["company"], pilot["municipality"]
+    people, headers, project = pilot["people"], pilot["headers"], pilot["project"]
     kit = make_equipment_type(units=4, name="Fall sensor kit")
     period = {"start": f"{DAY.isoformat()}T09:00:00+01:00", "end": f"{(DAY + timedelta(days=3)).isoformat()}T09:00:00+01:00"}
 

@@ -327,6 +327,16 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _optional_row_id(value, key: str, model, clean: dict, errors: dict, missing) -> None:
+    """``clean[key]``: None, or the id of an existing ``model`` row; else ``errors[key]`` says so."""
+    if value is None:
+        clean[key] = None
+    elif not _is_int(value) or not 1 <= value <= MAX_ID or db.session.get(model, value) is None:
+        errors[key] = missing(value)
+    else:
+        clean[key] = value
+
+
 def _clean(data: dict, quota: Quota | None) -> dict:
     """Validated quota fields from ``data`` (a JSON object or a form's data)."""
     errors: dict[str, str] = {}
@@ -335,13 +345,8 @@ def _clean(data: dict, quota: Quota | None) -> dict:
             errors[key] = _("Unknown field.")
     clean: dict = {}
     if "organisation_id" in data:
-        value = data["organisation_id"]
-        if value is None:
-            clean["organisation_id"] = None
-        elif not _is_int(value) or not 1 <= value <= MAX_ID or db.session.get(Organisation, value) is None:
-            errors["organisation_id"] = _("There is no organisation with id %(id)s.", id=value)
-        else:
-            clean["organisation_id"] = value
+        _optional_row_id(data["organisation_id"], "organisation_id", Organisation, clean, errors,
+                         lambda value: _("There is no organisation with id %(id)s.", id=value))
     if "organisation_kind" in data:
         value = data["organisation_kind"]
         if value is None or value == "":
@@ -354,13 +359,8 @@ def _clean(data: dict, quota: Quota | None) -> dict:
                 errors["organisation_kind"] = _("Unknown organisation kind '%(kind)s'; choose from: %(kinds)s.",
                                                 kind=value, kinds=", ".join(k.value for k in OrganisationKind))
     if "space_id" in data:
-        value = data["space_id"]
-        if value is None:
-            clean["space_id"] = None
-        elif not _is_int(value) or not 1 <= value <= MAX_ID or db.session.get(Space, value) is None:
-            errors["space_id"] = _("There is no space with id %(id)s.", id=value)
-        else:
-            clean["space_id"] = value
+        _optional_row_id(data["space_id"], "space_id", Space, clean, errors,
+                         lambda value: _("There is no space with id %(id)s.", id=value))
     if "space_kind" in data:
         value = data["space_kind"]
         if value is None or value == "":

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import secrets
 
-from flask import current_app, render_template
-from flask_babel import force_locale, gettext as _
+from flask_babel import gettext as _
 
-from booking.notifications import Notice, Recipient
-from booking.notifications.bookings import BookingView, _facts, _greeting, _invitation, _site_dict, snapshot
+from booking.notifications import Notice
+from booking.notifications.bookings import BookingView, _facts, _greeting, _site_dict, render_from_snapshot, snapshot
 from samskap.mail import Rendered, enqueue_notifications, register_renderer
 
 RENDERER = "registration"
@@ -158,14 +157,4 @@ def _notice(event: str, booking: BookingView, payload: dict, base_url: str) -> N
 @register_renderer(RENDERER)
 def render_registration_message(payload: dict, locale: str) -> Rendered:
     """Write a registration message from its snapshot, in the registrant's language (the worker)."""
-    from booking.feeds.calendar import FeedOrigin
-
-    booking = BookingView(payload["booking"])
-    place = FeedOrigin(**payload["site"])
-    with force_locale(locale):
-        notice = _notice(payload["event"], booking, payload, place.base_url)
-        context = {"notice": notice, "recipient": Recipient("", payload["recipient_name"], locale),
-                   "site_name": current_app.config["SAMSKAP_SITE_NAME"]}
-        text = render_template("notifications/message.txt", **context)
-        html = render_template("notifications/message.html", **context)
-    return Rendered(notice.subject, text, html, _invitation(booking, payload, place))
+    return render_from_snapshot(payload, locale, _notice)

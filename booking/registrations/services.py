@@ -105,11 +105,8 @@ def parse_settings(value, *, end: datetime | None, visibility, current: Registra
         errors[prefix + "closes_at"] = _("Registration must close before the event ends.")
     default_audience = Audience.PUBLIC if _visibility(visibility) == Visibility.PUBLIC else Audience.PARTNERS
     raw_audience = value.get("audience", current.audience.value if current else default_audience.value)
-    audience = None
-    try:
-        audience = Audience(raw_audience) if isinstance(raw_audience, str) else None
-    except ValueError:
-        pass
+    known = {member.value: member for member in Audience}
+    audience = known.get(raw_audience) if isinstance(raw_audience, str) else None
     if audience is None:
         errors[prefix + "audience"] = _("Choose who may register: public or partners.")
     elif audience == Audience.PUBLIC and _visibility(visibility) != Visibility.PUBLIC:
