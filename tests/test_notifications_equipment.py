@@ -2,7 +2,7 @@
 (borrower and staff), returned with the condition note."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from booking.equipment import services as equipment_services
 from booking.notifications.equipment import send_due_reminders, send_overdue, send_ready_for_pickup
 from samskap.extensions import db
 from samskap.mail import OutboxMessage
-from samskap.timeutil import utcnow
+from samskap.timeutil import local_to_utc, local_tz, utcnow
 from tests.factories import make_equipment_type, make_org, make_user
 
 
@@ -54,7 +54,10 @@ def test_approval_and_rejection_reach_the_borrower_and_the_copy_address(world):
 
 
 def test_ready_due_overdue_and_returned(world):
-    now = utcnow()
+    # Tomorrow 08:00 in Oslo: every step below stays on one local day, so "once a day" means
+    # once whatever the hour the suite runs at (from "now" it crossed midnight in the evening).
+    tomorrow = utcnow().astimezone(local_tz()).date() + timedelta(days=1)
+    now = local_to_utc(tomorrow, time(8, 0))
     reservation = reserve(world, now + timedelta(hours=6), days=1)
     equipment_services.approve_reservation(world["staff"], reservation)
     db.session.commit()
