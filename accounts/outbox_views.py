@@ -31,7 +31,7 @@ def outbox():
         status = ""
     page = parse_count(request.args.get("page") or "1", maximum=100_000) or 1
     messages, has_next = outbox_page(status or None, page)
-    return render_template("outbox/index.html", messages=messages, has_next=has_next, page=page, status=status,
+    return render_template("admin/outbox/index.html", messages=messages, has_next=has_next, page=page, status=status,
                            counts=outbox_counts(), labels=STATUS_LABELS, confirm_form=ConfirmForm())
 
 
@@ -39,7 +39,7 @@ def outbox():
 @admin_required
 def outbox_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    return render_template("outbox/message.html", message=message, labels=STATUS_LABELS,
+    return render_template("admin/outbox/message.html", message=message, labels=STATUS_LABELS,
                            confirm_form=ConfirmForm())
 
 

@@ -65,7 +65,7 @@ def _login_rate_limited(request_limit):
     form = LoginForm()
     message, seconds = _try_again_message(request_limit)
     form.form_errors.append(message)
-    response = current_app.make_response((render_template("accounts/login.html", form=form), 429))
+    response = current_app.make_response((render_template("auth/login.html", form=form), 429))
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -98,7 +98,7 @@ def login():
             flash_success(_("Signed in as %(name)s.", name=user.name))
             return redirect(safe_next_url(form.next.data) or url_for("main.index"))
     status = 200 if request.method == "GET" else 400 if form.form_errors or form.errors else 200
-    return render_template("accounts/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status
 
 
 @auth_bp.route("/logout", methods=["POST"])
@@ -178,7 +178,7 @@ def _render_profile(*, profile_form=None, password_form=None, token_form=None, n
         sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
     ).all()
     body = render_template(
-        "accounts/profile.html",
+        "auth/profile.html",
         # The forms that were not submitted start afresh (formdata=None): otherwise the token's
         # "name" from a token post would show up as the user's name.
         form=profile_form or ProfileForm(formdata=None, obj=user),
@@ -300,7 +300,7 @@ def organisation_members():
     members = services.organisation_members(user, organisation)  # PermissionDenied: 403 for plain members
     organisations = (db.session.scalars(sa.select(Organisation).order_by(Organisation.name)).all()
                      if can_choose_any_organisation(user) else [])
-    return render_template("accounts/members.html", organisation=organisation, members=members,
+    return render_template("auth/members.html", organisation=organisation, members=members,
                            organisations=organisations)
 
 

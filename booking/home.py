@@ -27,7 +27,7 @@ def member_home(user):
         return None
     now = utcnow()
     spaces = services.bookable_spaces(user)
-    return render_template("booking/home_member.html", bookings=daily.next_bookings(user, now),
+    return render_template("bookings/home_member.html", bookings=daily.next_bookings(user, now),
                            loans=daily.next_loans(user, now), spaces=spaces, today=_today(),
                            lengths=[c for c in LENGTH_CHOICES if c[0]],
                            reservation_title=equipment_services.reservation_title,
@@ -48,7 +48,7 @@ def day_sheet():
 
     from booking.fields import shown_values_by_booking
 
-    return render_template("booking/day_sheet.html", sheet=sheet, day=day, today=_today(),
+    return render_template("bookings/day_sheet.html", sheet=sheet, day=day, today=_today(),
                            setup=shown_values_by_booking(sheet.bookings, str(get_locale() or "nb")),
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
                            reservation_title=equipment_services.reservation_title,

@@ -138,7 +138,7 @@ def day_view():
     slots, rows = grid.day_grid(spaces, day, current_user, utcnow())
     bookable = {space.id for space in services.bookable_spaces(current_user)}
     locale = str(get_locale() or "nb")
-    return render_template("booking/day.html", day=day, slots=slots, rows=rows, bookable=bookable,
+    return render_template("bookings/day.html", day=day, slots=slots, rows=rows, bookable=bookable,
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
                            today=_today(), kind=kind.code if kind else None,
                            kinds=[(k.code, k.label(locale)) for k in kinds])
@@ -162,7 +162,7 @@ def week_view(space_id: int):
     week_year, week_number, _weekday = monday.isocalendar()
     today = _today()
     week_date = picked if picked is not None else (today if monday <= today < monday + timedelta(days=7) else monday)
-    return render_template("booking/week.html", space=space, days=days, times=times, rows=rows, bookable=bookable,
+    return render_template("bookings/week.html", space=space, days=days, times=times, rows=rows, bookable=bookable,
                            week_date=week_date,
                            week=iso_week(monday), week_number=week_number, week_year=week_year, previous_week=iso_week(monday - timedelta(days=7)),
                            next_week=iso_week(monday + timedelta(days=7)), today=_today())
@@ -185,7 +185,7 @@ def events():
         .order_by(Booking.start)
         .limit(LIST_LIMIT)
     ).all()
-    return render_template("booking/events.html", events=upcoming)
+    return render_template("bookings/events.html", events=upcoming)
 
 
 @bookings_bp.get("/bookings/mine")
@@ -195,7 +195,7 @@ def mine():
     base = sa.select(Booking).where(Booking.organiser_id == current_user.id)
     upcoming = db.session.scalars(base.where(Booking.end > now).order_by(Booking.start).limit(LIST_LIMIT)).all()
     past = db.session.scalars(base.where(Booking.end <= now).order_by(Booking.start.desc()).limit(LIST_LIMIT)).all()
-    return render_template("booking/mine.html", upcoming=upcoming, past=past)
+    return render_template("bookings/mine.html", upcoming=upcoming, past=past)
 
 
 @bookings_bp.get("/bookings/organisation")
@@ -225,7 +225,7 @@ def organisation_bookings():
     bookings = db.session.scalars(query.limit(LIST_LIMIT)).all()
     manageable = set(db.session.scalars(
         sa.select(Booking.id).where(Booking.id.in_([b.id for b in bookings]), manageable_clause(user))))
-    return render_template("booking/organisation.html", bookings=bookings, organisation=organisation,
+    return render_template("bookings/organisation.html", bookings=bookings, organisation=organisation,
                            organisations=organisations, manageable=manageable, show_past=show_past)
 
 
@@ -256,7 +256,7 @@ def booking_page(booking_id: int):
     from booking.daily import closures_during
     from booking.projects.services import project_link
 
-    return render_template("booking/detail.html", booking=booking, equipment=_equipment_of(booking),
+    return render_template("bookings/detail.html", booking=booking, equipment=_equipment_of(booking),
                            **extras.shown(booking, user, str(get_locale() or "nb")),
                            project=project_link(user, booking),
                            closures=closures_during(booking),
@@ -485,7 +485,7 @@ def new_booking():
     elif request.method == "POST":
         status = 422
     equipment = [(f, form.equipment_types[equipment_type_id(f)]) for f in equipment_fields(form)]
-    return render_template("booking/form.html", form=form, conflict=conflict, equipment=equipment,
+    return render_template("bookings/form.html", form=form, conflict=conflict, equipment=equipment,
                            field_groups=field_forms.groups(form)), status
 
 
@@ -648,7 +648,7 @@ def edit_booking(booking_id: int):
             return redirect(_next_or(url_for("bookings.booking_page", booking_id=booking.id)), 303)
     elif request.method == "POST":
         status = 422
-    return render_template("booking/edit.html", form=form, booking=booking, conflicts=conflicts,
+    return render_template("bookings/edit.html", form=form, booking=booking, conflicts=conflicts,
                            field_groups=field_forms.groups(form)), status
 
 
@@ -682,7 +682,7 @@ def cancel_booking(booking_id: int):
         status = 422
     else:  # a reason offered by the link (the closure page offers the closure's)
         form.reason.data = request.args.get("reason", "")[:500]
-    return render_template("booking/cancel.html", form=form, booking=booking), status
+    return render_template("bookings/cancel.html", form=form, booking=booking), status
 
 
 def _next_or(default: str) -> str:
@@ -702,7 +702,7 @@ def _render_approvals(forms: dict | None = None, status: int = 200):
     ).all()
     rows = [(b, forms.get(("approve", b.id)) or ApproveForm(prefix=f"approve-{b.id}"),
              forms.get(("reject", b.id)) or RejectForm(prefix=f"reject-{b.id}")) for b in pending]
-    return render_template("booking/approvals.html", rows=rows), status
+    return render_template("bookings/approvals.html", rows=rows), status
 
 
 @bookings_bp.get("/bookings/approvals")

@@ -15,7 +15,7 @@ def index():
         page = home_page(current_user._get_current_object())
         if page is not None:
             return page
-    return render_template("index.html")
+    return render_template("main/index.html")
 
 
 @main_bp.route("/api/v1/openapi.json")

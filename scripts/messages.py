@@ -25,16 +25,17 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_ge
 # Which source files belong to which area (globs relative to the repository root).
 AREAS = {
     "core": ["samskap/**/*.py", "accounts/**/*.py", "templates/*.html", "templates/errors/**/*.html",
-             "templates/macros/**/*.html", "templates/accounts/**/*.html", "templates/admin/**/*.html"],
+             "templates/main/**/*.html",
+             "templates/macros/**/*.html", "templates/auth/**/*.html", "templates/admin/**/*.html"],
     "spaces": ["spaces/**/*.py", "templates/spaces/**/*.html", "templates/catalogue_admin/**/*.html"],
-    "booking": ["booking/*.py", "templates/booking/**/*.html"],
+    "booking": ["booking/*.py", "templates/bookings/**/*.html"],
     "equipment": ["booking/equipment/**/*.py", "templates/equipment_reservations/**/*.html"],
     "feeds": ["booking/feeds/**/*.py", "templates/feeds/**/*.html"],
     "audit": ["audit/**/*.py", "templates/audit/**/*.html"],
     "fairuse": ["booking/fairuse/**/*.py", "templates/fairuse/**/*.html"],
     "notifications": ["booking/notifications/**/*.py", "samskap/mail.py",
                       "samskap/worker.py", "accounts/outbox_views.py", "templates/notifications/**/*.html",
-                      "templates/notifications/**/*.txt", "templates/outbox/**/*.html"],
+                      "templates/notifications/**/*.txt", "templates/admin/outbox/**/*.html"],
     "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html", "templates/signin/**/*.txt"],
     "reports": ["reports/**/*.py", "templates/reports/**/*.html"],
     "projects": ["booking/projects/**/*.py", "templates/projects/**/*.html"],
@@ -43,7 +44,7 @@ AREAS = {
 EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/", "booking/projects/", "booking/registrations/")
 # Files under another area's globs that belong to the notifications area.
 NOTIFICATION_FILES = ("samskap/mail.py", "samskap/worker.py", "accounts/outbox_views.py",
-                      "templates/outbox/index.html", "templates/outbox/message.html")
+                      "templates/admin/outbox/index.html", "templates/admin/outbox/message.html")
 # Sub-packages with an area of their own, left out of the area whose globs also cover them.
 EXCLUDE_FROM = {"booking": EXCLUDE, "core": ("accounts/signin/",)}
 

@@ -231,7 +231,7 @@ def invite():
             chosen = organisation.id if can_choose_any_organisation(actor) else None
             return redirect(url_for("auth.organisation_members", organisation=chosen))
     members_list = organisation_members(actor, organisation)  # PermissionDenied for anyone else
-    return render_template("accounts/members.html", organisation=organisation, members=members_list,
+    return render_template("auth/members.html", organisation=organisation, members=members_list,
                            organisations=[], invite_form=form), status
 
 
