@@ -282,7 +282,10 @@ def list_bookings():
     if space_id is not None:
         query = query.where(Booking.space_id == space_id)
     rows = db.session.execute(query).all()
-    bookings = [booking_json(b) if visible else busy_json(b) for b, visible in rows[:limit]]
+    # participants and fields as GET /bookings/{id} shows them, for the bookings whose details the
+    # caller sees; read for the whole page at once
+    more = extras.extras_json_by_booking([b for b, visible in rows[:limit] if visible], current_user)
+    bookings = [{**booking_json(b), **more[b.id]} if visible else busy_json(b) for b, visible in rows[:limit]]
     return jsonify({"bookings": bookings, "start": iso(start), "end": iso(end), "truncated": len(rows) > limit})
 
 
@@ -311,9 +314,10 @@ def create_booking():
                             **registrations_api.booking_registration_json(booking, opened=registration is not None)})
         response.headers["Location"] = url_for("booking_api.get_booking", booking_id=booking.id)
     else:
+        made = extras.extras_json_by_booking(result.bookings, current_user, made_with=more)
         response = jsonify({"series_id": result.series.id, "rrule": result.series.rrule,
                             "tzid": result.series.tzid, "dtstart_local": result.series.dtstart_local,
-                            "occurrences": [booking_json(b) for b in result.bookings],
+                            "occurrences": [{**booking_json(b), **made[b.id]} for b in result.bookings],
                             "skipped": result.skipped})
     response.status_code = 201
     idempotency.record(response)  # committed with the booking, or not at all
@@ -521,13 +525,18 @@ register_paths({
                 "parameters": [*_WINDOW, {"name": "space_id", "in": "query", "schema": {"type": "integer"}},
                                {"name": "limit", "in": "query",
                                 "schema": {"type": "integer", "default": DEFAULT_LIMIT, "maximum": MAX_LIMIT}}],
-                "responses": {"200": {"description": "{\"bookings\": [...], \"truncated\": false}"},
+                "responses": {"200": {"description": "{\"bookings\": [...], \"truncated\": false}. Each booking "
+                                                     "whose details the caller sees is as GET /bookings/{booking_id} "
+                                                     "gives it, with `participants` (guests' addresses only for "
+                                                     "those who may change it) and `fields`, without `registration`; "
+                                                     "a masked one ({masked: true}) has neither"},
                               **error_responses(401, 422)}},
         "post": {"summary": "Book a space, once or as a series",
                  "parameters": [idempotency.openapi_header()],
                  "requestBody": {"required": True, "content": {_JSON: {"schema": _BOOKING_BODY}}},
                  "responses": {"201": {"description": "The booking (with its status), or for a series "
-                                                      "{series_id, occurrences, skipped}"},
+                                                      "{series_id, occurrences, skipped}; each occurrence with its "
+                                                      "`participants` and `fields`"},
                                **error_responses(400, 401, 403, 409, 422, 503)}},
     },
     "/bookings/{booking_id}": {

@@ -117,6 +117,17 @@ def values_of(booking: Booking) -> list[BookingFieldValue]:
         .order_by(BookingFieldDefinition.position, BookingFieldDefinition.id)))
 
 
+def values_by_booking(ids) -> dict[int, list[BookingFieldValue]]:
+    """:func:`values_of` for many bookings in one query, by booking id (in the same order)."""
+    found: dict[int, list[BookingFieldValue]] = {}
+    for row in db.session.scalars(
+            sa.select(BookingFieldValue).join(BookingFieldDefinition)
+            .where(BookingFieldValue.booking_id.in_(list(ids)))
+            .order_by(BookingFieldValue.booking_id, BookingFieldDefinition.position, BookingFieldDefinition.id)):
+        found.setdefault(row.booking_id, []).append(row)
+    return found
+
+
 def fields_json(booking: Booking) -> dict:
     """The booking's ``fields`` object: ``{code: value}``."""
     return {row.definition.code: row.value for row in values_of(booking)}
@@ -167,17 +178,11 @@ def shown_values(booking: Booking, locale: str) -> list[ShownValue]:
 def shown_values_by_booking(bookings, locale: str) -> dict[int, list[ShownValue]]:
     """:func:`shown_values` for many bookings in one query (the day sheet)."""
     ids = [b.id for b in bookings]
-    result: dict[int, list[ShownValue]] = {}
     if not ids:
-        return result
-    rows = db.session.scalars(
-        sa.select(BookingFieldValue).join(BookingFieldDefinition)
-        .where(BookingFieldValue.booking_id.in_(ids))
-        .order_by(BookingFieldValue.booking_id, BookingFieldDefinition.position, BookingFieldDefinition.id))
-    for row in rows:
-        result.setdefault(row.booking_id, []).append(
-            ShownValue(row.definition.label(locale), display(row.definition, row.value, locale)))
-    return result
+        return {}
+    return {booking_id: [ShownValue(row.definition.label(locale), display(row.definition, row.value, locale))
+                         for row in rows]
+            for booking_id, rows in values_by_booking(ids).items()}
 
 
 def display(definition: BookingFieldDefinition, value, locale: str) -> str:

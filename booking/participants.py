@@ -290,6 +290,25 @@ def people_of(booking_or_ids) -> list[BookingParticipant]:
                                    .order_by(BookingParticipant.booking_id, BookingParticipant.id)))
 
 
+def people_by_booking(ids) -> dict[int, list[BookingParticipant]]:
+    """:func:`people_of` for many bookings in one query, by booking id."""
+    found: dict[int, list[BookingParticipant]] = {}
+    for row in people_of(ids):
+        found.setdefault(row.booking_id, []).append(row)
+    return found
+
+
+def organisations_by_booking(ids) -> dict[int, list[BookingParticipantOrganisation]]:
+    """:func:`organisations_of` for many bookings in one query, by booking id."""
+    found: dict[int, list[BookingParticipantOrganisation]] = {}
+    for row in db.session.scalars(sa.select(BookingParticipantOrganisation)
+                                  .where(BookingParticipantOrganisation.booking_id.in_(list(ids)))
+                                  .order_by(BookingParticipantOrganisation.booking_id,
+                                            BookingParticipantOrganisation.organisation_id)):
+        found.setdefault(row.booking_id, []).append(row)
+    return found
+
+
 def participants_json(booking: Booking, *, with_addresses: bool = True, people_rows=None,
                       organisation_rows=None) -> dict:
     """The booking's ``participants`` as the API returns them. Guests' addresses only

@@ -35,7 +35,11 @@ def project_json(project: Project, *, full: bool = False) -> dict:
         from booking.equipment.api import reservation_json
 
         body["organisations"] = [_organisation_json(p.organisation) for p in project.partners]
-        body["bookings"] = [booking_json(b) for b in services.project_bookings(project)]
+        from booking.extras import extras_json_by_booking
+
+        bookings = services.project_bookings(project)  # all visible in full to whoever sees the project
+        more = extras_json_by_booking(bookings, current_user)
+        body["bookings"] = [{**booking_json(b), **more[b.id]} for b in bookings]
         body["equipment_reservations"] = [reservation_json(r) for r in services.project_reservations(project)]
     return body
 
@@ -131,7 +135,10 @@ register_paths({
     "/projects/{project_id}": {
         "get": {"summary": "One project with its organisations, bookings and equipment_reservations (partners, "
                            "staff, admins)", "parameters": _PID,
-                "responses": {"200": {"description": "The project"}, **error_responses(401, 404)}},
+                "responses": {"200": {"description": "The project; each of its bookings as GET "
+                                                     "/bookings/{booking_id} gives it, with `participants` and "
+                                                     "`fields`, without `registration`"},
+                              **error_responses(401, 404)}},
         "patch": {"summary": "Change a project (staff, admins); organisation_ids replaces the partners",
                   "parameters": _PID,
                   "requestBody": {"required": True, "content": {_JSON: {"schema": _PROJECT}}},

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import gettext as _
 
 from accounts.models import Organisation
@@ -311,6 +312,7 @@ def bookable_projects(organisation_id: int | None) -> list[Project]:
 
 def project_bookings(project: Project) -> list[Booking]:
     return list(db.session.scalars(sa.select(Booking).where(Booking.project_id == project.id)
+                                   .options(selectinload(Booking.organiser))
                                    .order_by(Booking.start, Booking.id)))
 
 
