@@ -7,6 +7,13 @@ exclusion constraint covers only pending and confirmed bookings), the organiser 
 the waitlist is served. Each occurrence of a series is a row of its own, so only that
 occurrence stops.
 
+An event where people hold confirmed places (:mod:`booking.registrations`) is never released
+for a missing check-in: those people come for the event whether or not its organiser checks in,
+and releasing it would give their room away under them (and cancel their places) while they sit
+in it. Check-in stays open for it; the booking page does not threaten a release. A released
+booking's other registrations (waiting for their email link, or on the waitlist) end as a
+cancelled booking's do, and each registrant is told.
+
 Check-in opens :data:`CHECK_IN_OPENS_BEFORE` before the start and closes at the end; the
 organiser, whoever may manage the booking (their organisation's contacts) and staff may check in.
 """
@@ -68,10 +75,24 @@ def _status_text(booking: Booking) -> str:
     return status_label(booking.status)
 
 
+def holds_registered_places():
+    """SQL condition: people hold confirmed places at the booking (an event with registration)."""
+    from booking.registrations.models import Registration, RegistrationStatus
+
+    return sa.exists().where(Registration.booking_id == Booking.id,
+                             Registration.status == RegistrationStatus.CONFIRMED)
+
+
 def check_in_deadline(booking: Booking) -> datetime | None:
-    """When the booking is released if nobody has checked in (None: its space needs no check-in)."""
+    """When the booking is released if nobody has checked in (None: its space needs no check-in,
+    or people hold places at it and it is not released)."""
     minutes = booking.space.check_in_minutes
-    return booking.start + timedelta(minutes=minutes) if minutes else None
+    if not minutes:
+        return None
+    if booking.id is not None and db.session.scalar(
+            sa.select(holds_registered_places()).where(Booking.id == booking.id)):
+        return None
+    return booking.start + timedelta(minutes=minutes)
 
 
 def current_bookings(space: Space, now: datetime) -> list[Booking]:
@@ -86,11 +107,13 @@ def due_for_release(now: datetime) -> list[Booking]:
     """Confirmed bookings running now in spaces that require check-in, not checked in in time.
 
     Only bookings not yet over are released: releasing is about freeing the room, and a space
-    that starts requiring check-in must not turn yesterday's bookings into no-shows."""
+    that starts requiring check-in must not turn yesterday's bookings into no-shows. Events where
+    people hold places are not released (see the module's note)."""
     candidates = db.session.scalars(
         sa.select(Booking).join(Space, Space.id == Booking.space_id)
         .where(Booking.status == BookingStatus.CONFIRMED, Booking.checked_in_at.is_(None),
-               Space.check_in_minutes.is_not(None), Booking.start <= now, Booking.end > now)
+               Space.check_in_minutes.is_not(None), Booking.start <= now, Booking.end > now,
+               ~holds_registered_places())
         .order_by(Booking.start, Booking.id))
     return [b for b in candidates if b.start + timedelta(minutes=b.space.check_in_minutes) <= now]
 
@@ -99,21 +122,24 @@ def release_no_shows(now: datetime | None = None) -> list[Booking]:
     """Release every booking not checked in in time (see the module's note); returns them.
 
     The caller commits. Each release: status ``no_show``, ``sequence`` bumped (calendars show the
-    event cancelled), an audit entry without an actor (the system), the organiser told, and the
-    freed period offered to the space's waitlist.
+    event cancelled), an audit entry without an actor (the system), the organiser told, the
+    booking's remaining registrations ended and their people told (as for a cancellation), and
+    the freed period offered to the space's waitlist.
     """
     from booking.fairuse import notices
     from booking.fairuse.waitlist import slot_freed
+    from booking.registrations.services import bookings_cancelled
 
     now = now or utcnow()
     released = []
     for booking in due_for_release(now):
         reason = "not checked in within %d minutes of the start" % booking.space.check_in_minutes
-        # One conditional UPDATE: a check-in committed since the query above wins (no row changes).
+        # One conditional UPDATE: a check-in or a confirmed place committed since the query above
+        # wins (no row changes).
         changed = db.session.execute(
             sa.update(Booking)
             .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED,
-                   Booking.checked_in_at.is_(None))
+                   Booking.checked_in_at.is_(None), ~holds_registered_places())
             .values(status=BookingStatus.NO_SHOW, cancelled_at=now, cancelled_by_id=None, cancel_reason=reason,
                     sequence=Booking.sequence + 1)
             .execution_options(synchronize_session=False)).rowcount
@@ -123,6 +149,9 @@ def release_no_shows(now: datetime | None = None) -> list[Booking]:
         audit.record(None, "booking.no_show", booking, changes={"status": ["confirmed", "no_show"]},
                      summary=booking.cancel_reason)
         notices.tell_no_show(booking)
+        # Registrations still waiting (for their email link, or on a waitlist): none holds a place
+        # here, and the event is not held; they end and each is told, as for a cancelled booking.
+        bookings_cancelled(None, [booking], reason="")
         slot_freed(booking.space, now, booking.blocked_until, now=now)
         released.append(booking)
     return released
