@@ -67,7 +67,11 @@ def register(booking_id: int):
     actor = current_user._get_current_object()
     services.open_event(actor, booking_id)  # 404 before looking at the body
     wanted = services.parse_registration(json_body(), actor, locale=str(get_locale() or "nb"))
-    registration, _token = services.register(actor, booking_id, wanted)
+    try:
+        registration, _token = services.register(actor, booking_id, wanted)
+    except services.AlreadyRegistered as exc:  # their own address: 409 with their registration
+        exc.details["registration"] = registration_json(exc.registration, full=False)
+        raise
     if services.registers_self(actor, wanted):
         body = registration_json(registration, full=False)
     else:  # the same answer whether or not the address was registered already
@@ -185,7 +189,14 @@ register_paths({
         "post": {"summary": "Register for an event. Signed in: 201 with status confirmed, or waitlisted when full. "
                             "Not signed in (public events only, rate-limited per address): 201 with status "
                             "pending_confirmation; the place is decided when the link in the email is used. "
-                            "An address already registered gets the same answer (and an email saying so).",
+                            "Signed in with another person's address: as not signed in (the place is decided "
+                            "by the link sent to that address). An address already registered, entered by "
+                            "someone not signed in or signed in as someone else, gets the same answer as a new "
+                            "one (and its owner an email saying so), so the answer never tells who is "
+                            "registered. Signed in with one's own address: a registration waiting for its "
+                            "email link takes its place now (201); one with a place or on the waitlist answers "
+                            "409 already_registered with that registration in error.details.registration "
+                            "({id, booking_id, status, name, email}).",
                  "security": [{}, {"bearer": []}], "parameters": _IDS,
                  "requestBody": {"required": True, "content": {_JSON: {"schema": {
                      "type": "object", "required": ["name", "email"], "properties": {

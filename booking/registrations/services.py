@@ -279,8 +279,12 @@ def register(actor, booking_id: int, wanted: RegistrationInput) -> tuple[Registr
             notices.already_registered(existing)
             db.session.flush()
             return existing, token
-        raise Conflict(_("%(email)s is already registered for this event.", email=wanted.email),
-                       code="already_registered")
+        if existing.status == RegistrationStatus.PENDING:
+            # Their own address, still waiting for its email link (typed in before they signed in,
+            # or by someone else): being signed in proves the address, so the place is decided now.
+            return _place_own(actor, settings, existing, wanted, token), token
+        # Their own address, with a place or on the waitlist: they are told so, with that registration.
+        raise AlreadyRegistered(existing)
     registration = Registration(booking_id=booking.id, name=wanted.name, email=wanted.email,
                                 organisation=wanted.organisation, needs=wanted.needs, locale=wanted.locale,
                                 token_hash=hash_token(token),
@@ -296,6 +300,32 @@ def register(actor, booking_id: int, wanted: RegistrationInput) -> tuple[Registr
     else:
         notices.placed(registration, token)
     return registration, token
+
+
+class AlreadyRegistered(Conflict):
+    """A signed-in person registering their own address again (409 ``already_registered``): the
+    answer names their registration (``registration``), which only concerns themselves. Never
+    raised for another address, whose answer must not tell whether it is registered."""
+
+    def __init__(self, registration: Registration):
+        super().__init__(_("You are already registered for this event."), code="already_registered")
+        self.registration = registration
+
+
+def _place_own(actor, settings: RegistrationSettings, registration: Registration, wanted: RegistrationInput,
+               token: str) -> Registration:
+    """A pending registration of the signed-in ``actor``'s own address takes a place (or the
+    waitlist) now, with what they give; the earlier link stops working."""
+    registration.name, registration.organisation = wanted.name, wanted.organisation
+    registration.needs, registration.locale = wanted.needs, wanted.locale
+    registration.user_id = actor.id
+    registration.token_hash = hash_token(token)
+    _take_place(settings, registration)
+    audit.record(actor, "registration.confirm", registration, changes={"status": [
+        RegistrationStatus.PENDING.value, registration.status.value]})
+    db.session.flush()
+    notices.placed(registration, token)
+    return registration
 
 
 def anonymous_answer(booking_id: int, wanted: RegistrationInput) -> dict:

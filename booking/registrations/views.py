@@ -82,6 +82,10 @@ def register(booking_id: int):
                 {"name": form.name.data, "email": form.email.data, "organisation": form.organisation.data or "",
                  "needs": form.needs.data or ""}, _actor(), locale=str(get_locale() or "nb"))
             registration, _token = services.register(_actor(), booking.id, wanted)
+        except services.AlreadyRegistered as exc:  # their own address: what they hold, not an error
+            db.session.rollback()
+            return render_template("registrations/registered.html", booking=booking, registration=exc.registration,
+                                   email=wanted.email, already=True)
         except DomainError as exc:
             db.session.rollback()
             apply_errors(form, exc)
