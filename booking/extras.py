@@ -118,10 +118,12 @@ def extras_json_by_booking(bookings, viewer, *, made_with: Extras | None = None)
     if made_with is not None and made_with.participants is None and made_with.fields is None:
         return {b.id: extras_json(b, viewer, made_with=made_with) for b in bookings}
     people, organisations, values = people_by_booking(ids), organisations_by_booking(ids), values_by_booking(ids)
+    # The user itself, not flask_login's proxy: asking the proxy costs a lookup each time, per booking.
+    viewer = viewer._get_current_object() if hasattr(viewer, "_get_current_object") else viewer
     return {b.id: {"participants": participants_json(b, with_addresses=can_manage(viewer, b),
                                                      people_rows=people.get(b.id, []),
                                                      organisation_rows=organisations.get(b.id, [])),
-                   "fields": {row.definition.code: row.value for row in values.get(b.id, [])}}
+                   "fields": values.get(b.id, {})}
             for b in bookings}
 
 

@@ -117,14 +117,16 @@ def values_of(booking: Booking) -> list[BookingFieldValue]:
         .order_by(BookingFieldDefinition.position, BookingFieldDefinition.id)))
 
 
-def values_by_booking(ids) -> dict[int, list[BookingFieldValue]]:
-    """:func:`values_of` for many bookings in one query, by booking id (in the same order)."""
-    found: dict[int, list[BookingFieldValue]] = {}
-    for row in db.session.scalars(
-            sa.select(BookingFieldValue).join(BookingFieldDefinition)
-            .where(BookingFieldValue.booking_id.in_(list(ids)))
-            .order_by(BookingFieldValue.booking_id, BookingFieldDefinition.position, BookingFieldDefinition.id)):
-        found.setdefault(row.booking_id, []).append(row)
+def values_by_booking(ids) -> dict[int, dict]:
+    """:func:`fields_json` for many bookings in one query, by booking id (codes in the fields' order)."""
+    found: dict[int, dict] = {}
+    rows = db.session.execute(
+        sa.select(BookingFieldValue.booking_id, BookingFieldDefinition.code, BookingFieldValue.value)
+        .join(BookingFieldDefinition, BookingFieldDefinition.id == BookingFieldValue.definition_id)
+        .where(BookingFieldValue.booking_id.in_(list(ids)))
+        .order_by(BookingFieldValue.booking_id, BookingFieldDefinition.position, BookingFieldDefinition.id))
+    for booking_id, code, value in rows:
+        found.setdefault(booking_id, {})[code] = value
     return found
 
 
@@ -178,11 +180,17 @@ def shown_values(booking: Booking, locale: str) -> list[ShownValue]:
 def shown_values_by_booking(bookings, locale: str) -> dict[int, list[ShownValue]]:
     """:func:`shown_values` for many bookings in one query (the day sheet)."""
     ids = [b.id for b in bookings]
+    result: dict[int, list[ShownValue]] = {}
     if not ids:
-        return {}
-    return {booking_id: [ShownValue(row.definition.label(locale), display(row.definition, row.value, locale))
-                         for row in rows]
-            for booking_id, rows in values_by_booking(ids).items()}
+        return result
+    rows = db.session.scalars(
+        sa.select(BookingFieldValue).join(BookingFieldDefinition)
+        .where(BookingFieldValue.booking_id.in_(ids))
+        .order_by(BookingFieldValue.booking_id, BookingFieldDefinition.position, BookingFieldDefinition.id))
+    for row in rows:
+        result.setdefault(row.booking_id, []).append(
+            ShownValue(row.definition.label(locale), display(row.definition, row.value, locale)))
+    return result
 
 
 def display(definition: BookingFieldDefinition, value, locale: str) -> str:
