@@ -244,3 +244,30 @@ def test_registration_and_guest_mails_say_where_to_see_and_erase_the_data(client
     [confirm] = outbox("registration.confirm", to="per@example.no")
     assert "http://samskap.test/my-data" in confirm.text
     assert 'href="/my-data"' in client.get("/events").get_data(as_text=True)  # the footer
+
+
+def test_the_link_leaves_no_address_in_the_url_or_the_logs():
+    from samskap.logs import redact_path
+
+    import base64
+
+    token = guest_data.make_token(GUEST)
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert GUEST.encode() not in raw and b"example" not in raw  # encrypted, not only encoded
+    for path in (f"/my-data/{token}", f"/my-data/{token}/download", f"/my-data/{token}/erase"):
+        assert token not in redact_path(path) and "[token]" in redact_path(path)
+
+
+def test_a_registration_tied_to_an_account_is_left_to_that_accounts_profile(client, world):
+    event = make_event(client, world)
+    register_anonymously(client, event["id"])
+    registration = db.session.scalar(sa.select(Registration))
+    registration.user_id = world["outsider"].id  # e.g. an account whose address has since changed
+    db.session.commit()
+    ask_for_link(client)
+    assert outbox(guest_data.MAIL_KIND, to=GUEST) == []  # nothing of its own for the address
+    link = f"/my-data/{guest_data.make_token(GUEST)}"
+    assert "Samskap holds nothing about this address." in client.get(link).get_data(as_text=True)
+    client.post(link + "/erase")
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).name == "Åse Gjest"

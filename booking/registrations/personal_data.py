@@ -31,8 +31,9 @@ def _of(user):
 
 
 def of_address(email: str):
-    """The registrations made with an address (by someone without an account, or for them)."""
-    return sa.select(Registration).where(Registration.email == email.lower())
+    """The registrations made with an address and tied to no account (one tied to an account is
+    that account's, in its own export)."""
+    return sa.select(Registration).where(Registration.email == email.lower(), Registration.user_id.is_(None))
 
 
 def record(r: Registration) -> dict:
