@@ -271,3 +271,16 @@ def test_a_registration_tied_to_an_account_is_left_to_that_accounts_profile(clie
     client.post(link + "/erase")
     db.session.expire_all()
     assert db.session.get(Registration, registration.id).name == "Åse Gjest"
+
+
+def test_the_erasure_reads_as_a_sentence_in_the_audit_log(client, auth, world):
+    event = make_event(client, world)
+    register_anonymously(client, event["id"])
+    client.post(f"/my-data/{guest_data.make_token(GUEST)}/erase")
+    auth.as_user(make_user(role="admin"))
+    page = client.get("/admin/audit")
+    assert page.status_code == 200
+    assert "slettet påmeldingene og gjesteoppføringene sine med lenken i e-posten" in page.get_data(as_text=True)
+    assert GUEST not in page.get_data(as_text=True)
+    exported = client.get("/admin/audit?format=json").get_data(as_text=True)
+    assert "guest_data.erase" in exported and GUEST not in exported
