@@ -14,6 +14,7 @@ from booking.notifications.bookings import BookingView, _facts, _greeting, _site
 from samskap.mail import Rendered, enqueue_notifications, register_renderer
 
 RENDERER = "booking.participant"
+ANONYMISED_DOMAIN = "@invalid.invalid"  # the addresses anonymised people and guests go by
 
 
 def _recipient(row, organiser) -> Recipient:
@@ -42,6 +43,8 @@ def _grouped(pairs) -> dict[tuple, tuple]:
     listing every occurrence of a series they were added to or removed from."""
     groups: dict[tuple, tuple] = {}
     for booking, row in pairs:
+        if (row.address or "").endswith(ANONYMISED_DOMAIN):
+            continue  # an anonymised person (a guest who erased their data, a departed user): no mail to send
         key = (row.user_id, row.email, booking.series_id or ("single", booking.id))
         groups.setdefault(key, (row, []))[1].append(booking)
     return groups
