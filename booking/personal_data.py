@@ -44,15 +44,36 @@ def _participations(user):
         BookingParticipant.user_id == user.id, BookingParticipant.email == (user.email or "").lower()))
 
 
-def export_participations(user) -> dict:
+def guest_entries_of(email: str):
+    """The places a person without an account is named in a booking, by their address."""
+    return sa.select(BookingParticipant).where(BookingParticipant.email == email.lower())
+
+
+def participation_records(where) -> list[dict]:
+    """The participations ``where`` selects, with their booking, as plain JSON-able data."""
     rows = db.session.execute(
         sa.select(BookingParticipant, Booking).join(Booking, Booking.id == BookingParticipant.booking_id)
-        .where(_participations(user).whereclause).order_by(Booking.start, BookingParticipant.id)).all()
-    return {"booking_participations": [{
+        .where(where).order_by(Booking.start, BookingParticipant.id)).all()
+    return [{
         "booking_id": booking.id, "title": booking.title, "space": booking.space.name, "start": _iso(booking.start),
         "end": _iso(booking.end), "as": "user" if p.user_id is not None else "guest", "email": p.email,
         "name": p.name,
-    } for p, booking in rows]}
+    } for p, booking in rows]
+
+
+def export_participations(user) -> dict:
+    return {"booking_participations": participation_records(_participations(user).whereclause)}
+
+
+def anonymise_guest_entries(rows, name: str, email_for) -> list[BookingParticipant]:
+    """Give the guest entries (named by address) among ``rows`` the name ``name`` and the address
+    ``email_for(row)``; entries naming a user are theirs and stay. Returns the entries changed."""
+    changed = []
+    for participant in rows:
+        if participant.email is not None:
+            participant.email, participant.name = email_for(participant), name
+            changed.append(participant)
+    return changed
 
 
 def erase(user, now: datetime) -> None:
@@ -64,6 +85,4 @@ def erase(user, now: datetime) -> None:
     for feed in db.session.scalars(sa.select(Feed).where(Feed.owner_id == user.id, Feed.revoked_at.is_(None))):
         feed.revoked_at = now
     name, email = anonymous_identity(user)
-    for participant in db.session.scalars(_participations(user)):
-        if participant.email is not None:
-            participant.email, participant.name = email, name
+    anonymise_guest_entries(db.session.scalars(_participations(user)), name, lambda _participant: email)

@@ -72,6 +72,9 @@ def base_config(instance_path: str) -> dict:
         "SAMSKAP_RESET_LIMIT_ADDRESS": os.environ.get("SAMSKAP_RESET_LIMIT_ADDRESS", "3 per hour"),
         "SAMSKAP_RESET_LIMIT_CLIENT": os.environ.get("SAMSKAP_RESET_LIMIT_CLIENT", "20 per hour"),
         "SAMSKAP_RESET_MIN_MS": _int("SAMSKAP_RESET_MIN_MS", 400),
+        "SAMSKAP_GUEST_DATA_LIMIT_ADDRESS": os.environ.get("SAMSKAP_GUEST_DATA_LIMIT_ADDRESS", "3 per hour"),
+        "SAMSKAP_GUEST_DATA_LIMIT_CLIENT": os.environ.get("SAMSKAP_GUEST_DATA_LIMIT_CLIENT", "10 per hour"),
+        "SAMSKAP_GUEST_DATA_MIN_MS": _int("SAMSKAP_GUEST_DATA_MIN_MS", 400),
         # Invitations one person may send (the members page and the API together).
         "SAMSKAP_INVITE_LIMIT": os.environ.get("SAMSKAP_INVITE_LIMIT", "50 per day"),
         "SAMSKAP_REGISTRATION_LIMIT": os.environ.get("SAMSKAP_REGISTRATION_LIMIT", "10 per hour"),

@@ -39,7 +39,8 @@ AREAS = {
     "signin": ["accounts/signin/**/*.py", "templates/signin/**/*.html", "templates/signin/**/*.txt"],
     "reports": ["reports/**/*.py", "templates/reports/**/*.html"],
     "projects": ["booking/projects/**/*.py", "templates/projects/**/*.html"],
-    "registrations": ["booking/registrations/**/*.py", "templates/registrations/**/*.html"],
+    "registrations": ["booking/registrations/**/*.py", "templates/registrations/**/*.html",
+                      "templates/registrations/**/*.txt"],
 }
 EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/", "booking/projects/", "booking/registrations/")
 # Files under another area's globs that belong to the notifications area.

@@ -246,7 +246,7 @@ def _registration_world(world: World, foreign_booking) -> None:
         db.session.add(RegistrationSettings(booking_id=booking.id, capacity=50, audience=audience,
                                             closes_at=booking.start - timedelta(minutes=30)))
     for name in ("f_registration", "f_registration_attendance", "f_registration_cancel",
-                 "f_registration_cancel_api"):
+                 "f_registration_cancel_api", "f_registration_guest_data"):
         secret = secrets.token_urlsafe(32)
         registration = Registration(booking_id=ids["f_event"], name=f"Registrant {name}", email=f"{name}@example.test",
                                     status=RegistrationStatus.CONFIRMED, token_hash=hash_token(secret),
@@ -255,6 +255,11 @@ def _registration_world(world: World, foreign_booking) -> None:
         db.session.flush()
         ids[name] = registration.id
         world.secrets[name] = secret
+    from booking.registrations.guest_data import make_token
+
+    # The emailed link to the data of a registrant without an account (/my-data/<token>), for an
+    # address of its own: the erase row changes nothing any other row uses.
+    world.secrets["guest_data"] = make_token("f_registration_guest_data@example.test")
     db.session.commit()
 
 
@@ -297,6 +302,7 @@ def names_for(world: World, role: str) -> dict:
     names.update({f"own_{name}": value for name, value in world.own[own_role].items()})
     names["feed_token"] = world.secrets["f_feed"]
     names["registration_token"] = world.secrets["f_registration"]
+    names["guest_data_token"] = world.secrets["guest_data"]
     names["actor"] = role
     return names
 

@@ -56,6 +56,7 @@ BASE_CONFIG = {
     "REMEMBER_COOKIE_SECURE": False,
     "SERVER_NAME": None,
     "SAMSKAP_BASE_URL": "http://samskap.test",
+    "SAMSKAP_GUEST_DATA_MIN_MS": 0,  # the same for the data-link page (/my-data)
     "SAMSKAP_RESET_MIN_MS": 0,  # the password-reset page's minimum answer time (its own test sets one)
 }
 

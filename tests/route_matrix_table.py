@@ -735,6 +735,14 @@ ROUTES: dict[str, list[Case]] = {
     "registrations.confirm": [C("POST", "/events/registrations/{registration_token}/confirm", ex(303, anon=303),
                                 note="already confirmed: no change")],
     "registrations.cancel_own": [C("POST", "/events/registrations/{registration_token}/cancel", ex(303, anon=303))],
+    # people without an account: ask for the link to their data, see, download and erase it
+    "guest_data.request_page": [C("GET", "/my-data", EVERYONE), C("POST", "/my-data", EVERYONE, form={
+        "email": "nobody@example.test"}), C("POST", "/my-data", ex(422, anon=422), form={"email": "x"}, note="bad")],
+    "guest_data.data_page": [C("GET", "/my-data/{guest_data_token}", EVERYONE),
+                             C("GET", "/my-data/" + "x" * 43, ex(400, anon=400), note="not a link of ours")],
+    "guest_data.download": [C("GET", "/my-data/{guest_data_token}/download", EVERYONE)],
+    "guest_data.erase": [C("POST", "/my-data/{guest_data_token}/erase", ex(303, anon=303), note="again: no change"),
+                         C("POST", "/my-data/" + "x" * 43 + "/erase", ex(400, anon=400), note="not ours")],
     "registrations.settings_page": [
         C("GET", "/bookings/{own_booking}/registration", SIGNED_IN),
         C("GET", "/bookings/{f_event}/registration", ex(403, staff=200)),

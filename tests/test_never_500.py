@@ -53,6 +53,8 @@ FORMS = [
     ("/equipment-reservations/new", {"equipment_type": "2147483648", "quantity": "2147483648",
                                      "start_date": "2031-01-06", "end_date": "2031-01-07"}),
     ("/feeds", {"scope": "space", "space_id": "²", "name": "x"}),
+    ("/my-data", {"email": "²@example.no"}), ("/my-data", {"email": "a" * 5000 + "@example.no"}),
+    ("/my-data", {"email": ["a@example.no", "b@example.no"]}),
     ("POST", f"/bookings/{HUGE}/check-in"), ("GET", f"/spaces/{HUGE}/check-in"), ("GET", f"/spaces/{HUGE}/check-in-code"),
     ("POST", f"/waitlist/{HUGE}/leave"), ("POST", "/waitlist"),
     ("GET", f"/admin/outbox/{HUGE}"), ("POST", f"/admin/outbox/{HUGE}/retry"), ("GET", f"/admin/outbox?page={HUGE}"),
@@ -69,6 +71,9 @@ FORMS = [
     ("GET", "/booking/spaces/1/week?date=2100-12-31"), ("GET", "/booking/spaces/1/week?date=0001-01-01"),
     ("GET", "/admin/audit?format=json&from=nonsense"), ("GET", "/admin/audit?format=json&action=%C2%B2"),
     ("GET", "/feeds/public.ics?lang=xx"), ("GET", f"/bookings/{HUGE}/cancel?next=//evil.example&reason=x"),
+    ("GET", "/my-data/%00"), ("GET", "/my-data/" + "x" * 5000), ("GET", "/my-data/%C2%B2/download"),
+    ("POST", "/my-data/" + "g" * 200 + "/erase"), ("GET", "/my-data/gAAAAA" + "A" * 150),
+    ("GET", "/my-data/" + "%F0%9F%98%80" * 20), ("POST", "/my-data"),
 ]
 
 API = [

@@ -71,6 +71,11 @@ class Notice:
     footer: str | None = None
 
 
+def privacy_footer(base_url: str) -> str:
+    """For people who may have no account (registrants, guests): where they see and erase their data."""
+    return _("See, download or erase what Samskap holds about your address: %(url)s", url=f"{base_url}/my-data")
+
+
 @dataclass
 class Outgoing:
     recipient: Recipient

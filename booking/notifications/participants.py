@@ -9,11 +9,12 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from booking.models import Booking
-from booking.notifications import LOCALES, Notice, Recipient
+from booking.notifications import LOCALES, Notice, Recipient, privacy_footer
 from booking.notifications.bookings import BookingView, _facts, _greeting, _site_dict, render_from_snapshot, snapshot
 from samskap.mail import Rendered, enqueue_notifications, register_renderer
 
 RENDERER = "booking.participant"
+ANONYMISED_DOMAIN = "@invalid.invalid"  # the addresses anonymised people and guests go by
 
 
 def _recipient(row, organiser) -> Recipient:
@@ -32,7 +33,7 @@ def _item(recipient: Recipient, bookings: list[Booking], event: str, method: str
                "booking_ids": [b.id for b in bookings], "method": method, "whole_series": whole_series,
                "attendee": {"email": recipient.email, "name": recipient.name}, "site": _site_dict(),
                "actor": actor.name if actor is not None else "", "organiser": booking.organiser.name,
-               "reason": reason, "recipient_name": recipient.name}
+               "reason": reason, "recipient_name": recipient.name, "guest": recipient.user_id is None}
     return {"to": recipient.email, "kind": f"booking.participant.{event}", "renderer": RENDERER,
             "locale": recipient.locale, "payload": payload, "reference": f"booking:{booking.id}"}
 
@@ -42,6 +43,8 @@ def _grouped(pairs) -> dict[tuple, tuple]:
     listing every occurrence of a series they were added to or removed from."""
     groups: dict[tuple, tuple] = {}
     for booking, row in pairs:
+        if (row.address or "").endswith(ANONYMISED_DOMAIN):
+            continue  # an anonymised person (a guest who erased their data, a departed user): no mail to send
         key = (row.user_id, row.email, booking.series_id or ("single", booking.id))
         groups.setdefault(key, (row, []))[1].append(booking)
     return groups
@@ -126,5 +129,12 @@ def _notice(event: str, booking: BookingView, payload: dict, base_url: str) -> N
 
 @register_renderer(RENDERER)
 def render_participant_message(payload: dict, locale: str) -> Rendered:
-    """Write a participant's message from its snapshot, in their language (the outbox worker)."""
-    return render_from_snapshot(payload, locale, _notice)
+    """Write a participant's message from its snapshot, in their language (the outbox worker). A
+    guest (no account) is told where to see and erase what Samskap holds about their address."""
+    def notice(event, booking, payload, base_url):
+        text = _notice(event, booking, payload, base_url)
+        if payload.get("guest"):
+            text.footer = privacy_footer(base_url)
+        return text
+
+    return render_from_snapshot(payload, locale, notice)

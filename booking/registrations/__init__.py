@@ -15,10 +15,12 @@ def init_app(app) -> None:
     from accounts.services import register_personal_data
     from booking.registrations import personal_data
     from booking.registrations.api import api_bp
+    from booking.registrations.guest_views import guest_data_bp
     from booking.registrations.views import registrations_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(registrations_bp)
+    app.register_blueprint(guest_data_bp)
     register_personal_data("registrations", personal_data.export, personal_data.erase)
     _register_audit_text()
 
@@ -36,6 +38,7 @@ def _register_audit_text() -> None:
 
     register_audit_object("registrations", registrations)
     OBJECT_TYPES.setdefault("registrations", _l("Registrations"))
+    OBJECT_TYPES.setdefault("guest_data", _l("Data of people without an account"))
     for action, title, sentence in (
         ("registration.open", _l("Registration opened"), _l("%(actor)s opened registration for %(object)s")),
         ("registration.change", _l("Registration changed"), _l("%(actor)s changed registration for %(object)s")),
@@ -44,5 +47,7 @@ def _register_audit_text() -> None:
         ("registration.cancel", _l("Registration cancelled"), _l("%(actor)s cancelled the registration of %(object)s")),
         ("registration.promote", _l("Moved up from the waitlist"), _l("%(object)s moved up from the waitlist")),
         ("registration.attendance", _l("Attendance marked"), _l("%(actor)s marked the attendance of %(object)s")),
+        ("guest_data.erase", _l("Data erased by its owner"),
+         _l("A person without an account erased their registrations and guest entries through their email link")),
     ):
         ACTIONS.setdefault(action, (title, sentence))

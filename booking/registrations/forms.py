@@ -31,3 +31,10 @@ class SettingsForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only carries the CSRF token."""
+
+
+class GuestDataForm(FlaskForm):
+    """Ask for the link to one's data (people without an account)."""
+
+    email = EmailField(_l("Email"), validators=[InputRequired(_l("Enter an email address."))],
+                       render_kw={"autocomplete": "email"})

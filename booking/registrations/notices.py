@@ -16,7 +16,7 @@ import secrets
 
 from flask_babel import gettext as _
 
-from booking.notifications import Notice
+from booking.notifications import Notice, privacy_footer
 from booking.notifications.bookings import BookingView, _facts, _greeting, _site_dict, render_from_snapshot, snapshot
 from samskap.mail import Rendered, enqueue_notifications, register_renderer
 
@@ -156,5 +156,11 @@ def _notice(event: str, booking: BookingView, payload: dict, base_url: str) -> N
 
 @register_renderer(RENDERER)
 def render_registration_message(payload: dict, locale: str) -> Rendered:
-    """Write a registration message from its snapshot, in the registrant's language (the worker)."""
-    return render_from_snapshot(payload, locale, _notice)
+    """Write a registration message from its snapshot, in the registrant's language (the worker),
+    with where to see and erase what Samskap holds about the address (registrants may have no account)."""
+    def notice(event, booking, payload, base_url):
+        text = _notice(event, booking, payload, base_url)
+        text.footer = privacy_footer(base_url)
+        return text
+
+    return render_from_snapshot(payload, locale, notice)

@@ -30,23 +30,47 @@ def _of(user):
                                                 Registration.email == (user.email or "").lower()))
 
 
-def export(user) -> dict:
-    rows = db.session.scalars(_of(user).order_by(Registration.created_at, Registration.id)).all()
-    return {"event_registrations": [{
+def of_address(email: str):
+    """The registrations made with an address and tied to no account (one tied to an account is
+    that account's, in its own export)."""
+    return sa.select(Registration).where(Registration.email == email.lower(), Registration.user_id.is_(None))
+
+
+def record(r: Registration) -> dict:
+    """One registration as plain JSON-able data (the export's record)."""
+    return {
         "id": r.id, "event": r.booking.title, "booking_id": r.booking_id, "start": _iso(r.booking.start),
         "end": _iso(r.booking.end), "name": r.name, "email": r.email, "organisation": r.organisation,
         "needs": r.needs, "status": r.status.value, "attended": r.attended, "created_at": _iso(r.created_at),
         "cancelled_at": _iso(r.cancelled_at),
-    } for r in rows]}
+    }
+
+
+def export(user) -> dict:
+    rows = db.session.scalars(_of(user).order_by(Registration.created_at, Registration.id)).all()
+    return {"event_registrations": [record(r) for r in rows]}
 
 
 def erase(user, now: datetime) -> None:
     """The registrations stay (places and attendance count in the reports) under the name and
     address the anonymised user goes by; organisation and needs go, and so does the link."""
     name, email = anonymous_identity(user)
+    anonymise(db.session.scalars(_of(user).order_by(Registration.id)), name, lambda _registration: email,
+              user_id=user.id)
+
+
+def anonymise(rows, name: str, email_for, *, user_id: int | None = None) -> int:
+    """Keep the registrations ``rows`` (places and attendance count in the reports) under ``name``
+    and the address ``email_for(registration)``; organisation and needs go, and so does the link.
+    ``user_id``: the anonymised user they now belong to (one made with their address is theirs).
+    Returns how many were anonymised."""
     live_in: set[int] = set()
-    for registration in db.session.scalars(_of(user).order_by(Registration.id)):
-        registration.user_id = user.id  # one made with their address is theirs
+    count = 0
+    for registration in rows:
+        count += 1
+        email = email_for(registration)
+        if user_id is not None:
+            registration.user_id = user_id
         registration.name, registration.email = name, email
         if registration.is_live:
             if registration.booking_id in live_in:
@@ -57,6 +81,7 @@ def erase(user, now: datetime) -> None:
         registration.organisation, registration.needs = "", ""
         registration.token_hash = secrets.token_hex(32)  # not the hash of any link
     db.session.flush()
+    return count
 
 
 def needs_days() -> int:

@@ -84,3 +84,55 @@ def test_a_visitor_registers_for_a_public_event_by_the_email_link_in_norwegian(p
     page.get_by_role("link", name="Oppmøteliste").click()
     check_page(page, "registrations-sheet")
     assert "Åse Gjest" in page.locator("table").inner_text()
+
+
+def test_a_visitor_without_an_account_sees_and_erases_their_data_by_the_email_link_in_norwegian(
+        page, live_server, mailbox):
+    """The footer's "your data" page: the visitor asks for the link, opens it from the email, sees
+    their registration with their needs, and erases it (the place is given up, the rest anonymised)."""
+    import re
+
+    organiser, _name = DEMO_ACCOUNTS["hospital"]
+    day = journey_day(25, "nb", weekday=4)
+    title = unique("Dialogmøte")
+    address = f"gjest.{title.split()[-1]}@example.test"
+    sign_in(page, organiser, lang="nb")
+    page.goto("/bookings/new")
+    open_booking_form(page, space_id(page, AUDITORIUM), day, "08:00", "10:00")
+    page.locator("#title").fill(title)
+    page.locator("input[name=visibility][value=public]").check()
+    submit(page, BOOKING_FORM)
+    page.get_by_role("link", name="Åpne påmelding").click()
+    page.locator("#capacity").fill("5")
+    submit(page, "main form")
+    sign_out(page)
+
+    page.goto("/events")
+    with page.expect_navigation():
+        page.locator(".event", has_text=title).get_by_role("link", name="Meld deg på").click()
+    page.locator("#name").fill("Gry Gjest")
+    page.locator("#email").fill(address)
+    page.locator("#needs").fill("Tolk")
+    submit(page, "main form")
+    page.goto(_link(_mail_to(mailbox, address, "Bekreft påmeldingen din", title)))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Bekreft påmeldingen min").click()
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Dine data, om du ikke har konto").click()
+    check_page(page, "guest-data-request", "nb")
+    page.locator("#email").fill(address)
+    submit(page, "main form")
+    check_page(page, "guest-data-requested", "nb")
+    mail = _mail_to(mailbox, address, "Dine data i Samskap", "")
+    text = mail.get_body(("plain",)).get_content()
+    page.goto(re.search(r"https?://[^/\s]+(/my-data/[A-Za-z0-9_-]+)", text).group(1))
+    check_page(page, "guest-data", "nb")
+    main = page.locator("main").inner_text()
+    assert title in main and "Gry Gjest" in main and "Tolk" in main
+    with page.expect_navigation():
+        page.get_by_role("button", name="Slett dataene mine").click()
+    assert flash_texts(page) == ["Dataene dine er slettet: 1 påmeldinger avmeldt, 1 påmeldinger og "
+                                 "0 gjesteoppføringer anonymisert."]
+    check_page(page, "guest-data-erased", "nb")
+    assert "Samskap har ingenting om denne adressen." in page.locator("main").inner_text()
