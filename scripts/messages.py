@@ -40,7 +40,8 @@ AREAS = {
     "reports": ["reports/**/*.py", "templates/reports/**/*.html"],
     "projects": ["booking/projects/**/*.py", "templates/projects/**/*.html"],
     "registrations": ["booking/registrations/**/*.py", "templates/registrations/**/*.html",
-                      "templates/registrations/**/*.txt"],
+                      "templates/registrations/**/*.txt", "templates/guest_data/**/*.html",
+                      "templates/guest_data/**/*.txt"],
 }
 EXCLUDE = ("booking/equipment/", "booking/feeds/", "booking/fairuse/", "booking/projects/", "booking/registrations/")
 # Files under another area's globs that belong to the notifications area.

@@ -151,7 +151,7 @@ def request_link(raw_email, *, locale: str, link_url) -> None:
     with force_locale(locale):
         enqueue_mail(to=email, kind=MAIL_KIND, locale=locale, reference="guest-data",
                      subject=_("Your data in Samskap"),
-                     text=render_template("registrations/mail/guest_data_link.txt", url=link_url(make_token(email)),
+                     text=render_template("guest_data/mail/link.txt", url=link_url(make_token(email)),
                                           minutes=int(LIFETIME.total_seconds() // 60)))
 
 

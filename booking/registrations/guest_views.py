@@ -38,7 +38,7 @@ def _rate_limited(request_limit):
     form = GuestDataForm()
     minutes = max(1, int(request_limit.reset_at - time.time() + 59) // 60)
     form.form_errors.append(_("Too many requests. Try again in %(n)d minutes.", n=minutes))
-    response = make_response(render_template("registrations/guest_data_request.html", form=form), 429)
+    response = make_response(render_template("guest_data/request.html", form=form), 429)
     response.headers["Retry-After"] = str(max(1, int(request_limit.reset_at - time.time())))
     return response
 
@@ -72,10 +72,10 @@ def request_page():
             remaining = current_app.config["SAMSKAP_GUEST_DATA_MIN_MS"] / 1000 - (time.monotonic() - started)
             if remaining > 0:
                 time.sleep(remaining)
-            return render_template("registrations/guest_data_requested.html")
+            return render_template("guest_data/requested.html")
     elif request.method == "POST":
         status = 422
-    return render_template("registrations/guest_data_request.html", form=form), status
+    return render_template("guest_data/request.html", form=form), status
 
 
 def _private(response):
@@ -86,7 +86,7 @@ def _private(response):
 
 def _link_refused(error: DomainError):
     db.session.rollback()
-    return _private(make_response(render_template("registrations/guest_data_link.html", error=error,
+    return _private(make_response(render_template("guest_data/link.html", error=error,
                                                   expired=isinstance(error, guest_data.LinkExpired)),
                                   error.status))
 
@@ -99,7 +99,7 @@ def data_page(token: str):
         return _link_refused(exc)
     account = guest_data.has_account(email)
     return _private(make_response(render_template(
-        "registrations/guest_data.html", token=token, email=email, account=account, form=ConfirmForm(),
+        "guest_data/data.html", token=token, email=email, account=account, form=ConfirmForm(),
         registrations=[] if account else guest_data.registration_rows(email),
         entries=[] if account else guest_data.guest_entry_rows(email))))
 
