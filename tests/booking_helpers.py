@@ -48,10 +48,15 @@ def oslo(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
     return local_to_utc(date(y, m, d), time(hh, mm))
 
 
+def oslo_today() -> date:
+    """Today's date in Oslo (``date.today()`` is the machine's, a UTC day on CI)."""
+    return utcnow().astimezone(local_tz()).date()
+
+
 def oslo_in(days: int, hh: int, mm: int = 0) -> datetime:
     """A wall-clock time in Oslo ``days`` local days from today, as an aware UTC instant: a time
     that stays in the future without tying the test to the hour or the date it runs at."""
-    return oslo_on(utcnow().astimezone(local_tz()).date() + timedelta(days=days), hh, mm)
+    return oslo_on(oslo_today() + timedelta(days=days), hh, mm)
 
 
 def oslo_on(day: date, hh: int, mm: int = 0) -> datetime:
