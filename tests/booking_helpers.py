@@ -1,12 +1,12 @@
 """Shared helpers for the booking tests: a settable clock and local-time shorthands."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
 from booking.services import BookingRequest
-from samskap.timeutil import local_to_utc
+from samskap.timeutil import local_to_utc, local_tz, utcnow
 
 UTC = timezone.utc
 # Monday 2 March 2026, 09:00 in Oslo: before both 2026 DST changes, so tests can book them.
@@ -46,6 +46,21 @@ def miss_clashes_in_the_check(monkeypatch) -> None:
 def oslo(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
     """A wall-clock time in Oslo as an aware UTC instant."""
     return local_to_utc(date(y, m, d), time(hh, mm))
+
+
+def oslo_today() -> date:
+    """Today's date in Oslo (``date.today()`` is the machine's, a UTC day on CI)."""
+    return utcnow().astimezone(local_tz()).date()
+
+
+def oslo_in(days: int, hh: int, mm: int = 0) -> datetime:
+    """A wall-clock time in Oslo ``days`` local days from today, as an aware UTC instant: a time
+    that stays in the future without tying the test to the hour or the date it runs at."""
+    return oslo_on(oslo_today() + timedelta(days=days), hh, mm)
+
+
+def oslo_on(day: date, hh: int, mm: int = 0) -> datetime:
+    return local_to_utc(day, time(hh, mm))
 
 
 def request_for(space, start: datetime, end: datetime, **fields) -> BookingRequest:

@@ -3,7 +3,7 @@ they appear in the booking form and the API (``fields``), are checked, and are s
 booking and on the staff's day sheet."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,12 +13,15 @@ from booking.models import Booking
 from samskap.extensions import db
 from samskap.mail import OutboxMessage
 from spaces.booking_fields import BookingFieldDefinition, create_definition
+from tests.booking_helpers import oslo_on, oslo_today
 from tests.conftest import BOTH
 from tests.factories import api_headers, make_org, make_space, make_space_kind, make_user
 
-DAY = date.today() + timedelta(days=5)
-START = f"{DAY.isoformat()}T09:00:00+01:00"
-END = f"{DAY.isoformat()}T11:00:00+01:00"
+# 09:00-11:00 in Oslo 5 days ahead, whatever the season ("+01:00" is 10:00 in summer time,
+# and the pages show local times) and the hour the suite runs at.
+DAY = oslo_today() + timedelta(days=5)
+START = oslo_on(DAY, 9).isoformat()
+END = oslo_on(DAY, 11).isoformat()
 LAYOUT_CHOICES = [{"code": "u_shape", "label_nb": "U-form", "label_en": "U-shape"},
                   {"code": "islands", "label_nb": "Verkstedøyer", "label_en": "Workshop islands"}]
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from accounts import services as account_services
 from booking.models import Booking
 from samskap.extensions import db
+from tests.booking_helpers import oslo_in
 from tests.conftest import POSTGRES
 from tests.factories import make_booking, make_space, make_user
 
@@ -60,8 +61,9 @@ def token(user) -> dict:
 
 
 def booking_body(space) -> dict:
-    return {"space_id": space.id, "title": "Co-creation", "start": "2027-03-10T09:00:00+01:00",
-            "end": "2027-03-10T10:00:00+01:00"}
+    # Ten days ahead at 09:00 in Oslo (a fixed date in 2027 would be refused as past once it is).
+    return {"space_id": space.id, "title": "Co-creation", "start": oslo_in(10, 9).isoformat(),
+            "end": oslo_in(10, 10).isoformat()}
 
 
 def lost_connection_records(caplog) -> list[logging.LogRecord]:

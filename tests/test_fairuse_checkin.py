@@ -100,10 +100,11 @@ def test_a_booking_not_checked_in_in_time_is_released_and_the_slot_is_free(app, 
 
 def test_only_the_missed_occurrence_of_a_series_is_released(app):
     space = make_space(check_in_minutes=5)
-    now = _now()
-    local = (now - timedelta(minutes=10)).astimezone(ZoneInfo("Europe/Oslo"))
-    series = make_series(space, dtstart_local=local.replace(tzinfo=None).isoformat(timespec="seconds"),
-                         rrule="FREQ=DAILY;COUNT=3")
+    # A daily series from 10:00 in Oslo tomorrow, released ten minutes in: from "now - 10 minutes"
+    # the next dates could fall in the spring-forward gap (a run at 02:xx) and be skipped.
+    tomorrow = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo("Europe/Oslo")).date()
+    series = make_series(space, dtstart_local=f"{tomorrow.isoformat()}T10:00:00", rrule="FREQ=DAILY;COUNT=3")
+    now = series.occurrences[0].start + timedelta(minutes=10)
     release_no_shows(now)
     db.session.commit()
     db.session.expire_all()

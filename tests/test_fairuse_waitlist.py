@@ -2,7 +2,7 @@
 rejection), the hold that keeps others out, its expiry passing the turn on, automatic booking."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import sqlalchemy as sa
 
@@ -12,7 +12,7 @@ from booking.models import Booking, BookingStatus
 from booking.services import cancel_booking, reject_booking
 from samskap.extensions import db
 from samskap.mail import OutboxMessage
-from samskap.timeutil import utcnow
+from samskap.timeutil import local_to_utc, to_local, utcnow
 from tests.conftest import BOTH
 from tests.factories import api_headers, make_booking, make_org, make_space, make_user
 
@@ -161,14 +161,18 @@ def test_booking_form_offers_the_waitlist_for_a_taken_time(client, auth):
     assert entry.auto_book and entry.title == "Workshop"
 
 
-def test_quota_use_is_shown_on_the_form_and_my_bookings(client, auth):
+def test_quota_use_is_shown_on_the_form_and_my_bookings(client, auth, monkeypatch):
     org = make_org("company")
     user = make_user(org, locale="en")
     space = make_space(name="Simlab")
     db.session.add(Quota(organisation_kind="company", space_id=space.id, period=QuotaPeriod.WEEK, max_hours=2,
                          max_active=3))
     db.session.commit()
-    now = utcnow()
+    # The pages count "this week" in Oslo: seen from Wednesday 10:00 next week, not from the hour the
+    # suite runs at (from a Sunday evening, "now + 5 minutes" ran into the next week).
+    today = to_local(utcnow()).date()
+    now = local_to_utc(today + timedelta(days=7 - today.weekday() + 2), time(10))
+    monkeypatch.setattr("booking.fairuse.views.utcnow", lambda: now)
     make_booking(space, user, start=now + timedelta(minutes=5), minutes=90)
     auth.as_user(user)
     for path in ("/bookings/new", "/bookings/mine"):

@@ -3,7 +3,7 @@ is the event's UID in the calendar feeds, delivered through a real SMTP server (
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from booking.models import BookingStatus
 from booking.recurrence import Recurrence
 from samskap.extensions import db
 from samskap.mail import OutboxMessage, OutboxStatus, render_pending
-from samskap.timeutil import UTC, utcnow
+from samskap.timeutil import UTC, local_to_utc, local_tz, utcnow
 from samskap.worker import deliver_batch, new_worker_id
 from tests.booking_helpers import miss_clashes_in_the_check
 from tests.conftest import BOTH
@@ -49,6 +49,11 @@ def invitation_of(message) -> Calendar:
     [(name, content_type, data)] = message.attachment_items()
     assert name == "invite.ics"
     return parse_calendar(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def oslo_tomorrow_at(hour: int):
+    tomorrow = utcnow().astimezone(local_tz()).date() + timedelta(days=1)
+    return local_to_utc(tomorrow, time(hour))
 
 
 def next_hour(days=3):
@@ -453,7 +458,9 @@ def test_approvers_who_chose_the_digest_get_one_list_a_day(app, world):
 
     book(world, title="Første")
     book(world, start=next_hour(days=4), title="Andre")
-    now = utcnow()
+    # 08:00 in Oslo tomorrow (before both bookings): "a day" is the local day, so from "now" the
+    # second call crossed midnight when the suite ran in the five minutes before it.
+    now = oslo_tomorrow_at(8)
     assert send_digests(now) == 1
     db.session.commit()
     assert send_digests(now + timedelta(minutes=5)) == 0

@@ -1,6 +1,5 @@
 """Personal data export, anonymising departed users, the audit log page, API rate limits."""
 import json
-import os
 
 import pytest
 import sqlalchemy as sa
@@ -10,8 +9,8 @@ from accounts.models import ApiToken, User
 from samskap import audit
 from samskap.audit import AuditEntry
 from samskap.extensions import db
-from tests.conftest import IN_CI
 from tests.factories import make_booking, make_user
+from tests.servers import RedisServer
 
 
 def test_user_downloads_their_own_data_only(client, auth):
@@ -130,26 +129,16 @@ def test_audit_log_is_for_admins_only(client, auth):
     assert client.get("/admin/audit").status_code == 403
 
 
-def _redis_url():
-    import redis
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception as exc:
-        if IN_CI:
-            pytest.fail(f"CI=true requires Redis at {url}: {exc}", pytrace=False)
-        pytest.skip(f"Redis not reachable at {url}: {exc}")
-    return url
-
-
 @pytest.fixture
-def redis_limited(app_config):
-    url = _redis_url()
-    import redis
-    redis.Redis.from_url(url).flushdb()
-    app_config.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=url, SAMSKAP_API_LIMIT="5 per minute")
-    yield url
-    redis.Redis.from_url(url).flushdb()
+def redis_limited(app_config, tmp_path):
+    """A Redis of this test's own (a free port, nothing kept): a shared one at 6379 mixed the
+    counts and the clean-up of test runs side by side."""
+    server = RedisServer(tmp_path / "redis").start()
+    app_config.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=server.url, SAMSKAP_API_LIMIT="5 per minute")
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def test_api_rate_limit_shared_through_redis_answers_429_with_retry_after(redis_limited, app, client):

@@ -7,7 +7,7 @@ municipality member sees "busy".
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -18,12 +18,15 @@ from booking.permissions import can_view_details, details_visible_clause
 from booking.projects.models import Project
 from samskap.audit import AuditEntry
 from samskap.extensions import db
+from tests.booking_helpers import oslo_on, oslo_today
 from tests.conftest import BOTH
 from tests.factories import api_headers, make_equipment_type, make_org, make_reservation, make_space, make_user
 
-DAY = date.today() + timedelta(days=3)
-START = f"{DAY.isoformat()}T10:00:00+01:00"
-END = f"{DAY.isoformat()}T12:00:00+01:00"
+# 10:00-12:00 in Oslo 3 days ahead, whatever the season ("+01:00" is 11:00 in summer time,
+# and the pages show local times) and the hour the suite runs at.
+DAY = oslo_today() + timedelta(days=3)
+START = oslo_on(DAY, 10).isoformat()
+END = oslo_on(DAY, 12).isoformat()
 
 
 @pytest.fixture
@@ -161,7 +164,7 @@ def test_staff_booking_for_an_organisation_is_checked_against_that_organisation(
 @BOTH
 def test_partners_see_the_project_booking_in_full_and_outsiders_see_busy(client, auth, pilot):
     booking_id = _book(client, pilot, project_id=pilot["project_id"]).json["id"]
-    window = {"start": f"{DAY.isoformat()}T00:00:00+01:00", "end": f"{(DAY + timedelta(days=1)).isoformat()}T00:00:00+01:00"}
+    window = {"start": oslo_on(DAY, 0).isoformat(), "end": oslo_on(DAY + timedelta(days=1), 0).isoformat()}
 
     def api_list(who):
         return client.get("/api/v1/bookings", query_string=window, headers=pilot["headers"][who]).json["bookings"]

@@ -10,6 +10,7 @@ import pytest
 
 from accounts import services as account_services
 from samskap.extensions import db, limiter
+from tests.booking_helpers import oslo_in
 from tests.conftest import BOTH
 from tests.servers import RedisServer
 from tests.factories import make_space, make_user
@@ -65,8 +66,8 @@ def test_pages_api_and_feeds_answer_while_redis_is_stopped(app, client, redis_se
     answers = {
         "api": client.get("/api/v1/me", headers=headers),
         "api write": client.post("/api/v1/bookings", headers=headers, json={
-            "space_id": space.id, "title": "Still works", "start": "2027-03-10T09:00:00+01:00",
-            "end": "2027-03-10T10:00:00+01:00"}),
+            "space_id": space.id, "title": "Still works", "start": oslo_in(10, 9).isoformat(),
+            "end": oslo_in(10, 10).isoformat()}),
         "front page": client.get("/"),
         "events": client.get("/events"),
         "sign-in page": client.get("/login"),

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import threading
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,13 +22,15 @@ from booking.registrations import services
 from booking.registrations.models import Registration, RegistrationSettings, RegistrationStatus
 from samskap.extensions import db
 from samskap.mail import OutboxMessage, render_pending
-from samskap.timeutil import utcnow
+from samskap.timeutil import local_to_utc, to_local, utcnow
 from samskap.worker import deliver_batch, new_worker_id
 from tests.conftest import BOTH, POSTGRES
 from tests.factories import api_headers, make_org, make_space, make_user
 from tests.feeds_ics import parse_calendar
 
-START = (utcnow() + timedelta(days=5)).replace(minute=0, second=0, microsecond=0)
+# 10:00 in Oslo five days ahead: the reports count events by local day, and from "now + 5 days" the
+# start fell on the next local day when the module was imported at 23:xx UTC.
+START = local_to_utc(to_local(utcnow()).date() + timedelta(days=5), time(10))
 END = START + timedelta(hours=2)
 CLOSES = START - timedelta(hours=1)
 

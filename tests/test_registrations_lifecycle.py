@@ -14,7 +14,7 @@ from booking.models import Booking
 from booking.registrations.models import Registration, RegistrationStatus
 from booking.registrations.personal_data import erase_old_needs
 from samskap.extensions import db
-from samskap.timeutil import utcnow
+from samskap.timeutil import to_local, utcnow
 from samskap.worker import PeriodicJobState, run_due_jobs
 from tests.conftest import BOTH
 from tests.factories import api_headers, make_user
@@ -266,7 +266,7 @@ def test_the_behaviour_report_counts_registered_and_attended_per_event(client, w
                        end=iso(END + timedelta(days=1)),
                        registration={"capacity": 2, "closes_at": iso(START), "audience": "public"})
     client.post(f"/api/v1/bookings/{other['id']}/cancel", headers=world["headers"]["organiser"])
-    day = START.date()
+    day = to_local(START).date()
     query = {"from": (day - timedelta(days=2)).isoformat(), "to": (day + timedelta(days=3)).isoformat()}
     body = client.get("/api/v1/reports/behaviour", query_string=query, headers=world["headers"]["staff"]).json
     attendance = body["attendance"]
@@ -305,7 +305,7 @@ def test_the_reports_page_shows_attendance_at_events(client, auth, world):
     client.post(f"/api/v1/bookings/{event['id']}/registrations/{rid}/attendance", json={"attended": True},
                 headers=world["headers"]["organiser"])
     auth.as_user(world["staff"])
-    day = START.date()
+    day = to_local(START).date()
     page = client.get("/reports", query_string={"first": day.isoformat(), "last": day.isoformat(),
                                                   "group": "day"}, headers={"Accept-Language": "en"})
     assert page.status_code == 200
