@@ -107,7 +107,12 @@ def main(argv=None) -> int:
     finally:
         for process in (ours, base):
             process.terminate()
-            process.wait(timeout=30)
+        for process in (ours, base):
+            try:
+                process.wait(timeout=45)  # gunicorn's graceful_timeout is 30 s
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
         shutil.rmtree(base_dir, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
