@@ -23,7 +23,7 @@ MAX_TOKEN_LENGTH = 200
 @cache
 def _token_query() -> sa.Select:
     """Built once per process: building the statement and its cache key again on every request
-    cost about a tenth of a ``GET /api/v1/me``; only the token's hash is bound per request."""
+    cost about a fifth of the lookup's CPU (bench/RESULTS.md); only the token's hash is bound."""
     return (sa.select(ApiToken.id, ApiToken.last_used_at, User)
             .join(User, User.id == ApiToken.user_id)
             .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None)))
