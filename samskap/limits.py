@@ -114,15 +114,15 @@ class SamskapLimiter(Limiter):
             key = (id(group), text)
             parsed = plan.parsed.get(key)
             if parsed is None:
-                parsed = plan.parsed[key] = tuple(
+                parsed = plan.parsed[key] = tuple(sorted((
                     RuntimeLimit(item, group.limit_by, scope=group.scope, per_method=group.per_method,
                                  methods=group.methods, error_message=group.error_message,
                                  exempt_when=group.exempt_when, deduct_when=group.deduct_when,
                                  override_defaults=group.override_defaults, on_breach=group.on_breach,
                                  cost=group.cost or 1, shared=group.shared, meta_limits=())
-                    for item in (parse_many(text) if text else []))
+                    for item in (parse_many(text) if text else [])), key=lambda lim: lim.limit))
             limits.extend(parsed)
-        if len(plan.groups) > 1:
+        if len(plan.groups) > 1:  # checked in the library's order: the smallest window first
             limits.sort(key=lambda lim: lim.limit)
         return limits
 

@@ -22,8 +22,9 @@ def _counts() -> dict:
     return {key: value for key, value in limiter.storage.storage.items() if value}
 
 
-def test_the_api_limit_counts_in_the_same_keys_as_the_library(app, client, monkeypatch):
-    app.config["SAMSKAP_API_LIMIT"] = "4 per minute"
+@pytest.mark.parametrize("limit", ["4 per minute", "50 per hour;4 per minute"])
+def test_the_api_limit_counts_in_the_same_keys_as_the_library(app, client, monkeypatch, limit):
+    app.config["SAMSKAP_API_LIMIT"] = limit
     user = make_user()
     headers = _headers(user)
     monkeypatch.setattr(SamskapLimiter, "_shortcut_allowed", lambda self: False)  # the library's own check
@@ -36,7 +37,7 @@ def test_the_api_limit_counts_in_the_same_keys_as_the_library(app, client, monke
     assert _counts() == by_library
     # Each endpoint keeps its own count (the library's scope is "<endpoint>:api"), and the limit refuses.
     assert client.get("/api/v1/bookings", headers=headers).status_code == 200
-    assert len(_counts()) == 2
+    assert len(_counts()) == 2 * len(limit.split(";"))
     statuses = [client.get("/api/v1/me", headers=headers).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     refused = client.get("/api/v1/me", headers=headers)
