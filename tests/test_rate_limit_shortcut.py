@@ -11,6 +11,14 @@ from tests.factories import make_user
 pytestmark = pytest.mark.ratelimit
 
 
+@pytest.fixture(autouse=True)
+def _no_default_limits_from_earlier_apps(monkeypatch):
+    """Flask-Limiter keeps default limits on its (process-wide) limiter once an app configured
+    them (tests/test_ops_endpoints.py sets RATELIMIT_DEFAULT): these tests are about an app without."""
+    monkeypatch.setattr(limiter.limit_manager, "_default_limits", [])
+    monkeypatch.setattr(limiter.limit_manager, "_application_limits", [])
+
+
 def _headers(user):
     _token, secret = services.create_api_token(None, user)
     db.session.commit()
@@ -27,12 +35,12 @@ def test_the_api_limit_counts_in_the_same_keys_as_the_library(app, client, monke
     app.config["SAMSKAP_API_LIMIT"] = limit
     user = make_user()
     headers = _headers(user)
-    monkeypatch.setattr(SamskapLimiter, "_shortcut_allowed", lambda self: False)  # the library's own check
-    assert [client.get("/api/v1/me", headers=headers).status_code for _ in range(2)] == [200, 200]
+    with monkeypatch.context() as library_only:
+        library_only.setattr(SamskapLimiter, "_shortcut_allowed", lambda self: False)  # the library's own check
+        assert [client.get("/api/v1/me", headers=headers).status_code for _ in range(2)] == [200, 200]
     by_library = _counts()
     assert by_library and all(f"api-user:{user.id}" in key for key in by_library)
     limiter.reset()
-    monkeypatch.undo()
     assert [client.get("/api/v1/me", headers=headers).status_code for _ in range(2)] == [200, 200]
     assert _counts() == by_library
     # Each endpoint keeps its own count (the library's scope is "<endpoint>:api"), and the limit refuses.
