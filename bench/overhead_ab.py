@@ -1,17 +1,20 @@
-"""Same-run A/B for bench/overhead.py's write and conflict pairs, alternating, on the database
-bench/overhead.py left behind (run that first, and ``bench/overhead_profile.py --seed`` the same
-day: its seed file gives the token and the booked slot):
+"""Same-run A/B for bench/overhead.py's pairs, alternating, on the database bench/overhead.py left
+behind (run that first, and ``bench/overhead_profile.py --seed`` the same day: its seed file gives
+the token and the booked slot):
 
-    .venv/bin/python bench/overhead_ab.py --base 48a3a22 --rounds 2 --duration 10
+    .venv/bin/python bench/overhead_ab.py --base 04e60af --rounds 2 --duration 10
 
-- ``create``: ``POST /api/v1/bookings`` in free slots: the code at ``--base`` with the
-  feed-generation trigger as migration 0004 wrote it (one counter row), then this branch's code
-  with that trigger and with the one 0017 writes (64 rows, summed), switched in the database
-  between runs (``CREATE OR REPLACE FUNCTION``; the trigger is the same).
-- ``conflict``: a refused booking (409) against gunicorn serving the code at ``--base``
-  (``git archive`` into a temporary directory) and against this branch's code, same database.
+gunicorn serves the code at ``--base`` (``git archive`` into a temporary directory) and this
+branch's code side by side, on the same database, Redis and settings; each round measures, for
+each request, the base and then this branch, a few seconds apart:
+
+- ``me``: ``GET /api/v1/me`` with a bearer token;
+- ``create``: ``POST /api/v1/bookings`` in free slots (a file of bodies, new slots for every run);
+- ``conflict``: a refused booking (409).
 
 Each measurement is wrk, 16 connections, as in bench/overhead.py; only the figures are printed.
+(The previous round's version of this script, which also switched the feed-generation trigger
+between one row and 64, is at commit bbfdc9e.)
 """
 from __future__ import annotations
 
@@ -27,28 +30,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.overhead import wrk, write_bodies  # noqa: E402
 from bench.run import free_port  # noqa: E402
-
-SINGLE_ROW = "UPDATE feed_generation SET value = value + 1 WHERE id = 1;"
-SHARDED = "UPDATE feed_generation SET value = value + 1 WHERE id = 1 + txid_current() % 64;"
-FUNCTION = """
-CREATE OR REPLACE FUNCTION samskap_feed_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF current_setting('samskap.feed_generation_bumped', true) IS DISTINCT FROM 'on' THEN
-        {update}
-        PERFORM set_config('samskap.feed_generation_bumped', 'on', true);
-    END IF;
-    RETURN NULL;
-END
-$$
-"""
-
 
 def serve(code: Path, url: str, workers: int, env: dict) -> tuple[subprocess.Popen, int]:
     port = free_port()
@@ -70,8 +56,9 @@ def serve(code: Path, url: str, workers: int, env: dict) -> tuple[subprocess.Pop
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", required=True, help="the commit to compare the conflict path with")
+    parser.add_argument("--base", required=True, help="the commit to compare this branch with")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--pairs", default="me,create,conflict", help="comma-separated: me, create, conflict")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--limiter-storage", default="redis://127.0.0.1:6379/15")
@@ -98,34 +85,34 @@ def main(argv=None) -> int:
     results = []
     try:
         for round_no in range(1, args.rounds + 1):
-            for variant, port, update in ((f"base {args.base}, one row", base_port, SINGLE_ROW),
-                                          ("this branch, one row", ours_port, SINGLE_ROW),
-                                          ("this branch, 64 rows", ours_port, SHARDED)):
-                with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute(FUNCTION.format(update=update))
-                bodies = workdir / f"{round_no}-{len(results)}.jsonl"
-                write_bodies(bodies, today, 100_000 + len(results) * 30_000, 30_000)
-                got = wrk(port, method="POST", path="/api/v1/bookings", token=token, bodies=bodies, **common)
-                results.append({"pair": "create", "round": round_no, "variant": variant,
-                                "rps": got["throughput_rps"], "p50_ms": got["p50_ms"], "p95_ms": got["p95_ms"],
-                                "statuses": got["statuses"]})
-                print(json.dumps(results[-1]), flush=True)
-            for variant, port in ((f"base {args.base}", base_port), ("this branch", ours_port)):
-                got = wrk(port, method="POST", path="/api/v1/bookings", token=token, body=conflict_body, **common)
-                results.append({"pair": "conflict", "round": round_no, "variant": variant,
-                                "rps": got["throughput_rps"], "p50_ms": got["p50_ms"], "p95_ms": got["p95_ms"],
-                                "statuses": got["statuses"]})
-                print(json.dumps(results[-1]), flush=True)
+            for pair in args.pairs.split(","):
+                for variant, port in ((f"base {args.base}", base_port), ("this branch", ours_port)):
+                    if pair == "me":
+                        request = dict(method="GET", path="/api/v1/me", token=token)
+                    elif pair == "conflict":
+                        request = dict(method="POST", path="/api/v1/bookings", token=token, body=conflict_body)
+                    else:
+                        bodies = workdir / f"{round_no}-{len(results)}.jsonl"
+                        write_bodies(bodies, today, 100_000 + len(results) * 30_000, 30_000)
+                        request = dict(method="POST", path="/api/v1/bookings", token=token, bodies=bodies)
+                    got = wrk(port, **request, **common)
+                    results.append({"pair": pair, "round": round_no, "variant": variant,
+                                    "rps": got["throughput_rps"], "p50_ms": got["p50_ms"], "p95_ms": got["p95_ms"],
+                                    "statuses": got["statuses"], "load": round(os.getloadavg()[0], 2)})
+                    print(json.dumps(results[-1]), flush=True)
         bad = [r for r in results if r["pair"] == "conflict" and set(r["statuses"]) != {"409"}]
         if bad:
             print(f"== not every conflict answer was a 409: {bad}", flush=True)
             return 1
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(FUNCTION.format(update=SHARDED))  # as the migration left it
         for process in (ours, base):
             process.terminate()
-            process.wait(timeout=30)
+        for process in (ours, base):
+            try:
+                process.wait(timeout=45)  # gunicorn's graceful_timeout is 30 s
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
         shutil.rmtree(base_dir, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -45,7 +45,7 @@ PARTS = [
     ("  caller: Flask-Login + token lookup", "samskap/outages.py", "_load_caller"),
     ("    token lookup", "accounts/auth.py", "load_user_from_bearer"),
     ("    token query", "accounts/auth.py", "user_for_api_token"),
-    ("  rate limiter check", "flask_limiter/_extension.py", "_check_request_limit"),
+    ("  rate limiter check", "samskap/limits.py", "_check_request_limit"),
     ("  NUL / JSON depth guards", "samskap/security.py", "refuse_nul_characters"),
     ("view (dispatch_request)", "flask/app.py", "dispatch_request"),
     ("  booking service", "booking/services/create.py", "book_space"),

@@ -89,7 +89,12 @@ class Server:
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
+        try:
+            # gunicorn's graceful_timeout is 30 s; on a loaded machine its workers may need all of it.
+            self.process.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
 
 
 def session_cookie(port: int, email: str, password: str) -> str:

@@ -1,6 +1,5 @@
 """Flask extensions, created unbound and initialised in the application factory."""
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -9,6 +8,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from samskap.csrf import SameOriginCSRFProtect
+from samskap.limits import SamskapLimiter
 
 # Stable constraint names, so that migrations are reproducible and a database
 # error names the rule it broke (for example ``ck_bookings_end_after_start``).
@@ -32,5 +32,6 @@ csrf = SameOriginCSRFProtect()
 babel = Babel()
 # X-RateLimit-* headers on every answer would cost two more storage round trips per request
 # (Redis in production) for figures no client of ours reads; a refused request still says when to
-# come back (Retry-After, samskap/errors.py).
-limiter = Limiter(key_func=get_remote_address)
+# come back (Retry-After, samskap/errors.py). Flask-Limiter, with the common checks answered directly
+# (samskap/limits.py).
+limiter = SamskapLimiter(key_func=get_remote_address)

@@ -11,6 +11,19 @@ CSP = (
 )
 
 
+# Set on every answer that has not set its own. "same-origin" referrers: a Referer goes to this
+# site only (the HTTPS CSRF check may use it), never to another site, so feed URLs with their
+# secret tokens stay out of other sites' logs.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+_SECURITY_HEADERS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS)
+
 NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")
 
 
@@ -80,20 +93,20 @@ def register_security(app) -> None:
 
     @app.after_request
     def set_security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        # "same-origin": a Referer goes to this site only (the HTTPS CSRF check may use it), never
-        # to another site, so feed URLs with their secret tokens stay out of other sites' logs.
-        # The feed responses themselves say "no-referrer" (booking/feeds/views.py).
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config.get("SAMSKAP_HSTS") and request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Each header unless the view set its own (feeds say "no-referrer", booking/feeds/views.py):
+        # one pass over the answer's headers, not one search per header.
+        headers = response.headers
+        present = {name.lower() for name, _value in headers}
+        for lower, name, value in _SECURITY_HEADERS:
+            if lower not in present:
+                headers.add(name, value)
+        if app.config.get("SAMSKAP_HSTS") and request.is_secure and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # Werkzeug's make_conditional (feeds, static files) adds a Date header, and the HTTP server
         # (gunicorn, Werkzeug's own) always writes one more: two Date headers. The server's is the
         # one HTTP requires; the application's is dropped.
-        response.headers.pop("Date", None)
+        if "date" in present:
+            headers.pop("Date", None)
         return response
 
 

@@ -3,6 +3,7 @@ import pytest
 
 from accounts import services
 from samskap.extensions import db
+from tests.conftest import BOTH
 from tests.factories import make_user
 
 
@@ -55,6 +56,36 @@ def test_token_of_deactivated_user_gets_401(client):
     user = make_user()
     headers = token_for(user)
     user.active = False
+    db.session.commit()
+    assert_error_shape(client.get("/api/v1/me", headers=headers), 401)
+
+
+@BOTH
+def test_a_change_to_the_caller_counts_from_the_very_next_request(client):
+    """The token's caller is read afresh on every request (no per-process cache): a revocation,
+    a deactivation, a new role or a new organisation holds for the next request, on any host."""
+    from accounts.models import Role
+    from tests.factories import make_org
+
+    user = make_user()
+    token, secret = services.create_api_token(None, user)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/me", headers=headers).json["role"] == "member"
+    user.role = Role.STAFF
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=headers).json["role"] == "staff"
+    elsewhere = make_org("hospital")
+    user.organisation_id = elsewhere.id
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=headers).json["organisation"]["id"] == elsewhere.id
+    user.active = False
+    db.session.commit()
+    assert_error_shape(client.get("/api/v1/me", headers=headers), 401)
+    user.active = True
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    services.revoke_api_token(user, token)
     db.session.commit()
     assert_error_shape(client.get("/api/v1/me", headers=headers), 401)
 
