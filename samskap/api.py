@@ -23,11 +23,11 @@ API_PREFIX = "/api/v1"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def _api_limit() -> str:
+def api_limit() -> str:
     return current_app.config["SAMSKAP_API_LIMIT"]
 
 
-def _api_key() -> str:
+def api_key() -> str:
     if current_user and current_user.is_authenticated:
         return f"api-user:{current_user.id}"
     return f"api-addr:{request.remote_addr}"
@@ -36,7 +36,7 @@ def _api_key() -> str:
 def api_blueprint(name: str, import_name: str, *, public_endpoints: tuple[str, ...] = ()) -> Blueprint:
     bp = Blueprint(name, import_name, url_prefix=API_PREFIX)
     csrf.exempt(bp)  # the API checks CSRF itself for cookie-authenticated writes (samskap/csrf.py)
-    limiter.limit(_api_limit, key_func=_api_key, scope="api")(bp)
+    limiter.limit(api_limit, key_func=api_key, scope="api")(bp)
 
     @bp.before_request
     def require_caller():

@@ -8,6 +8,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse_many
+
 
 class ConfigError(RuntimeError):
     """A setting missing or malformed: the app refuses to start and names it."""
@@ -42,6 +44,17 @@ def _seconds(name, default: float) -> float:
     return seconds
 
 
+def _limit(name, default: str) -> str:
+    """A rate limit such as "5 per 15 minutes" (several joined by ';'), checked at start-up: a
+    malformed one would otherwise be skipped, request by request, leaving its route unlimited."""
+    value = (os.environ.get(name) or "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate limit such as '10 per hour', not {value!r}") from None
+    return value
+
+
 def _choice(name, choices: tuple[str, ...], default: str) -> str:
     value = (os.environ.get(name) or default).strip().lower()
     if value not in choices:
@@ -69,15 +82,15 @@ def base_config(instance_path: str) -> dict:
         "SAMSKAP_CONTACT_EMAIL": os.environ.get("SAMSKAP_CONTACT_EMAIL") or None,
         # Password reset requests: per address and per client; every answer takes at least this long
         # (milliseconds), so that timing does not tell whether an address has an account.
-        "SAMSKAP_RESET_LIMIT_ADDRESS": os.environ.get("SAMSKAP_RESET_LIMIT_ADDRESS", "3 per hour"),
-        "SAMSKAP_RESET_LIMIT_CLIENT": os.environ.get("SAMSKAP_RESET_LIMIT_CLIENT", "20 per hour"),
+        "SAMSKAP_RESET_LIMIT_ADDRESS": _limit("SAMSKAP_RESET_LIMIT_ADDRESS", "3 per hour"),
+        "SAMSKAP_RESET_LIMIT_CLIENT": _limit("SAMSKAP_RESET_LIMIT_CLIENT", "20 per hour"),
         "SAMSKAP_RESET_MIN_MS": _int("SAMSKAP_RESET_MIN_MS", 400),
-        "SAMSKAP_GUEST_DATA_LIMIT_ADDRESS": os.environ.get("SAMSKAP_GUEST_DATA_LIMIT_ADDRESS", "3 per hour"),
-        "SAMSKAP_GUEST_DATA_LIMIT_CLIENT": os.environ.get("SAMSKAP_GUEST_DATA_LIMIT_CLIENT", "10 per hour"),
+        "SAMSKAP_GUEST_DATA_LIMIT_ADDRESS": _limit("SAMSKAP_GUEST_DATA_LIMIT_ADDRESS", "3 per hour"),
+        "SAMSKAP_GUEST_DATA_LIMIT_CLIENT": _limit("SAMSKAP_GUEST_DATA_LIMIT_CLIENT", "10 per hour"),
         "SAMSKAP_GUEST_DATA_MIN_MS": _int("SAMSKAP_GUEST_DATA_MIN_MS", 400),
         # Invitations one person may send (the members page and the API together).
-        "SAMSKAP_INVITE_LIMIT": os.environ.get("SAMSKAP_INVITE_LIMIT", "50 per day"),
-        "SAMSKAP_REGISTRATION_LIMIT": os.environ.get("SAMSKAP_REGISTRATION_LIMIT", "10 per hour"),
+        "SAMSKAP_INVITE_LIMIT": _limit("SAMSKAP_INVITE_LIMIT", "50 per day"),
+        "SAMSKAP_REGISTRATION_LIMIT": _limit("SAMSKAP_REGISTRATION_LIMIT", "10 per hour"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Redis down: every limit carries on counting in the process's memory (sign-in stays limited,
@@ -85,11 +98,11 @@ def base_config(instance_path: str) -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True),
         "RATELIMIT_SWALLOW_ERRORS": _bool("RATELIMIT_SWALLOW_ERRORS", True),
         # Failed sign-ins: per account and address pair, per account from anywhere, per address.
-        "SAMSKAP_LOGIN_LIMIT_PAIR": os.environ.get("SAMSKAP_LOGIN_LIMIT_PAIR", "5 per 15 minutes"),
-        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": os.environ.get("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "50 per 15 minutes"),
-        "SAMSKAP_LOGIN_LIMIT_ADDRESS": os.environ.get("SAMSKAP_LOGIN_LIMIT_ADDRESS", "20 per 15 minutes"),
-        "SAMSKAP_PASSWORD_CHANGE_LIMIT": os.environ.get("SAMSKAP_PASSWORD_CHANGE_LIMIT", "5 per 15 minutes"),
-        "SAMSKAP_API_LIMIT": os.environ.get("SAMSKAP_API_LIMIT", "600 per minute"),
+        "SAMSKAP_LOGIN_LIMIT_PAIR": _limit("SAMSKAP_LOGIN_LIMIT_PAIR", "5 per 15 minutes"),
+        "SAMSKAP_LOGIN_LIMIT_ACCOUNT": _limit("SAMSKAP_LOGIN_LIMIT_ACCOUNT", "50 per 15 minutes"),
+        "SAMSKAP_LOGIN_LIMIT_ADDRESS": _limit("SAMSKAP_LOGIN_LIMIT_ADDRESS", "20 per 15 minutes"),
+        "SAMSKAP_PASSWORD_CHANGE_LIMIT": _limit("SAMSKAP_PASSWORD_CHANGE_LIMIT", "5 per 15 minutes"),
+        "SAMSKAP_API_LIMIT": _limit("SAMSKAP_API_LIMIT", "600 per minute"),
         "BABEL_DEFAULT_LOCALE": "nb",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("SAMSKAP_TIMEZONE", "Europe/Oslo"),
         "LANGUAGES": ("nb", "en"),

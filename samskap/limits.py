@@ -114,13 +114,21 @@ class SamskapLimiter(Limiter):
             key = (id(group), text)
             parsed = plan.parsed.get(key)
             if parsed is None:
+                try:
+                    items = parse_many(text) if text else []
+                except ValueError:
+                    # A malformed limit (set at run time; start-up refuses one from the environment) is
+                    # skipped as the library skips it: not a storage failure, which would move every
+                    # limit of this process into memory.
+                    self.logger.error("failed to load ratelimit for %s: %r", plan.name, text)
+                    items = []
                 parsed = plan.parsed[key] = tuple(sorted((
                     RuntimeLimit(item, group.limit_by, scope=group.scope, per_method=group.per_method,
                                  methods=group.methods, error_message=group.error_message,
                                  exempt_when=group.exempt_when, deduct_when=group.deduct_when,
                                  override_defaults=group.override_defaults, on_breach=group.on_breach,
                                  cost=group.cost or 1, shared=group.shared, meta_limits=())
-                    for item in (parse_many(text) if text else [])), key=lambda lim: lim.limit))
+                    for item in items), key=lambda lim: lim.limit))
             limits.extend(parsed)
         if len(plan.groups) > 1:  # checked in the library's order: the smallest window first
             limits.sort(key=lambda lim: lim.limit)

@@ -102,24 +102,6 @@ def _discard_dead_connection() -> None:
 class SamskapFlask(Flask):
     """Flask with one retry of a read-only view whose database connection was lost."""
 
-    # Flask asks of every hook and view, on every request, whether it is a coroutine function
-    # (inspect, about eighteen times a request); the answer for a function never changes. Bounded,
-    # so functions made per request (after_this_request) cannot grow it without end.
-    _SYNC_CACHE_SIZE = 512
-
-    def ensure_sync(self, func):
-        cache = self.__dict__.setdefault("_sync_functions", {})
-        try:
-            return cache[func]
-        except KeyError:
-            pass
-        except TypeError:  # unhashable
-            return super().ensure_sync(func)
-        result = super().ensure_sync(func)
-        if len(cache) < self._SYNC_CACHE_SIZE:
-            cache[func] = result
-        return result
-
     def dispatch_request(self):
         if request.method not in SAFE_METHODS:
             return super().dispatch_request()

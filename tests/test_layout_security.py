@@ -113,6 +113,19 @@ def test_the_database_ping_threshold_is_read_from_the_environment(monkeypatch, v
         assert base_config("/tmp")["SAMSKAP_DB_PING_AFTER_IDLE"] == seconds
 
 
+@pytest.mark.parametrize("value, expected", [("", "600 per minute"), ("100 per hour; 5 per minute", None),
+                                             ("six hundred a minute", "error"), ("5 per fortnight", "error")])
+def test_a_rate_limit_from_the_environment_is_checked_at_start_up(monkeypatch, value, expected):
+    """A malformed limit would be skipped at run time, leaving its routes without a limit."""
+    from samskap.config import ConfigError, base_config
+    monkeypatch.setenv("SAMSKAP_API_LIMIT", value)
+    if expected == "error":
+        with pytest.raises(ConfigError, match="SAMSKAP_API_LIMIT"):
+            base_config("/tmp")
+    else:
+        assert base_config("/tmp")["SAMSKAP_API_LIMIT"] == (expected or value)
+
+
 def test_responses_say_how_long_the_app_took(client):
     header = client.get("/healthz").headers["Server-Timing"]
     assert header.startswith("app;dur=") and float(header.split("=")[1]) >= 0

@@ -98,3 +98,14 @@ def test_a_storage_failure_falls_back_to_memory_and_still_limits(app, client, mo
         assert statuses == [200, 200, 429]  # counted in the in-memory fallback from the first request on
     finally:
         limiter._storage_dead = False
+
+
+def test_a_malformed_limit_is_skipped_not_taken_for_a_storage_failure(app, client):
+    """A limit string that does not parse is skipped (as the library skips it); the storage stays
+    in use for every other limit, where taking it for an outage would count sign-ins per process."""
+    app.config["SAMSKAP_API_LIMIT"] = "six hundred a minute"
+    headers = _headers(make_user())
+    assert [client.get("/api/v1/me", headers=headers).status_code for _ in range(3)] == [200, 200, 200]
+    assert not limiter._storage_dead
+    app.config["SAMSKAP_API_LIMIT"] = "2 per minute"
+    assert [client.get("/api/v1/me", headers=headers).status_code for _ in range(3)] == [200, 200, 429]

@@ -252,6 +252,15 @@ def test_anonymous_registrations_are_rate_limited_per_address(app, client, world
     assert register_as(client, event["id"], member, email="annen@example.no").status_code == 429
 
 
+@pytest.mark.ratelimit
+def test_signed_in_people_registering_themselves_are_held_to_the_api_limit(app, client, world):
+    event = make_event(client, world, capacity=10)
+    member = make_user()
+    app.config["SAMSKAP_API_LIMIT"] = "2 per minute"
+    codes = [register_as(client, event["id"], member).status_code for _ in range(4)]
+    assert codes == [201, 409, 429, 429]  # the second: already registered
+
+
 # --- who sees what ------------------------------------------------------------------------------------
 
 def test_a_partners_only_event_is_invisible_to_anyone_not_signed_in(client, auth, world):

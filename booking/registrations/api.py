@@ -15,7 +15,7 @@ from wtforms.validators import ValidationError
 from booking.registrations import services
 from booking.registrations.exports import registrations_csv
 from booking.registrations.models import Registration
-from samskap.api import api_blueprint, json_body
+from samskap.api import api_blueprint, api_key, api_limit, json_body
 from samskap.errors import ValidationFailed, api_error
 from samskap.extensions import db, limiter
 from samskap.openapi import error_responses, register_paths
@@ -54,9 +54,16 @@ def registration_json(registration: Registration, *, full: bool = True) -> dict:
     return body
 
 
+def not_registration_exempt() -> bool:
+    return not registration_exempt()
+
+
 @api_bp.post("/bookings/<int:booking_id>/registrations")
 @limiter.shared_limit(registration_limit, scope="registration", key_func=registration_key,
                       exempt_when=registration_exempt)
+# A route's own limit replaces its blueprint's: those the registration limit exempts (signed in,
+# registering themselves) are held to the API's per-user limit here instead.
+@limiter.limit(api_limit, key_func=api_key, exempt_when=not_registration_exempt)
 def register(booking_id: int):
     if current_user.is_authenticated and not g.get("auth_via_token"):
         # The blueprint skips its own check on this open endpoint: a browser session still needs it.
