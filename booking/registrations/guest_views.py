@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import wraps
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
@@ -91,12 +92,21 @@ def _link_refused(error: DomainError):
                                   error.status))
 
 
+def _with_address(view):
+    """The view gets the address its link was made for; a link that is not one answers its page."""
+    @wraps(view)
+    def resolved(token: str):
+        try:
+            email = guest_data.address_of(token)
+        except DomainError as exc:
+            return _link_refused(exc)
+        return view(token, email)
+    return resolved
+
+
 @guest_data_bp.get("/my-data/<token>")
-def data_page(token: str):
-    try:
-        email = guest_data.address_of(token)
-    except DomainError as exc:
-        return _link_refused(exc)
+@_with_address
+def data_page(token: str, email: str):
     account = guest_data.has_account(email)
     return _private(make_response(render_template(
         "guest_data/data.html", token=token, email=email, account=account, form=ConfirmForm(),
@@ -105,11 +115,8 @@ def data_page(token: str):
 
 
 @guest_data_bp.get("/my-data/<token>/download")
-def download(token: str):
-    try:
-        email = guest_data.address_of(token)
-    except DomainError as exc:
-        return _link_refused(exc)
+@_with_address
+def download(token: str, email: str):
     if guest_data.has_account(email):
         return redirect(url_for("guest_data.data_page", token=token), 303)
     body = json.dumps(guest_data.export(email), ensure_ascii=False, indent=2)

@@ -320,12 +320,7 @@ def _place_own(actor, settings: RegistrationSettings, registration: Registration
     registration.needs, registration.locale = wanted.needs, wanted.locale
     registration.user_id = actor.id
     registration.token_hash = hash_token(token)
-    _take_place(settings, registration)
-    audit.record(actor, "registration.confirm", registration, changes={"status": [
-        RegistrationStatus.PENDING.value, registration.status.value]})
-    db.session.flush()
-    notices.placed(registration, token)
-    return registration
+    return _confirm(actor, settings, registration, token)
 
 
 def anonymous_answer(booking_id: int, wanted: RegistrationInput) -> dict:
@@ -369,8 +364,13 @@ def confirm_by_token(token: str) -> Registration:
         return registration
     if not is_open(settings):
         raise Conflict(_("Registration for this event is closed."), code="registration_closed")
+    return _confirm(None, settings, registration, token)
+
+
+def _confirm(actor, settings: RegistrationSettings, registration: Registration, token: str) -> Registration:
+    """A pending registration takes a place (or the waitlist): audited, and the registrant told."""
     _take_place(settings, registration)
-    audit.record(None, "registration.confirm", registration, changes={"status": [
+    audit.record(actor, "registration.confirm", registration, changes={"status": [
         RegistrationStatus.PENDING.value, registration.status.value]})
     db.session.flush()
     notices.placed(registration, token)
